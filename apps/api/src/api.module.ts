@@ -1,0 +1,21 @@
+import { ConfigModule } from '@app/config';
+import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
+import { HealthModule, LoggingModule } from '@app/observability';
+import { QueueReadinessCheck, ResearchModule } from '@app/research';
+import { CorpusModule } from '@app/search';
+import { Module } from '@nestjs/common';
+import { DocumentsController } from './documents/documents.controller';
+import { ResearchController } from './research/research.controller';
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule.forApp('api'),
+    DatabaseModule,
+    ResearchModule,
+    CorpusModule,
+    HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
+  ],
+  controllers: [ResearchController, DocumentsController],
+})
+export class ApiModule {}

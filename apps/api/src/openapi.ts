@@ -1,0 +1,25 @@
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Deep Research Service')
+    .setDescription(
+      'Submit research questions, follow their progress and read cited reports. Every error has the shape ' +
+        '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id.',
+    )
+    .setVersion('1')
+    .addTag('research', 'Research questions and their reports')
+    .addTag('documents', 'The corpus the research engine searches')
+    .addTag('health', 'Liveness and readiness probes')
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+/** Swagger UI at /docs and the document at /docs-json. */
+export function setupOpenApi(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+  });
+}

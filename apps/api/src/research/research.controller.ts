@@ -1,0 +1,107 @@
+import {
+  CreateResearchRequestDto,
+  ListResearchesQueryDto,
+  ResearchAcceptedResponseDto,
+  ResearchListResponseDto,
+  ResearchResponseDto,
+  ResearchService,
+  ResearchSummaryDto,
+} from '@app/research';
+import { ErrorResponseDto } from '@app/http';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import { FastifyReply } from 'fastify';
+import { CurrentTenant } from '../http/current-tenant.decorator';
+import { IdempotencyKey } from '../http/idempotency-key.decorator';
+import { RequestId } from '../http/request-id.decorator';
+import { UuidParamPipe } from '../http/uuid-param.pipe';
+
+export const RESEARCH_PATH = '/api/v1/research';
+
+@ApiTags('research')
+@ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field.' })
+@Controller('api/v1/research')
+export class ResearchController {
+  constructor(private readonly research: ResearchService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Submit a research question',
+    description:
+      'Stores the research and queues it. Answers at once with `status: "pending"`; poll the `Location`. ' +
+      'With an `Idempotency-Key`, repeating the request returns the same research.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Any unique string (1-255 visible ASCII characters). Reusing it with another body is a 422.',
+  })
+  @ApiAcceptedResponse({
+    type: ResearchAcceptedResponseDto,
+    description: 'Accepted; the `Location` header is the research URL.',
+    headers: { Location: { description: 'URL of the research', schema: { type: 'string' } } },
+  })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over the limit (64 KiB by default).' })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not `application/json`.' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The Idempotency-Key was used with another body.' })
+  async create(
+    @Body() body: CreateResearchRequestDto,
+    @CurrentTenant() tenantId: string,
+    @RequestId() requestId: string,
+    @IdempotencyKey() idempotencyKey: string | null,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ResearchAcceptedResponseDto> {
+    const { research, replayed } = await this.research.create({
+      tenantId,
+      question: body.question,
+      params: { maxSources: body.max_sources, verify: body.verify, language: body.language },
+      requestId,
+      idempotencyKey,
+    });
+    void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return ResearchAcceptedResponseDto.from(research);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List researches, newest first', description: 'Cursor pagination: pass `next_cursor` as `cursor`.' })
+  @ApiOkResponse({ type: ResearchListResponseDto })
+  async list(@Query() query: ListResearchesQueryDto, @CurrentTenant() tenantId: string): Promise<ResearchListResponseDto> {
+    const page = await this.research.list({ tenantId, limit: query.limit, cursor: query.cursor, status: query.status });
+    return { items: page.items.map((item) => ResearchSummaryDto.from(item)), next_cursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a research: its status and, when completed, its result' })
+  @ApiOkResponse({ type: ResearchResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(@Param('id', UuidParamPipe) id: string, @CurrentTenant() tenantId: string): Promise<ResearchResponseDto> {
+    return ResearchResponseDto.from(await this.research.get(tenantId, id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Cancel a pending or running research',
+    description: 'A running research stops at its next step. Cancelling a cancelled research again returns it unchanged.',
+  })
+  @ApiOkResponse({ type: ResearchResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The research is already completed or failed; `details.status` says which.' })
+  async cancel(@Param('id', UuidParamPipe) id: string, @CurrentTenant() tenantId: string): Promise<ResearchResponseDto> {
+    return ResearchResponseDto.from(await this.research.cancel(tenantId, id));
+  }
+}

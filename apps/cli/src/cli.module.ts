@@ -1,0 +1,7 @@
+import { ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { CorpusModule } from '@app/search';
+import { Module } from '@nestjs/common';
+
+@Module({ imports: [ConfigModule, DatabaseModule, CorpusModule] })
+export class CliModule {}

@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { AppConfig, ConfigError, appConfig } from '@app/config';
+import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
+import { LifecycleState, installGracefulShutdown } from '@app/observability';
+import { ResearchExecutionService, ResearchQueueProducer } from '@app/research';
+import { NestFactory } from '@nestjs/core';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { WorkerModule } from './worker.module';
+
+/** How long before the deadline a run still going is handed back to the queue. */
+const HAND_BACK_MARGIN_MS = 3000;
+
+export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // The worker's HTTP server exists for probes and metrics only.
+  const adapter = createFastifyAdapter({ bodyLimitBytes: 1024 });
+  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new HttpExceptionFilter());
+  return app;
+}
+
+async function bootstrap(): Promise<void> {
+  const config = appConfig();
+  const app = await createWorkerApp(config);
+  const logger = app.get(Logger);
+  const lifecycle = app.get(LifecycleState);
+  const producer = app.get(ResearchQueueProducer);
+  const execution = app.get(ResearchExecutionService);
+
+  installGracefulShutdown(app, {
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    beforeClose: async (deadline) => {
+      lifecycle.markShuttingDown();
+      await producer.pauseLocal();
+      const handBackAt = deadline - Math.min(HAND_BACK_MARGIN_MS, config.shutdownTimeoutMs / 4);
+      while (execution.activeRuns > 0 && Date.now() < handBackAt) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (execution.activeRuns > 0) {
+        logger.warn({ runs: execution.activeRuns }, 'runs still going at the deadline; handing them back', 'Shutdown');
+        await execution.handBackAll();
+      }
+    },
+  });
+  await app.listen(config.workerPort, config.host);
+  logger.log({ port: config.workerPort, concurrency: config.queueConcurrency }, 'worker started', 'Bootstrap');
+}
+
+if (require.main === module) {
+  bootstrap().catch((error: unknown) => {
+    process.stderr.write(`worker failed to start: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,21 @@
+import { AgentsModule, ExtractiveResearchRunner } from '@app/agents';
+import { ConfigModule } from '@app/config';
+import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
+import { HealthModule, LoggingModule } from '@app/observability';
+import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
+import { Module } from '@nestjs/common';
+import { ResearchProcessor } from './research.processor';
+
+const execution = ResearchExecutionModule.register({ imports: [AgentsModule], runner: ExtractiveResearchRunner });
+
+@Module({
+  imports: [
+    ConfigModule,
+    LoggingModule.forApp('worker'),
+    DatabaseModule,
+    execution,
+    HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
+  ],
+  providers: [ResearchProcessor],
+})
+export class WorkerModule {}

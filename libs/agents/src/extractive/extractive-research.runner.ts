@@ -1,0 +1,137 @@
+import {
+  ResearchClaim,
+  ResearchFinding,
+  ResearchResult,
+  ResearchRunContext,
+  ResearchRunner,
+  ResearchSource,
+  ResearchTask,
+} from '@app/research';
+import { SearchHit, SearchProvider, queryTerms } from '@app/search';
+import { Injectable } from '@nestjs/common';
+import { rankPassages } from './passage-ranker';
+import { ReportWording, reportWording } from './report-language';
+
+const PASSAGES_PER_SOURCE = 3;
+const PASSAGES_IN_ALL = 12;
+const MIN_RELATIVE_SCORE = 0.3;
+
+/**
+ * Research without an LLM: searches the tenant's documents, quotes the passages most relevant to
+ * the question, and writes a Markdown report in which every sentence is such a quote with its
+ * `[n]` citation. It runs with no API key and is the default engine.
+ */
+@Injectable()
+export class ExtractiveResearchRunner extends ResearchRunner {
+  readonly engine = 'extractive';
+
+  constructor(private readonly search: SearchProvider) {
+    super();
+  }
+
+  async run(task: ResearchTask, context: ResearchRunContext): Promise<ResearchResult> {
+    const started = Date.now();
+
+    await context.emit('stage.started', { stage: 'search', provider: this.search.name });
+    const hits = await this.search.search({
+      tenantId: task.tenantId,
+      text: task.question,
+      limit: task.params.maxSources,
+      signal: context.signal,
+    });
+    await context.emit('stage.finished', { stage: 'search', documents: hits.length });
+    await context.checkpoint();
+
+    await context.emit('stage.started', { stage: 'read', documents: hits.length });
+    const passages = rankPassages(
+      queryTerms(task.question),
+      hits.map((hit) => hit.text),
+      { perSource: PASSAGES_PER_SOURCE, total: PASSAGES_IN_ALL, minRelativeScore: MIN_RELATIVE_SCORE },
+    );
+    await context.emit('stage.finished', { stage: 'read', passages: passages.length });
+    await context.checkpoint();
+
+    await context.emit('stage.started', { stage: 'write' });
+    // Sources are numbered in the order the report first cites them; uncited hits are left out.
+    const numbers = new Map<number, number>();
+    const sources: ResearchSource[] = [];
+    const findings: ResearchFinding[] = passages.map((passage) => {
+      let n = numbers.get(passage.sourceIndex);
+      if (n === undefined) {
+        n = sources.length + 1;
+        numbers.set(passage.sourceIndex, n);
+        sources.push(toSource(n, hits[passage.sourceIndex] as SearchHit));
+      }
+      return { source: n, quote: passage.text, start: passage.start, end: passage.end, score: passage.score };
+    });
+    const claims = task.params.verify ? verifyQuotes(findings, hits, numbers) : [];
+    const wording = reportWording(task.params.language);
+    const report = writeReport(task.question, findings, sources, wording);
+    await context.emit('stage.finished', { stage: 'write', findings: findings.length, sources: sources.length });
+
+    return {
+      engine: this.engine,
+      language: task.params.language,
+      report,
+      evidence: sources.length === 0 ? 'none' : sources.length === 1 ? 'insufficient' : 'sufficient',
+      partial: false,
+      sources,
+      findings,
+      claims,
+      stats: {
+        documents_found: hits.length,
+        passages: findings.length,
+        duration_ms: Date.now() - started,
+      },
+    };
+  }
+}
+
+function toSource(n: number, hit: SearchHit): ResearchSource {
+  return {
+    n,
+    kind: hit.kind,
+    document_id: hit.documentId,
+    url: hit.url,
+    title: hit.title,
+    content_hash: hit.contentHash,
+    retrieved_at: hit.retrievedAt.toISOString(),
+  };
+}
+
+/** Each finding is a claim; it is supported when its quote is the source text at its offsets. */
+function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: Map<number, number>): ResearchClaim[] {
+  const textBySource = new Map([...numbers].map(([index, n]) => [n, hits[index]?.text ?? '']));
+  return findings.map((finding) => ({
+    text: finding.quote,
+    label: textBySource.get(finding.source)?.slice(finding.start, finding.end) === finding.quote ? 'supported' : 'unverified',
+    sources: [finding.source],
+  }));
+}
+
+function writeReport(
+  question: string,
+  findings: ResearchFinding[],
+  sources: ResearchSource[],
+  wording: ReportWording,
+): string {
+  const title = `# ${singleLine(question)}`;
+  if (findings.length === 0) return `${title}\n\n${wording.noEvidence}\n`;
+  const lines = findings.map(
+    (finding) => `- ${wording.openQuote}${escapeMarkdown(finding.quote)}${wording.closeQuote} [${finding.source}]`,
+  );
+  const sourceLines = sources.map((source) => {
+    const label = escapeMarkdown(singleLine(source.title));
+    return `${source.n}. ${source.url ? `[${label}](${source.url})` : label}`;
+  });
+  return [title, '', `## ${wording.findings}`, '', ...lines, '', `## ${wording.sources}`, '', ...sourceLines, ''].join('\n');
+}
+
+/** Brackets would read as citations or links inside the report. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/([\\[\]])/g, '\\$1');
+}
+
+function singleLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

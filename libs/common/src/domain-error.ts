@@ -1,0 +1,49 @@
+/**
+ * Every error a lib raises on purpose carries one of these codes. The api maps codes to HTTP
+ * statuses in one place; the worker records them on the research.
+ */
+export enum ErrorCode {
+  ValidationFailed = 'validation_failed',
+  MalformedJson = 'malformed_json',
+  UnsupportedMediaType = 'unsupported_media_type',
+  PayloadTooLarge = 'payload_too_large',
+  NotFound = 'not_found',
+  RouteNotFound = 'route_not_found',
+  MethodNotAllowed = 'method_not_allowed',
+  Conflict = 'conflict',
+  NotCancellable = 'research_not_cancellable',
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  NotReady = 'not_ready',
+  Internal = 'internal_error',
+  ResearchCancelled = 'research_cancelled',
+  LeaseLost = 'lease_lost',
+  ShutdownInProgress = 'shutdown_in_progress',
+  RunnerFailed = 'runner_failed',
+}
+
+export type ErrorDetails = Readonly<Record<string, unknown>> | readonly object[];
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+    /** False when running the same thing again cannot succeed. */
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) {
+    super(ErrorCode.NotFound, `${what} ${id} was not found`, { id }, false);
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(ErrorCode.ValidationFailed, message, details, false);
+  }
+}

@@ -1,0 +1,4 @@
+export { DomainError, ErrorCode, NotFoundError, ValidationError } from './domain-error';
+export type { ErrorDetails } from './domain-error';
+export { DEFAULT_TENANT_ID } from './tenant';
+export { HasNoNullCharacters, IsSmallJsonObject } from './validators';

@@ -1,0 +1,125 @@
+import { AppConfig, LogLevel, NodeEnv } from './app-config';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+
+/** Reads one variable at a time and collects every problem, so one start-up shows them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')}; got "${value}"`);
+    return fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
+    this.problems.push(`${name} must be an integer from ${min} to ${max}; got "${value}"`);
+    return fallback;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(value)) return true;
+    if (['false', '0', 'no'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false; got "${value}"`);
+    return fallback;
+  }
+
+  url(name: string, protocols: readonly string[], fallback: string | undefined, example: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) {
+      this.problems.push(`${name} is required, e.g. ${example}`);
+      return '';
+    }
+    let protocol: string;
+    try {
+      protocol = new URL(value).protocol.replace(/:$/, '');
+    } catch {
+      this.problems.push(`${name} must be a URL like ${example}; got "${redactUrl(value)}"`);
+      return '';
+    }
+    if (!protocols.includes(protocol)) {
+      this.problems.push(`${name} must use ${protocols.map((p) => `${p}://`).join(' or ')}; got "${protocol}://"`);
+    }
+    return value;
+  }
+
+  string(name: string, fallback: string, pattern: RegExp, rule: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (pattern.test(value)) return value;
+    this.problems.push(`${name} ${rule}; got "${value}"`);
+    return fallback;
+  }
+}
+
+function redactUrl(value: string): string {
+  return value.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+/**
+ * Builds the configuration from environment variables. In production the connection URLs are
+ * required; elsewhere they default to the local PostgreSQL and Redis.
+ */
+export function loadConfig(env: Env): AppConfig {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const local = nodeEnv !== 'production';
+  const second = 1000;
+
+  const values: AppConfig = {
+    nodeEnv,
+    host: read.string('HOST', '0.0.0.0', /^[\w.:-]+$/, 'must be a host name or IP address'),
+    port: read.int('PORT', 8000, 1, 65535),
+    workerPort: read.int('WORKER_PORT', 8001, 1, 65535),
+    databaseUrl: read.url(
+      'DATABASE_URL',
+      ['postgres', 'postgresql'],
+      local ? 'postgres://postgres@127.0.0.1:5432/research' : undefined,
+      'postgres://user:password@host:5432/research',
+    ),
+    dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+    dbStatementTimeoutMs: read.int('DB_STATEMENT_TIMEOUT_MS', 30 * second, 100, 3600 * second),
+    redisUrl: read.url('REDIS_URL', ['redis', 'rediss'], local ? 'redis://127.0.0.1:6379/0' : undefined, 'redis://host:6379/0'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
+    queuePrefix: read.string('QUEUE_PREFIX', 'research', /^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits or _:.-'),
+    queueConcurrency: read.int('QUEUE_CONCURRENCY', 2, 1, 256),
+    queueLockMs: read.int('QUEUE_LOCK_MS', 30 * second, 1000, 3600 * second),
+    researchAttempts: read.int('RESEARCH_ATTEMPTS', 3, 1, 20),
+    researchBackoffMs: read.int('RESEARCH_BACKOFF_MS', 5 * second, 0, 3600 * second),
+    researchLeaseMs: read.int('RESEARCH_LEASE_MS', 30 * second, 1000, 3600 * second),
+    reconcileIntervalMs: read.int('RECONCILE_INTERVAL_MS', 15 * second, 200, 3600 * second),
+    reconcileGraceMs: read.int('RECONCILE_GRACE_MS', 10 * second, 0, 3600 * second),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25 * second, 1000, 600 * second),
+    shutdownReadyDelayMs: read.int('SHUTDOWN_READY_DELAY_MS', 0, 0, 60 * second),
+    httpBodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    documentMaxBytes: read.int('DOCUMENT_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    docsEnabled: read.bool('DOCS_ENABLED', true),
+  };
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return Object.freeze(Object.assign(new AppConfig(), values));
+}

@@ -1,0 +1,5 @@
+export { DatabaseModule } from './database.module';
+export { databaseOptions } from './database-options';
+export { isUniqueViolation } from './postgres-errors';
+export { DatabaseReadinessCheck } from './database.readiness-check';
+export { ensureDatabase } from './ensure-database';

@@ -1,0 +1,136 @@
+import { DomainError, ErrorCode, ErrorDetails } from '@app/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorResponseDto } from './error-response.dto';
+
+const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.MalformedJson]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
+  [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.RouteNotFound]: HttpStatus.NOT_FOUND,
+  [ErrorCode.MethodNotAllowed]: HttpStatus.METHOD_NOT_ALLOWED,
+  [ErrorCode.Conflict]: HttpStatus.CONFLICT,
+  [ErrorCode.NotCancellable]: HttpStatus.CONFLICT,
+  [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [ErrorCode.NotReady]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.Internal]: HttpStatus.INTERNAL_SERVER_ERROR,
+  [ErrorCode.ResearchCancelled]: HttpStatus.CONFLICT,
+  [ErrorCode.LeaseLost]: HttpStatus.CONFLICT,
+  [ErrorCode.ShutdownInProgress]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.RunnerFailed]: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
+/** Codes for errors raised by Fastify itself, before a request reaches a controller. */
+const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: ErrorCode.MalformedJson, message: 'the request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCode.MalformedJson, message: 'the request body is empty; send a JSON object' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCode.PayloadTooLarge, message: 'the request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: ErrorCode.UnsupportedMediaType,
+    message: 'unsupported Content-Type; send application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCode.ValidationFailed, message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_TYPE: { code: ErrorCode.UnsupportedMediaType },
+};
+
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: ErrorCode.ValidationFailed,
+  404: ErrorCode.RouteNotFound,
+  405: ErrorCode.MethodNotAllowed,
+  409: ErrorCode.Conflict,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
+  422: ErrorCode.IdempotencyKeyReused,
+  503: ErrorCode.NotReady,
+};
+
+interface Mapped {
+  status: number;
+  code: string;
+  message: string;
+  details?: ErrorDetails | unknown;
+}
+
+/**
+ * Turns every error into `{"error": {"code", "message", "details"}, "request_id"}` with the right
+ * status. Unknown errors become a 500 whose log line carries the request id.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const mapped = this.map(exception, request);
+    if (mapped.status >= 500 && mapped.code !== ErrorCode.NotReady) {
+      this.logger.error({ err: exception, request_id: request.id, path: request.url }, 'unhandled error');
+    }
+    const body: ErrorResponseDto = {
+      error: { code: mapped.code, message: mapped.message, ...(mapped.details !== undefined ? { details: mapped.details } : {}) },
+      request_id: String(request.id),
+    };
+    void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private map(exception: unknown, request: FastifyRequest): Mapped {
+    if (exception instanceof DomainError) {
+      return {
+        status: STATUS_BY_CODE[exception.code] ?? HttpStatus.INTERNAL_SERVER_ERROR,
+        code: exception.code,
+        message: exception.message,
+        details: exception.details,
+      };
+    }
+    if (exception instanceof HttpException) return this.mapHttpException(exception, request);
+
+    const fastifyError = exception as { code?: string; statusCode?: number; message?: string };
+    const known = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+    if (known) {
+      return {
+        status: fastifyError.statusCode ?? STATUS_BY_CODE[known.code],
+        code: known.code,
+        message: known.message ?? fastifyError.message ?? known.code,
+      };
+    }
+    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      return {
+        status: fastifyError.statusCode,
+        code: CODE_BY_STATUS[fastifyError.statusCode] ?? 'bad_request',
+        message: fastifyError.message ?? 'bad request',
+      };
+    }
+    return { status: 500, code: ErrorCode.Internal, message: 'internal error; quote the request_id when reporting it' };
+  }
+
+  private mapHttpException(exception: HttpException, request: FastifyRequest): Mapped {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    if (status === HttpStatus.SERVICE_UNAVAILABLE && typeof response === 'object' && 'error' in response) {
+      // A failed readiness check: name what is down.
+      const failing = Object.keys((response as { error?: Record<string, unknown> }).error ?? {});
+      return {
+        status,
+        code: ErrorCode.NotReady,
+        message: failing.length > 0 ? `not ready: ${failing.join(', ')} down` : 'not ready',
+        details: response,
+      };
+    }
+    if (status === HttpStatus.NOT_FOUND && exception.constructor.name === 'NotFoundException' && isRouteMiss(response)) {
+      return { status, code: ErrorCode.RouteNotFound, message: `no route for ${request.method} ${request.url.split('?')[0]}` };
+    }
+    const message =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? String((response as { message: unknown }).message)
+        : exception.message;
+    return { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, message };
+  }
+}
+
+function isRouteMiss(response: string | object): boolean {
+  const message = typeof response === 'object' ? (response as { message?: unknown }).message : response;
+  return typeof message === 'string' && message.startsWith('Cannot ');
+}

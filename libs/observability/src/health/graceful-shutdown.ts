@@ -1,0 +1,43 @@
+import { INestApplicationContext, LoggerService } from '@nestjs/common';
+
+export interface ShutdownPlan {
+  /** Everything, including `app.close()`, must be done by then, or the process exits 1. */
+  timeoutMs: number;
+  logger: LoggerService;
+  /** Work before the app closes: turning readiness off, draining jobs. Gets the deadline (epoch ms). */
+  beforeClose?: (deadline: number) => Promise<void>;
+}
+
+/**
+ * On SIGTERM or SIGINT: runs the plan, closes the app (HTTP server, queues, database), and exits
+ * 0; exits 1 if that takes longer than the timeout. A second signal does not restart it.
+ */
+export function installGracefulShutdown(app: INestApplicationContext, plan: ShutdownPlan): void {
+  let started = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (started) return;
+    started = true;
+    void shutdown(signal);
+  };
+
+  const shutdown = async (signal: NodeJS.Signals) => {
+    const deadline = Date.now() + plan.timeoutMs;
+    plan.logger.log({ signal, timeout_ms: plan.timeoutMs }, 'shutting down', 'Shutdown');
+    setTimeout(() => {
+      plan.logger.error({ timeout_ms: plan.timeoutMs }, 'shutdown did not finish in time; exiting', 'Shutdown');
+      process.exit(1);
+    }, plan.timeoutMs).unref();
+    try {
+      await plan.beforeClose?.(deadline);
+      await app.close();
+      plan.logger.log('shutdown complete', 'Shutdown');
+      process.exit(0);
+    } catch (error) {
+      plan.logger.error({ err: error }, 'shutdown failed', 'Shutdown');
+      process.exit(1);
+    }
+  };
+
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,55 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { HasNoNullCharacters } from '@app/common';
+import { IsBoolean, IsInt, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
+import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from '../research-params';
+import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
+
+const present = (_: object, value: unknown) => value !== undefined;
+
+export class CreateResearchRequestDto {
+  @ApiProperty({
+    description: 'The research question, 1 to 2000 characters after trimming.',
+    minLength: 1,
+    maxLength: QUESTION_MAX_LENGTH,
+    example: '2024年全球AI晶片市場分析',
+  })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @Length(1, QUESTION_MAX_LENGTH)
+  @HasNoNullCharacters()
+  question: string;
+
+  @ApiPropertyOptional({
+    description: 'How many sources the research may use.',
+    minimum: 1,
+    maximum: MAX_SOURCES_LIMIT,
+    default: RESEARCH_DEFAULTS.maxSources,
+    example: 10,
+  })
+  @ValidateIf(present)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SOURCES_LIMIT)
+  max_sources: number = RESEARCH_DEFAULTS.maxSources;
+
+  @ApiPropertyOptional({
+    description: 'Whether to verify the claims of the report against the sources.',
+    default: RESEARCH_DEFAULTS.verify,
+    example: true,
+  })
+  @ValidateIf(present)
+  @IsBoolean()
+  verify: boolean = RESEARCH_DEFAULTS.verify;
+
+  @ApiPropertyOptional({
+    description: 'The BCP-47 language tag of the report.',
+    default: RESEARCH_DEFAULTS.language,
+    example: 'zh-TW',
+    maxLength: 35,
+  })
+  @ValidateIf(present)
+  @Transform(({ value }: { value: unknown }) => canonicalLanguageTag(value) ?? value)
+  @IsLanguageTag()
+  language: string = RESEARCH_DEFAULTS.language;
+}

@@ -1,0 +1,100 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ResearchStatus } from '../research-status';
+import { ResearchEntity } from '../persistence/research.entity';
+import { ResearchFailure, ResearchResult } from '../research-result';
+import { ResearchResultDto, ResearchFailureDto } from './research-result.dto';
+
+export class ResearchAcceptedResponseDto {
+  @ApiProperty({ format: 'uuid', example: '3f0c2f7e-8b9a-4c1e-9a57-1d2c3b4a5e6f' })
+  research_id: string;
+
+  @ApiProperty({ example: '2024年全球AI晶片市場分析' })
+  question: string;
+
+  @ApiProperty({ enum: ResearchStatus, example: ResearchStatus.Pending })
+  status: ResearchStatus;
+
+  @ApiProperty({ format: 'date-time', example: '2024-01-15T10:30:00.000Z' })
+  created_at: string;
+
+  static from(research: ResearchEntity): ResearchAcceptedResponseDto {
+    return {
+      research_id: research.id,
+      question: research.question,
+      status: research.status,
+      created_at: research.createdAt.toISOString(),
+    };
+  }
+}
+
+export class ResearchSummaryDto extends ResearchAcceptedResponseDto {
+  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  started_at: string | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  finished_at: string | null;
+
+  static override from(research: ResearchEntity): ResearchSummaryDto {
+    return {
+      ...ResearchAcceptedResponseDto.from(research),
+      started_at: research.startedAt?.toISOString() ?? null,
+      finished_at: research.finishedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+export class ResearchResponseDto extends ResearchSummaryDto {
+  @ApiProperty({ example: 10 })
+  max_sources: number;
+
+  @ApiProperty({ example: true })
+  verify: boolean;
+
+  @ApiProperty({ example: 'zh-TW' })
+  language: string;
+
+  @ApiProperty({ description: 'How many times a worker has started this research.', example: 1 })
+  attempts: number;
+
+  @ApiPropertyOptional({
+    type: ResearchResultDto,
+    nullable: true,
+    description: 'The report and its evidence; set when the research is completed.',
+  })
+  result: ResearchResult | null;
+
+  @ApiPropertyOptional({
+    type: ResearchFailureDto,
+    nullable: true,
+    description: 'Why the research failed, or why its last attempt failed while a retry is pending.',
+  })
+  error: ResearchFailure | null;
+
+  @ApiProperty({ format: 'date-time' })
+  updated_at: string;
+
+  static override from(research: ResearchEntity): ResearchResponseDto {
+    return {
+      ...ResearchSummaryDto.from(research),
+      max_sources: research.params.maxSources,
+      verify: research.params.verify,
+      language: research.params.language,
+      attempts: research.attempts,
+      result: research.result,
+      error: research.error,
+      updated_at: research.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class ResearchListResponseDto {
+  @ApiProperty({ type: [ResearchSummaryDto] })
+  items: ResearchSummaryDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` to get the next page; null on the last page.',
+  })
+  next_cursor: string | null;
+}

@@ -1,0 +1,230 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { AppConfig } from '@app/config';
+import { runWithLogContext } from '@app/observability';
+import { Injectable, Logger } from '@nestjs/common';
+import { ResearchEventType } from '../research-event-type';
+import { ResearchFailure } from '../research-result';
+import { ResearchRunContext, ResearchRunner, ResearchTask } from '../research-runner';
+import { ResearchStatus } from '../research-status';
+import { ResearchStoppedError, StopReason } from '../research.errors';
+import { ResearchEntity } from '../persistence/research.entity';
+import { ResearchRepository, RunFence } from '../persistence/research.repository';
+import { RunResearchJob } from '../queue/research-queue';
+
+export interface JobAttempt {
+  /** 1-based attempt of this queue job. */
+  number: number;
+  max: number;
+  /** Tells the queue not to retry this job after it fails. */
+  giveUp(): Promise<void>;
+}
+
+export type ExecutionOutcome = 'completed' | 'failed' | 'cancelled' | 'handed_back' | 'lease_lost' | 'skipped';
+
+/** A research failed for good: the queue records the job as failed too. */
+export class ResearchFailedError extends Error {
+  constructor(readonly failure: ResearchFailure) {
+    super(failure.message);
+    this.name = 'ResearchFailedError';
+  }
+}
+
+/**
+ * Runs one research job: claims the research, keeps its lease alive, runs the bound engine,
+ * and writes the outcome. Every write is fenced by the run's token, so a run that lost the
+ * research (cancelled, or taken over after its lease expired) can no longer change it.
+ */
+@Injectable()
+export class ResearchExecutionService {
+  private readonly logger = new Logger('ResearchExecution');
+  private readonly runs = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+
+  constructor(
+    private readonly repository: ResearchRepository,
+    private readonly runner: ResearchRunner,
+    private readonly config: AppConfig,
+  ) {}
+
+  get activeRuns(): number {
+    return this.runs.size;
+  }
+
+  /** Runs the job with the research's request id and id on every log line written meanwhile. */
+  execute(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
+    return runWithLogContext({ request_id: job.requestId, research_id: job.researchId }, () => this.claimAndRun(job, attempt));
+  }
+
+  private async claimAndRun(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
+    const research = await this.repository.claim(job.tenantId, job.researchId, this.config.researchLeaseMs);
+    if (!research) {
+      const state = await this.repository.currentRunState(job.tenantId, job.researchId);
+      this.logger.log({ status: state?.status ?? 'missing' }, 'research not claimable; job skipped');
+      return 'skipped';
+    }
+    const fence: RunFence = { tenantId: research.tenantId, researchId: research.id, token: research.attempts };
+
+    const maxRuns = this.config.researchAttempts * 2;
+    if (research.attempts > maxRuns) {
+      await this.repository.fail(fence, {
+        code: ErrorCode.RunnerFailed,
+        message: `gave up after ${maxRuns} runs: the research kept stopping without a result`,
+      });
+      this.logger.error({ attempts: research.attempts }, 'research abandoned');
+      return 'failed';
+    }
+
+    const controller = new AbortController();
+    const done = this.run(research, fence, attempt, controller);
+    this.runs.set(research.id, { controller, done });
+    try {
+      return await done;
+    } finally {
+      this.runs.delete(research.id);
+    }
+  }
+
+  /** Asks every run in this process to hand its research back, and waits until they have. */
+  async handBackAll(): Promise<void> {
+    const runs = [...this.runs.values()];
+    for (const run of runs) run.controller.abort(new ResearchStoppedError(StopReason.Shutdown));
+    await Promise.allSettled(runs.map((run) => run.done));
+  }
+
+  private async run(
+    research: ResearchEntity,
+    fence: RunFence,
+    attempt: JobAttempt,
+    controller: AbortController,
+  ): Promise<ExecutionOutcome> {
+    const started = Date.now();
+    const heartbeat = setInterval(
+      () => void this.renewLease(fence, controller),
+      Math.max(200, Math.floor(this.config.researchLeaseMs / 3)),
+    );
+    this.logger.log({ attempt: research.attempts }, 'research started');
+    try {
+      const task: ResearchTask = {
+        researchId: research.id,
+        tenantId: research.tenantId,
+        question: research.question,
+        params: research.params,
+        requestId: research.requestId,
+        attempt: research.attempts,
+      };
+      const result = await untilAborted(this.runner.run(task, this.context(fence, controller)), controller.signal);
+      if (!(await this.repository.complete(fence, result))) {
+        const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
+        this.logger.warn({ status: state?.status }, 'research finished but was no longer ours; result discarded');
+        return state?.status === ResearchStatus.Cancelled ? 'cancelled' : 'lease_lost';
+      }
+      this.logger.log({ duration: seconds(started) }, 'research completed');
+      return 'completed';
+    } catch (error) {
+      return await this.stopOrFail(research, fence, attempt, error, started);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async stopOrFail(
+    research: ResearchEntity,
+    fence: RunFence,
+    attempt: JobAttempt,
+    error: unknown,
+    started: number,
+  ): Promise<ExecutionOutcome> {
+    if (error instanceof ResearchStoppedError) {
+      if (error.reason === StopReason.Shutdown) {
+        await this.repository.release(fence, ResearchEventType.HandedBack, null);
+        this.logger.warn('research handed back for another worker');
+        return 'handed_back';
+      }
+      this.logger.log({ reason: error.reason }, 'research stopped');
+      return error.reason === StopReason.Cancelled ? 'cancelled' : 'lease_lost';
+    }
+
+    const failure = describeFailure(error);
+    const retryable = !(error instanceof DomainError) || error.retryable;
+    if (retryable && attempt.number < attempt.max) {
+      await this.repository.release(fence, ResearchEventType.RetryScheduled, failure);
+      this.logger.warn(
+        { attempt: attempt.number, max_attempts: attempt.max, error: failure },
+        'research attempt failed; will retry',
+      );
+      throw error;
+    }
+    await this.repository.fail(fence, failure);
+    this.logger.error(
+      { attempt: attempt.number, duration: seconds(started), error: failure },
+      'research failed',
+    );
+    if (!retryable) await attempt.giveUp();
+    throw new ResearchFailedError(failure);
+  }
+
+  private context(fence: RunFence, controller: AbortController): ResearchRunContext {
+    const stopIfLost = async (): Promise<never> => {
+      const reason = await this.stopReason(fence);
+      controller.abort(new ResearchStoppedError(reason));
+      throw new ResearchStoppedError(reason);
+    };
+    return {
+      signal: controller.signal,
+      checkpoint: async () => {
+        controller.signal.throwIfAborted();
+        const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
+        if (state?.status !== ResearchStatus.Running || state.attempts !== fence.token) await stopIfLost();
+      },
+      emit: async (type, data = {}) => {
+        controller.signal.throwIfAborted();
+        if (!(await this.repository.appendRunEvent(fence, type, data))) await stopIfLost();
+      },
+    };
+  }
+
+  private async renewLease(fence: RunFence, controller: AbortController): Promise<void> {
+    if (controller.signal.aborted) return;
+    try {
+      if (!(await this.repository.renewLease(fence, this.config.researchLeaseMs))) {
+        controller.abort(new ResearchStoppedError(await this.stopReason(fence)));
+      }
+    } catch (error) {
+      // A missed renewal is not fatal: the lease outlives several heartbeats.
+      this.logger.warn({ err: error }, 'lease renewal failed');
+    }
+  }
+
+  private async stopReason(fence: RunFence): Promise<StopReason> {
+    const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
+    return state?.status === ResearchStatus.Cancelled ? StopReason.Cancelled : StopReason.LeaseLost;
+  }
+}
+
+/** Resolves with the work, or rejects as soon as the signal aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+function describeFailure(error: unknown): ResearchFailure {
+  if (error instanceof DomainError) return { code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: ErrorCode.RunnerFailed, message: message || 'the research engine failed without a message' };
+}
+
+function seconds(since: number): number {
+  return (Date.now() - since) / 1000;
+}

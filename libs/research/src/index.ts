@@ -1,0 +1,29 @@
+export { CreateResearchRequestDto } from './dto/create-research-request.dto';
+export { canonicalLanguageTag } from './dto/language-tag';
+export { ListResearchesQueryDto } from './dto/list-researches-query.dto';
+export {
+  ResearchAcceptedResponseDto,
+  ResearchListResponseDto,
+  ResearchResponseDto,
+  ResearchSummaryDto,
+} from './dto/research-response.dto';
+export { ResearchExecutionService, ResearchFailedError } from './execution/research-execution.service';
+export type { ExecutionOutcome, JobAttempt } from './execution/research-execution.service';
+export { ResearchReconciler } from './execution/research.reconciler';
+export { ResearchEntity } from './persistence/research.entity';
+export { RESEARCH_QUEUE, ResearchJobName } from './queue/research-queue';
+export type { RunResearchJob } from './queue/research-queue';
+export { ResearchQueueProducer } from './queue/research-queue.producer';
+export { QueueReadinessCheck } from './queue/queue.readiness-check';
+export { ResearchEventType } from './research-event-type';
+export { ResearchExecutionModule } from './research-execution.module';
+export { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from './research-params';
+export type { ResearchParams } from './research-params';
+export type { ResearchClaim, ResearchFailure, ResearchFinding, ResearchResult, ResearchSource } from './research-result';
+export { ResearchRunner } from './research-runner';
+export type { ResearchRunContext, ResearchTask } from './research-runner';
+export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
+export { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchStoppedError, StopReason } from './research.errors';
+export { ResearchModule } from './research.module';
+export { ResearchService } from './research.service';
+export type { CreateResearchCommand, ListResearchesQuery } from './research.service';

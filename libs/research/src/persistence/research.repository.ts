@@ -1,0 +1,319 @@
+import { isUniqueViolation } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { ResearchEventType } from '../research-event-type';
+import { ResearchParams } from '../research-params';
+import { ResearchFailure, ResearchResult } from '../research-result';
+import { ResearchStatus } from '../research-status';
+import { ResearchEventEntity } from './research-event.entity';
+import { ResearchEntity } from './research.entity';
+
+export interface NewResearch {
+  id: string;
+  tenantId: string;
+  question: string;
+  params: ResearchParams;
+  requestId: string | null;
+  idempotencyKey: string | null;
+  idempotencyHash: string | null;
+  createdAt: Date;
+}
+
+export interface ResearchPage {
+  items: ResearchEntity[];
+  /** Set when there may be more rows after the last item. */
+  hasMore: boolean;
+}
+
+export interface PageRequest {
+  limit: number;
+  status?: ResearchStatus;
+  after?: { createdAt: Date; id: string };
+}
+
+/** The fencing token of one run: the research's `attempts` when the run claimed it. */
+export interface RunFence {
+  tenantId: string;
+  researchId: string;
+  token: number;
+}
+
+export interface UnfinishedResearch {
+  tenantId: string;
+  id: string;
+  status: ResearchStatus.Pending | ResearchStatus.Running;
+  requestId: string | null;
+}
+
+export class IdempotencyConflict {
+  constructor(readonly existing: ResearchEntity) {}
+}
+
+const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, event_seq, request_id,
+  idempotency_key, idempotency_hash, lease_expires_at, created_at, updated_at, started_at, finished_at`;
+
+/**
+ * All SQL on researches and their events. Every statement that changes a research's status also
+ * appends its event in the same statement, and worker-side changes are fenced by the run's token
+ * so a worker that lost its lease can no longer write.
+ */
+@Injectable()
+export class ResearchRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(ResearchEntity) private readonly researches: Repository<ResearchEntity>,
+    @InjectRepository(ResearchEventEntity) private readonly events: Repository<ResearchEventEntity>,
+  ) {}
+
+  /** Inserts a pending research with its `created` event in one statement. */
+  async insert(research: NewResearch): Promise<ResearchEntity | IdempotencyConflict> {
+    try {
+      const rows: Record<string, unknown>[] = await this.dataSource.query(
+        `WITH inserted AS (
+           INSERT INTO researches (id, tenant_id, question, params, status, attempts, event_seq, request_id,
+                                   idempotency_key, idempotency_hash, created_at, updated_at)
+           VALUES ($1, $2, $3, $4::jsonb, 'pending', 0, 1, $5, $6, $7, $8, $8)
+           RETURNING ${RESEARCH_COLUMNS}
+         ), event AS (
+           INSERT INTO research_events (research_id, seq, tenant_id, type, data, created_at)
+           SELECT id, 1, tenant_id, $9, '{}'::jsonb, created_at FROM inserted
+         )
+         SELECT * FROM inserted`,
+        [
+          research.id,
+          research.tenantId,
+          research.question,
+          JSON.stringify(research.params),
+          research.requestId,
+          research.idempotencyKey,
+          research.idempotencyHash,
+          research.createdAt,
+          ResearchEventType.Created,
+        ],
+      );
+      return toResearch(rows[0]);
+    } catch (error) {
+      if (research.idempotencyKey !== null && isUniqueViolation(error, 'researches_tenant_idempotency_key_uq')) {
+        const existing = await this.findByIdempotencyKey(research.tenantId, research.idempotencyKey);
+        if (existing) return new IdempotencyConflict(existing);
+      }
+      throw error;
+    }
+  }
+
+  findById(tenantId: string, id: string): Promise<ResearchEntity | null> {
+    return this.researches.findOneBy({ tenantId, id });
+  }
+
+  findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<ResearchEntity | null> {
+    return this.researches.findOneBy({ tenantId, idempotencyKey });
+  }
+
+  /** Newest first, by (created_at, id) so the order is total and cursors are stable. */
+  async list(tenantId: string, page: PageRequest): Promise<ResearchPage> {
+    const query = this.researches
+      .createQueryBuilder('r')
+      .select(['r.id', 'r.question', 'r.status', 'r.createdAt', 'r.startedAt', 'r.finishedAt', 'r.tenantId'])
+      .where('r.tenant_id = :tenantId', { tenantId })
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(page.limit + 1);
+    if (page.status) query.andWhere('r.status = :status', { status: page.status });
+    if (page.after) {
+      query.andWhere('(r.created_at, r.id) < (:afterCreatedAt, :afterId)', {
+        afterCreatedAt: page.after.createdAt,
+        afterId: page.after.id,
+      });
+    }
+    const rows = await query.getMany();
+    return { items: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+  }
+
+  /** Cancels a pending or running research; null when it was in no such state. */
+  async cancel(tenantId: string, id: string): Promise<ResearchEntity | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH cancelled AS (
+         UPDATE researches
+            SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL,
+                event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+         RETURNING ${RESEARCH_COLUMNS}
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+         SELECT id, event_seq, tenant_id, $3, '{}'::jsonb FROM cancelled
+       )
+       SELECT * FROM cancelled`,
+      [tenantId, id, ResearchEventType.Cancelled],
+    );
+    return rows.length > 0 ? toResearch(rows[0]) : null;
+  }
+
+  /**
+   * Moves a research to running for one run: from pending, or from running whose lease expired
+   * (its worker died). Only one caller can win; the winner gets the research with its new token.
+   */
+  async claim(tenantId: string, id: string, leaseMs: number): Promise<ResearchEntity | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE researches
+            SET status = 'running', attempts = attempts + 1, event_seq = event_seq + 1,
+                started_at = COALESCE(started_at, now()), updated_at = now(),
+                lease_expires_at = now() + $3 * interval '1 millisecond'
+          WHERE tenant_id = $1 AND id = $2
+            AND (status = 'pending' OR (status = 'running' AND lease_expires_at < now()))
+         RETURNING ${RESEARCH_COLUMNS}
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+         SELECT id, event_seq, tenant_id, $4, jsonb_build_object('attempt', attempts) FROM claimed
+       )
+       SELECT * FROM claimed`,
+      [tenantId, id, leaseMs, ResearchEventType.Started],
+    );
+    return rows.length > 0 ? toResearch(rows[0]) : null;
+  }
+
+  /** Extends the lease of a run; false when the run no longer owns the research. */
+  async renewLease(fence: RunFence, leaseMs: number): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `UPDATE researches SET lease_expires_at = now() + $4 * interval '1 millisecond'
+        WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
+       RETURNING id`,
+      [fence.tenantId, fence.researchId, fence.token, leaseMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** Appends an event on behalf of a run; false when the run no longer owns the research. */
+  async appendRunEvent(fence: RunFence, type: string, data: Record<string, unknown>): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH bumped AS (
+         UPDATE researches SET event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
+         RETURNING id, tenant_id, event_seq
+       )
+       INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+       SELECT id, event_seq, tenant_id, $4, $5::jsonb FROM bumped
+       RETURNING seq`,
+      [fence.tenantId, fence.researchId, fence.token, type, JSON.stringify(data)],
+    );
+    return rows.length > 0;
+  }
+
+  complete(fence: RunFence, result: ResearchResult): Promise<boolean> {
+    return this.finishRun(fence, 'completed', ResearchEventType.Completed, {
+      result,
+      eventData: { engine: result.engine, evidence: result.evidence, partial: result.partial },
+    });
+  }
+
+  fail(fence: RunFence, error: ResearchFailure): Promise<boolean> {
+    return this.finishRun(fence, 'failed', ResearchEventType.Failed, { error, eventData: { ...error } });
+  }
+
+  /** Gives the research back to the queue (`pending`), for a retry or another worker. */
+  release(fence: RunFence, type: ResearchEventType, error: ResearchFailure | null): Promise<boolean> {
+    return this.finishRun(fence, 'pending', type, { error, eventData: error ? { ...error } : {} });
+  }
+
+  async currentRunState(tenantId: string, id: string): Promise<Pick<ResearchEntity, 'status' | 'attempts'> | null> {
+    return this.researches.findOne({ select: { status: true, attempts: true }, where: { tenantId, id } });
+  }
+
+  /**
+   * Unfinished researches that may have lost their job: pending for longer than the grace period,
+   * or running with an expired lease. Across all tenants: the reconciler works for every tenant.
+   */
+  async findUnfinishedAcrossTenants(graceMs: number, limit: number): Promise<UnfinishedResearch[]> {
+    const rows: { tenant_id: string; id: string; status: UnfinishedResearch['status']; request_id: string | null }[] =
+      await this.dataSource.query(
+      `SELECT tenant_id, id, status, request_id FROM researches
+        WHERE (status = 'pending' AND updated_at < now() - $1 * interval '1 millisecond')
+           OR (status = 'running' AND lease_expires_at < now())
+        ORDER BY updated_at
+        LIMIT $2`,
+      [graceMs, limit],
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id, id: row.id, status: row.status, requestId: row.request_id }));
+  }
+
+  /** Records that a research was put back on the queue by the reconciler. */
+  async appendSystemEvent(tenantId: string, id: string, type: string, data: Record<string, unknown>): Promise<void> {
+    await this.dataSource.query(
+      `WITH bumped AS (
+         UPDATE researches SET event_seq = event_seq + 1 WHERE tenant_id = $1 AND id = $2
+         RETURNING id, tenant_id, event_seq
+       )
+       INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+       SELECT id, event_seq, tenant_id, $3, $4::jsonb FROM bumped`,
+      [tenantId, id, type, JSON.stringify(data)],
+    );
+  }
+
+  listEvents(tenantId: string, researchId: string, afterSeq = 0): Promise<ResearchEventEntity[]> {
+    return this.events
+      .createQueryBuilder('e')
+      .where('e.tenant_id = :tenantId AND e.research_id = :researchId AND e.seq > :afterSeq', {
+        tenantId,
+        researchId,
+        afterSeq,
+      })
+      .orderBy('e.seq', 'ASC')
+      .getMany();
+  }
+
+  private async finishRun(
+    fence: RunFence,
+    status: 'completed' | 'failed' | 'pending',
+    eventType: ResearchEventType,
+    values: { result?: ResearchResult; error?: ResearchFailure | null; eventData: Record<string, unknown> },
+  ): Promise<boolean> {
+    const terminal = status !== 'pending';
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH finished AS (
+         UPDATE researches
+            SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),
+                finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
+         RETURNING id, tenant_id, event_seq
+       )
+       INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+       SELECT id, event_seq, tenant_id, $8, $9::jsonb FROM finished
+       RETURNING seq`,
+      [
+        fence.tenantId,
+        fence.researchId,
+        fence.token,
+        status,
+        values.result ? JSON.stringify(values.result) : null,
+        values.error ? JSON.stringify(values.error) : null,
+        terminal,
+        eventType,
+        JSON.stringify(values.eventData),
+      ],
+    );
+    return rows.length > 0;
+  }
+}
+
+function toResearch(row: Record<string, unknown>): ResearchEntity {
+  return Object.assign(new ResearchEntity(), {
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    question: row.question as string,
+    params: row.params as ResearchParams,
+    status: row.status as ResearchStatus,
+    result: (row.result ?? null) as ResearchResult | null,
+    error: (row.error ?? null) as ResearchFailure | null,
+    attempts: row.attempts as number,
+    eventSeq: row.event_seq as number,
+    requestId: (row.request_id ?? null) as string | null,
+    idempotencyKey: (row.idempotency_key ?? null) as string | null,
+    idempotencyHash: (row.idempotency_hash ?? null) as string | null,
+    leaseExpiresAt: (row.lease_expires_at ?? null) as Date | null,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+    startedAt: (row.started_at ?? null) as Date | null,
+    finishedAt: (row.finished_at ?? null) as Date | null,
+  });
+}

@@ -1,0 +1,26 @@
+import { AppConfig } from '@app/config';
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { RESEARCH_QUEUE } from './research-queue';
+import { ResearchQueueProducer } from './research-queue.producer';
+
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        url: config.redisUrl,
+        prefix: config.queuePrefix,
+        settings: {
+          lockDuration: config.queueLockMs,
+          stalledInterval: Math.max(1000, Math.floor(config.queueLockMs / 2)),
+          maxStalledCount: 1,
+        },
+      }),
+    }),
+    BullModule.registerQueue({ name: RESEARCH_QUEUE }),
+  ],
+  providers: [ResearchQueueProducer],
+  exports: [ResearchQueueProducer, BullModule],
+})
+export class ResearchQueueModule {}

@@ -1,0 +1,100 @@
+import { AppConfig } from '@app/config';
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Queue } from 'bull';
+import { RESEARCH_QUEUE, ResearchJobName, ResearchJobState, RunResearchJob } from './research-queue';
+
+/** How long a request waits for Redis before leaving the enqueue to the reconciler. */
+const ENQUEUE_TIMEOUT_MS = 2000;
+
+@Injectable()
+export class ResearchQueueProducer implements OnModuleInit {
+  private readonly logger = new Logger(ResearchQueueProducer.name);
+
+  constructor(
+    @InjectQueue(RESEARCH_QUEUE) private readonly queue: Queue<RunResearchJob>,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // Bull re-emits Redis connection errors on the queue; unhandled, they would crash the process.
+    this.queue.on('error', (error) => this.logger.warn(`research queue: ${error.message}`));
+  }
+
+  /**
+   * Adds the job for a research. The job id is the research id, so adding twice is harmless.
+   * Bounded in time: the research is already stored, and the reconciler enqueues it later if
+   * Redis is unreachable now.
+   */
+  async enqueue(job: RunResearchJob): Promise<boolean> {
+    const added = this.queue.add(ResearchJobName.Run, job, {
+      jobId: job.researchId,
+      attempts: this.config.researchAttempts,
+      backoff: { type: 'exponential', delay: this.config.researchBackoffMs },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ENQUEUE_TIMEOUT_MS);
+    });
+    try {
+      const outcome = await Promise.race([added, timeout]);
+      if (outcome === 'timeout') {
+        added.catch(() => undefined);
+        this.logger.warn(`enqueue of research ${job.researchId} timed out; the reconciler will retry`);
+        return false;
+      }
+      return true;
+    } catch (error) {
+      this.logger.warn(`enqueue of research ${job.researchId} failed (${(error as Error).message}); the reconciler will retry`);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async jobState(researchId: string): Promise<ResearchJobState> {
+    const job = await this.queue.getJob(researchId);
+    if (!job) return 'missing';
+    return (await job.getState()) as ResearchJobState;
+  }
+
+  /** Removes a job that is not being processed; false if there was none or it is active. */
+  async removeIdle(researchId: string): Promise<boolean> {
+    const job = await this.queue.getJob(researchId);
+    if (!job || (await job.isActive())) return false;
+    await job.remove();
+    return true;
+  }
+
+  /**
+   * Takes a named lease in Redis with SET NX PX: true for exactly one caller per `ttlMs`. Used
+   * so that one replica at a time runs periodic work; it is never released early, which also
+   * spaces runs by at least `ttlMs`.
+   */
+  async tryLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const key = `${this.config.queuePrefix}:${RESEARCH_QUEUE}:lease:${name}`;
+    return (await this.queue.client.set(key, owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async counts(): Promise<Record<'waiting' | 'active' | 'delayed' | 'failed', number>> {
+    const counts = await this.queue.getJobCounts();
+    return { waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failed: counts.failed };
+  }
+
+  async ping(): Promise<void> {
+    await this.queue.client.ping();
+  }
+
+  /** Stops this process taking new jobs; active ones go on. Bounded: Redis may be down. */
+  async pauseLocal(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.pause(true, true),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,30 @@
+import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { ResearchRunner } from './research-runner';
+import { ResearchPersistenceModule } from './research-persistence.module';
+import { ResearchExecutionService } from './execution/research-execution.service';
+import { ResearchReconciler } from './execution/research.reconciler';
+import { ResearchQueueModule } from './queue/research-queue.module';
+
+export interface ResearchExecutionOptions {
+  /** Modules that provide the runner. */
+  imports: ModuleMetadata['imports'];
+  /** The engine bound to the `ResearchRunner` port. */
+  runner: Type<ResearchRunner>;
+}
+
+/** What the worker needs: running research jobs with a given engine, and the reconciler. */
+@Module({})
+export class ResearchExecutionModule {
+  static register(options: ResearchExecutionOptions): DynamicModule {
+    return {
+      module: ResearchExecutionModule,
+      imports: [ResearchPersistenceModule, ResearchQueueModule, ...(options.imports ?? [])],
+      providers: [
+        { provide: ResearchRunner, useExisting: options.runner },
+        ResearchExecutionService,
+        ResearchReconciler,
+      ],
+      exports: [ResearchExecutionService, ResearchQueueModule],
+    };
+  }
+}

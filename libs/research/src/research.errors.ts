@@ -1,0 +1,37 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { ResearchStatus } from './research-status';
+
+export class ResearchNotCancellableError extends DomainError {
+  constructor(id: string, status: ResearchStatus) {
+    super(ErrorCode.NotCancellable, `research ${id} is already ${status} and cannot be cancelled`, { status }, false);
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor(researchId: string) {
+    super(
+      ErrorCode.IdempotencyKeyReused,
+      'this Idempotency-Key was already used with a different request body',
+      { research_id: researchId },
+      false,
+    );
+  }
+}
+
+export enum StopReason {
+  Cancelled = 'cancelled',
+  LeaseLost = 'lease_lost',
+  Shutdown = 'shutdown',
+}
+
+/** Raised inside a run when it must stop: not a failure of the research. */
+export class ResearchStoppedError extends DomainError {
+  constructor(readonly reason: StopReason) {
+    const codes = {
+      [StopReason.Cancelled]: ErrorCode.ResearchCancelled,
+      [StopReason.LeaseLost]: ErrorCode.LeaseLost,
+      [StopReason.Shutdown]: ErrorCode.ShutdownInProgress,
+    };
+    super(codes[reason], `research stopped: ${reason.replace('_', ' ')}`);
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CorpusSearchProvider } from './corpus/corpus-search.provider';
+import { CorpusRepository } from './corpus/corpus.repository';
+import { CorpusService } from './corpus/corpus.service';
+import { DocumentEntity } from './corpus/document.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([DocumentEntity])],
+  providers: [CorpusRepository, CorpusService, CorpusSearchProvider],
+  exports: [CorpusService, CorpusSearchProvider],
+})
+export class CorpusModule {}

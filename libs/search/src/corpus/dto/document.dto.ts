@@ -1,0 +1,108 @@
+import { HasNoNullCharacters, IsSmallJsonObject } from '@app/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsInt, IsString, IsUrl, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { DocumentEntity } from '../document.entity';
+
+const present = (_: object, value: unknown) => value !== undefined;
+const METADATA_MAX_BYTES = 16 * 1024;
+
+export class CreateDocumentRequestDto {
+  @ApiProperty({ minLength: 1, maxLength: 500, example: '2024 AI accelerator market overview' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @Length(1, 500)
+  @HasNoNullCharacters()
+  title: string;
+
+  @ApiProperty({
+    description: 'The document text (plain text or Markdown). Its size is limited by DOCUMENT_MAX_BYTES (413 above).',
+    example: 'NVIDIA held about 80% of the AI accelerator market in 2024.',
+  })
+  @IsString()
+  @MinLength(1)
+  @HasNoNullCharacters()
+  text: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'uri', maxLength: 2048, example: 'https://example.com/report' })
+  @ValidateIf((_, value) => value !== undefined && value !== null)
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+  url?: string | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Free-form JSON object, at most 16 KiB.',
+    example: { publisher: 'Example Research', year: 2024 },
+  })
+  @ValidateIf(present)
+  @IsSmallJsonObject(METADATA_MAX_BYTES)
+  @HasNoNullCharacters()
+  metadata?: Record<string, unknown>;
+}
+
+export class DocumentSummaryDto {
+  @ApiProperty({ format: 'uuid' })
+  document_id: string;
+
+  @ApiProperty()
+  title: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  url: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  metadata: Record<string, unknown>;
+
+  @ApiProperty({ description: 'sha256 of the text; the same text is stored once.' })
+  content_hash: string;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at: string;
+
+  static from(document: DocumentEntity): DocumentSummaryDto {
+    return {
+      document_id: document.id,
+      title: document.title,
+      url: document.url,
+      metadata: document.metadata,
+      content_hash: document.contentHash,
+      created_at: document.createdAt.toISOString(),
+    };
+  }
+}
+
+export class DocumentResponseDto extends DocumentSummaryDto {
+  @ApiProperty()
+  text: string;
+
+  static override from(document: DocumentEntity): DocumentResponseDto {
+    return { ...DocumentSummaryDto.from(document), text: document.text };
+  }
+}
+
+export class DocumentListResponseDto {
+  @ApiProperty({ type: [DocumentSummaryDto] })
+  items: DocumentSummaryDto[];
+
+  @ApiProperty({ type: String, nullable: true })
+  next_cursor: string | null;
+}
+
+export class ListDocumentsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ValidateIf(present)
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value))
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+
+  @ApiPropertyOptional()
+  @ValidateIf(present)
+  @IsString()
+  @Length(1, 512)
+  cursor?: string;
+}

@@ -1,0 +1,17 @@
+export { CorpusModule } from './corpus.module';
+export { CorpusSearchProvider } from './corpus/corpus-search.provider';
+export { DocumentTooLargeError } from './corpus/corpus.errors';
+export { CorpusService } from './corpus/corpus.service';
+export type { IngestReport, NewDocument } from './corpus/corpus.service';
+export { DocumentEntity } from './corpus/document.entity';
+export {
+  CreateDocumentRequestDto,
+  DocumentListResponseDto,
+  DocumentResponseDto,
+  DocumentSummaryDto,
+  ListDocumentsQueryDto,
+} from './corpus/dto/document.dto';
+export { SearchProvider } from './search-provider';
+export type { SearchHit, SearchQuery } from './search-provider';
+export { containsCjk, queryTerms, segmentWords, splitSentences, stem, toSearchText } from './text/segmenter';
+export type { Sentence } from './text/segmenter';
