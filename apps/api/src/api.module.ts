@@ -1,6 +1,6 @@
 import { ConfigModule } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
-import { HealthModule, LoggingModule } from '@app/observability';
+import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchModule } from '@app/research';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
@@ -11,6 +11,7 @@ import { ResearchController } from './research/research.controller';
   imports: [
     ConfigModule,
     LoggingModule.forApp('api'),
+    MetricsModule,
     DatabaseModule,
     ResearchModule,
     CorpusModule,

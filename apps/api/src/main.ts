@@ -15,7 +15,11 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     // JSON escaping can double the text; the exact limit on the text itself is checked in the corpus.
     routeBodyLimits: [{ pathPrefix: DOCUMENTS_PATH, bodyLimitBytes: config.documentMaxBytes * 2 + 64 * 1024 }],
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, {
+    bufferLogs: true,
+    // Fastify's own JSON parser only: it honours per-route body limits, and no form bodies.
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

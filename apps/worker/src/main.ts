@@ -14,7 +14,7 @@ const HAND_BACK_MARGIN_MS = 3000;
 export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
   // The worker's HTTP server exists for probes and metrics only.
   const adapter = createFastifyAdapter({ bodyLimitBytes: 1024 });
-  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new HttpExceptionFilter());
   return app;

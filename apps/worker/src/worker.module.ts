@@ -1,7 +1,7 @@
 import { AgentsModule, ExtractiveResearchRunner } from '@app/agents';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
-import { HealthModule, LoggingModule } from '@app/observability';
+import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
 import { ResearchProcessor } from './research.processor';
@@ -12,6 +12,7 @@ const execution = ResearchExecutionModule.register({ imports: [AgentsModule], ru
   imports: [
     ConfigModule,
     LoggingModule.forApp('worker'),
+    MetricsModule,
     DatabaseModule,
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),

@@ -1,4 +1,5 @@
 import { IncomingMessage } from 'node:http';
+import { DomainError, ErrorCode } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 
@@ -27,7 +28,23 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     forceCloseConnections: 'idle',
   });
   const fastify = adapter.getInstance();
-  fastify.removeContentTypeParser(['text/plain']);
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  // Fastify's JSON parser, with its errors raised as our own: Nest would turn them into bare
+  // HttpExceptions and lose what went wrong.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+      if (!error) return done(null, value);
+      const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
+      done(
+        new DomainError(
+          ErrorCode.MalformedJson,
+          empty ? 'the request body is empty; send a JSON object' : 'the request body is not valid JSON',
+        ),
+        undefined,
+      );
+    });
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();

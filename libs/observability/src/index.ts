@@ -7,3 +7,4 @@ export { QUIET_PATHS, loggerParams } from './logging/logger-params';
 export { LoggingModule } from './logging/logging.module';
 export { installGracefulShutdown } from './health/graceful-shutdown';
 export type { ShutdownPlan } from './health/graceful-shutdown';
+export { MetricsModule } from './metrics/metrics.module';

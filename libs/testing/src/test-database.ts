@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { Client, QueryResultRow } from 'pg';
+import { runCli } from './app-process';
+
+const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+/**
+ * A database of its own for one test suite, migrated with the real CLI, dropped at the end.
+ */
+export class TestDatabase {
+  private client: Client | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+  ) {}
+
+  static async create(label: string): Promise<TestDatabase> {
+    const name = `research_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}"`));
+    const database = new TestDatabase(name, `${SERVER_URL}/${name}`);
+    const migrated = await runCli(['migrate'], { DATABASE_URL: database.url });
+    if (migrated.code !== 0) throw new Error(`migrations failed: ${migrated.stderr}`);
+    return database;
+  }
+
+  async query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await (await this.connection()).query<R>(sql, params)).rows;
+  }
+
+  /** A separate connection, for holding locks while the apps work. */
+  async connect(): Promise<Client> {
+    const client = new Client({ connectionString: this.url });
+    await client.connect();
+    return client;
+  }
+
+  async drop(): Promise<void> {
+    await this.client?.end();
+    this.client = undefined;
+    await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`));
+  }
+
+  private async connection(): Promise<Client> {
+    if (!this.client) {
+      this.client = new Client({ connectionString: this.url });
+      await this.client.connect();
+    }
+    return this.client;
+  }
+}
+
+async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,174 @@
+import { TestStack } from '@app/testing';
+
+/** Every kind of bad input gets the right 4xx in the common error shape, and stores nothing. */
+describe('bad input', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await TestStack.create({ label: 'badinput', env: { DOCUMENT_MAX_BYTES: '4096' } });
+    await stack.startApi();
+  });
+
+  afterAll(async () => {
+    await stack?.teardown();
+  });
+
+  const count = async (table: string) => Number((await stack.database.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+
+  function expectErrorShape(response: { status: number; body: any; headers: Headers }, status: number, code: string) {
+    expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
+    expect(typeof response.body.error.message).toBe('string');
+    expect(response.body.error.message.length).toBeGreaterThan(0);
+    expect(response.body.request_id).toBe(response.headers.get('x-request-id'));
+  }
+
+  const raw = (body: string | Buffer, contentType?: string) =>
+    stack.http.request('POST', '/api/v1/research', { raw: body, headers: contentType ? { 'content-type': contentType } : {} });
+
+  describe('POST /api/v1/research', () => {
+    const valid = { question: 'a valid question' };
+    const invalidBodies: [string, unknown, string][] = [
+      ['missing question', {}, 'question'],
+      ['whitespace-only question', { question: '   \n\t ' }, 'question'],
+      ['question over 2000 characters', { question: 'q'.repeat(2001) }, 'question'],
+      ['question of the wrong type', { question: 42 }, 'question'],
+      ['question with a NUL character', { question: 'before\u0000after' }, 'question'],
+      ['max_sources 0', { ...valid, max_sources: 0 }, 'max_sources'],
+      ['max_sources 51', { ...valid, max_sources: 51 }, 'max_sources'],
+      ['max_sources not an integer', { ...valid, max_sources: 1.5 }, 'max_sources'],
+      ['max_sources as a string', { ...valid, max_sources: '10' }, 'max_sources'],
+      ['max_sources null', { ...valid, max_sources: null }, 'max_sources'],
+      ['verify as a string', { ...valid, verify: 'true' }, 'verify'],
+      ['verify as a number', { ...valid, verify: 1 }, 'verify'],
+      ['language not a BCP-47 tag', { ...valid, language: 'not a tag!!' }, 'language'],
+      ['language empty', { ...valid, language: '' }, 'language'],
+      ['language too long', { ...valid, language: `en-${'x'.repeat(40)}` }, 'language'],
+      ['language of the wrong type', { ...valid, language: 7 }, 'language'],
+      ['an unknown field', { ...valid, priority: 'high' }, 'priority'],
+    ];
+
+    it.each(invalidBodies)('refuses %s with 400 naming the field', async (_, body, field) => {
+      const before = await count('researches');
+      const response = await stack.http.post('/api/v1/research', body);
+      expectErrorShape(response, 400, 'validation_failed');
+      expect(response.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+      expect(await count('researches')).toBe(before);
+    });
+
+    it.each([
+      ['malformed JSON', '{"question": "unterminated', 'application/json', 400, 'malformed_json'],
+      ['an empty JSON body', '', 'application/json', 400, 'malformed_json'],
+      ['a JSON array', '[{"question":"q"}]', 'application/json', 400, 'validation_failed'],
+      ['a JSON string', '"question"', 'application/json', 400, 'validation_failed'],
+      ['JSON null', 'null', 'application/json', 400, 'validation_failed'],
+      ['a prototype-polluting body', '{"question":"q","__proto__":{"admin":true}}', 'application/json', 400, 'malformed_json'],
+      ['a text/plain body', 'question=hello', 'text/plain', 415, 'unsupported_media_type'],
+      ['a form body', 'question=hello', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+    ])('refuses %s', async (_, body, contentType, status, code) => {
+      const before = await count('researches');
+      expectErrorShape(await raw(body, contentType), status, code);
+      expect(await count('researches')).toBe(before);
+    });
+
+    it('refuses a request with no body', async () => {
+      expectErrorShape(await stack.http.request('POST', '/api/v1/research'), 400, 'validation_failed');
+    });
+
+    it('refuses a body over 64 KiB with 413 and stores nothing', async () => {
+      const before = await count('researches');
+      const response = await raw(JSON.stringify({ question: 'x'.repeat(70 * 1024) }), 'application/json');
+      expectErrorShape(response, 413, 'payload_too_large');
+      expect(await count('researches')).toBe(before);
+    });
+
+    it('refuses a malformed Idempotency-Key', async () => {
+      const response = await stack.http.post('/api/v1/research', valid, { 'Idempotency-Key': 'k'.repeat(256) });
+      expectErrorShape(response, 400, 'validation_failed');
+    });
+
+    it('accepts the boundaries: a 2000-character question, max_sources 1 and 50, and canonicalises the language', async () => {
+      const longest = await stack.http.post('/api/v1/research', { question: `  ${'字'.repeat(2000)}  `, max_sources: 50 });
+      expect(longest.status).toBe(202);
+      expect(longest.body.question).toBe('字'.repeat(2000));
+      const smallest = await stack.http.post('/api/v1/research', { question: 'q', max_sources: 1, language: 'zh-tw' });
+      expect(smallest.status).toBe(202);
+      const stored = await stack.research(smallest.body.research_id);
+      expect(stored).toMatchObject({ max_sources: 1, language: 'zh-TW', verify: true });
+    });
+  });
+
+  describe('reading', () => {
+    it.each([
+      ['/api/v1/research/abc123def456', 'validation_failed', 400],
+      ['/api/v1/research/1%27%20OR%201=1', 'validation_failed', 400],
+      ['/api/v1/research?limit=0', 'validation_failed', 400],
+      ['/api/v1/research?limit=101', 'validation_failed', 400],
+      ['/api/v1/research?limit=ten', 'validation_failed', 400],
+      ['/api/v1/research?status=done', 'validation_failed', 400],
+      ['/api/v1/research?cursor=not-a-cursor', 'validation_failed', 400],
+      ['/api/v1/research?sort=asc', 'validation_failed', 400],
+      ['/api/v1/nothing-here', 'route_not_found', 404],
+    ])('GET %s answers %s', async (path, code, status) => {
+      expectErrorShape(await stack.http.get(path), status, code);
+    });
+  });
+
+  describe('documents', () => {
+    it.each([
+      ['no title', { text: 'some text' }, 'title'],
+      ['an empty text', { title: 't', text: '' }, 'text'],
+      ['a non-http url', { title: 't', text: 'x', url: 'ftp://example.com/file' }, 'url'],
+      ['metadata that is an array', { title: 't', text: 'x', metadata: [1, 2] }, 'metadata'],
+      ['metadata over 16 KiB', { title: 't', text: 'x', metadata: { blob: 'b'.repeat(17 * 1024) } }, 'metadata'],
+      ['a NUL character in the text', { title: 't', text: 'a\u0000b' }, 'text'],
+    ])('refuses %s with 400', async (_, body, field) => {
+      const before = await count('documents');
+      const response = await stack.http.post('/api/v1/documents', body);
+      expectErrorShape(response, 400, 'validation_failed');
+      expect(response.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+      expect(await count('documents')).toBe(before);
+    });
+
+    it('refuses a text over DOCUMENT_MAX_BYTES with 413 and says the limit', async () => {
+      const response = await stack.http.post('/api/v1/documents', { title: 'big', text: '文'.repeat(2000) });
+      expectErrorShape(response, 413, 'payload_too_large');
+      expect(response.body.error.details).toEqual({ bytes: 6000, max_bytes: 4096 });
+      expect(await count('documents')).toBe(0);
+    });
+
+    it('refuses a body far over the documents route limit with 413', async () => {
+      const response = await stack.http.request('POST', '/api/v1/documents', {
+        raw: JSON.stringify({ title: 'huge', text: 'x'.repeat(200 * 1024) }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expectErrorShape(response, 413, 'payload_too_large');
+    });
+
+    it('stores a document once, lists, gets and deletes it', async () => {
+      const body = { title: '  Packaging notes ', text: 'CoWoS joins logic and HBM on an interposer.', url: 'https://example.com/cowos' };
+      const created = await stack.http.post('/api/v1/documents', body);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ title: 'Packaging notes', url: 'https://example.com/cowos', metadata: {} });
+      expect(created.headers.get('location')).toBe(`/api/v1/documents/${created.body.document_id}`);
+
+      const again = await stack.http.post('/api/v1/documents', { ...body, title: 'Other title' });
+      expect(again.status).toBe(200);
+      expect(again.body.document_id).toBe(created.body.document_id);
+
+      const list = await stack.http.get('/api/v1/documents');
+      expect(list.body.items.map((d: { document_id: string }) => d.document_id)).toEqual([created.body.document_id]);
+      const one = await stack.http.get(`/api/v1/documents/${created.body.document_id}`);
+      expect(one.body.text).toBe(body.text);
+
+      expect((await stack.http.delete(`/api/v1/documents/${created.body.document_id}`)).status).toBe(204);
+      expectErrorShape(await stack.http.get(`/api/v1/documents/${created.body.document_id}`), 404, 'not_found');
+      expectErrorShape(await stack.http.delete(`/api/v1/documents/${created.body.document_id}`), 404, 'not_found');
+    });
+  });
+
+  it('never answered 500 and logged no unhandled error', () => {
+    const api = stack.api!;
+    expect(api.lines.filter((line) => line.status_code === 500)).toEqual([]);
+    expect(api.lines.filter((line) => line.message === 'unhandled error')).toEqual([]);
+  });
+});
