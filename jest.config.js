@@ -18,6 +18,7 @@ const moduleNameMapper = {
 };
 
 module.exports = {
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -34,7 +35,6 @@ module.exports = {
       transform: { '^.+\\.ts$': swc },
       moduleNameMapper,
       testEnvironment: 'node',
-      testTimeout: 60000,
     },
   ],
 };

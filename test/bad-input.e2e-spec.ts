@@ -13,7 +13,8 @@ describe('bad input', () => {
     await stack?.teardown();
   });
 
-  const count = async (table: string) => Number((await stack.database.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+  const count = async (table: string) =>
+    Number((await stack.database.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
 
   function expectErrorShape(response: { status: number; body: any; headers: Headers }, status: number, code: string) {
     expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
@@ -23,7 +24,10 @@ describe('bad input', () => {
   }
 
   const raw = (body: string | Buffer, contentType?: string) =>
-    stack.http.request('POST', '/api/v1/research', { raw: body, headers: contentType ? { 'content-type': contentType } : {} });
+    stack.http.request('POST', '/api/v1/research', {
+      raw: body,
+      headers: contentType ? { 'content-type': contentType } : {},
+    });
 
   describe('POST /api/v1/research', () => {
     const valid = { question: 'a valid question' };
@@ -61,7 +65,13 @@ describe('bad input', () => {
       ['a JSON array', '[{"question":"q"}]', 'application/json', 400, 'validation_failed'],
       ['a JSON string', '"question"', 'application/json', 400, 'validation_failed'],
       ['JSON null', 'null', 'application/json', 400, 'validation_failed'],
-      ['a prototype-polluting body', '{"question":"q","__proto__":{"admin":true}}', 'application/json', 400, 'malformed_json'],
+      [
+        'a prototype-polluting body',
+        '{"question":"q","__proto__":{"admin":true}}',
+        'application/json',
+        400,
+        'malformed_json',
+      ],
       ['a text/plain body', 'question=hello', 'text/plain', 415, 'unsupported_media_type'],
       ['a form body', 'question=hello', 'application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
     ])('refuses %s', async (_, body, contentType, status, code) => {
@@ -87,7 +97,10 @@ describe('bad input', () => {
     });
 
     it('accepts the boundaries: a 2000-character question, max_sources 1 and 50, and canonicalises the language', async () => {
-      const longest = await stack.http.post('/api/v1/research', { question: `  ${'字'.repeat(2000)}  `, max_sources: 50 });
+      const longest = await stack.http.post('/api/v1/research', {
+        question: `  ${'字'.repeat(2000)}  `,
+        max_sources: 50,
+      });
       expect(longest.status).toBe(202);
       expect(longest.body.question).toBe('字'.repeat(2000));
       const smallest = await stack.http.post('/api/v1/research', { question: 'q', max_sources: 1, language: 'zh-tw' });
@@ -145,7 +158,11 @@ describe('bad input', () => {
     });
 
     it('stores a document once, lists, gets and deletes it', async () => {
-      const body = { title: '  Packaging notes ', text: 'CoWoS joins logic and HBM on an interposer.', url: 'https://example.com/cowos' };
+      const body = {
+        title: '  Packaging notes ',
+        text: 'CoWoS joins logic and HBM on an interposer.',
+        url: 'https://example.com/cowos',
+      };
       const created = await stack.http.post('/api/v1/documents', body);
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ title: 'Packaging notes', url: 'https://example.com/cowos', metadata: {} });

@@ -16,7 +16,8 @@ describe('research API', () => {
     await stack?.teardown();
   });
 
-  const countResearches = async () => Number((await stack.database.query(`SELECT count(*) AS n FROM researches`))[0]?.n);
+  const countResearches = async () =>
+    Number((await stack.database.query(`SELECT count(*) AS n FROM researches`))[0]?.n);
 
   describe('submit and poll', () => {
     it('accepts the seed request with 202, the four fields and a Location, then completes it', async () => {
@@ -34,7 +35,13 @@ describe('research API', () => {
       expect(response.headers.get('location')).toBe(`/api/v1/research/${response.body.research_id}`);
 
       const done = await stack.waitForStatus(response.body.research_id);
-      expect(done).toMatchObject({ status: 'completed', language: 'zh-TW', max_sources: 10, verify: true, attempts: 1 });
+      expect(done).toMatchObject({
+        status: 'completed',
+        language: 'zh-TW',
+        max_sources: 10,
+        verify: true,
+        attempts: 1,
+      });
       expect(done.started_at).not.toBeNull();
       expect(done.finished_at).not.toBeNull();
       expect(done.result.engine).toBe('extractive');
@@ -110,14 +117,22 @@ describe('research API', () => {
         'stage.finished',
         'research.completed',
       ]);
-      expect(events.filter((e) => e.type === 'stage.started').map((e) => e.data.stage)).toEqual(['search', 'read', 'write']);
+      expect(events.filter((e) => e.type === 'stage.started').map((e) => e.data.stage)).toEqual([
+        'search',
+        'read',
+        'write',
+      ]);
     });
 
     it('answers 404 in the common error shape for an unknown research', async () => {
       const response = await stack.http.get('/api/v1/research/7b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b');
       expect(response.status).toBe(404);
       expect(response.body).toEqual({
-        error: { code: 'not_found', message: 'research 7b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b was not found', details: expect.any(Object) },
+        error: {
+          code: 'not_found',
+          message: 'research 7b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b was not found',
+          details: expect.any(Object),
+        },
         request_id: response.headers.get('x-request-id'),
       });
     });
@@ -177,7 +192,9 @@ describe('research API', () => {
     it('creates one research when the same key arrives concurrently', async () => {
       const headers = { 'Idempotency-Key': 'concurrent-key' };
       const responses = await Promise.all(
-        Array.from({ length: 8 }, () => stack.http.post('/api/v1/research', { question: 'concurrent idempotent question' }, headers)),
+        Array.from({ length: 8 }, () =>
+          stack.http.post('/api/v1/research', { question: 'concurrent idempotent question' }, headers),
+        ),
       );
       expect(responses.map((r) => r.status)).toEqual(Array(8).fill(202));
       expect(new Set(responses.map((r) => r.body.research_id)).size).toBe(1);
@@ -217,10 +234,16 @@ describe('research API', () => {
     it('stores the request id with the research and logs it in the worker', async () => {
       const id = await stack.submit({ question: 'TSMC CoWoS packaging' }, { 'X-Request-Id': 'trace-me-7' });
       await stack.waitForStatus(id, ['completed']);
-      const [row] = await stack.database.query<{ request_id: string }>(`SELECT request_id FROM researches WHERE id = $1`, [id]);
+      const [row] = await stack.database.query<{ request_id: string }>(
+        `SELECT request_id FROM researches WHERE id = $1`,
+        [id],
+      );
       expect(row?.request_id).toBe('trace-me-7');
       const worker = stack.workers[0];
-      const line = await worker!.waitForLog('research completed', (l) => l.message === 'research completed' && l.research_id === id);
+      const line = await worker!.waitForLog(
+        'research completed',
+        (l) => l.message === 'research completed' && l.research_id === id,
+      );
       expect(line.request_id).toBe('trace-me-7');
     });
   });

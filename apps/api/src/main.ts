@@ -47,7 +47,9 @@ async function bootstrap(): Promise<void> {
 
 if (require.main === module) {
   bootstrap().catch((error: unknown) => {
-    process.stderr.write(`api failed to start: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(
+      `api failed to start: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`,
+    );
     process.exit(1);
   });
 }

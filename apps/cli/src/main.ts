@@ -42,7 +42,9 @@ async function ingest(args: string[]): Promise<void> {
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
   try {
     const report = await app.get(CorpusService).ingestFolder(tenantId, resolve(folder));
-    print(`files: ${report.files}, added: ${report.created}, already present: ${report.duplicates}, skipped: ${report.skipped.length}`);
+    print(
+      `files: ${report.files}, added: ${report.created}, already present: ${report.duplicates}, skipped: ${report.skipped.length}`,
+    );
     for (const skipped of report.skipped) print(`  skipped ${skipped.path}: ${skipped.reason}`);
   } finally {
     await app.close();
@@ -72,7 +74,9 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate:show':
       await withDataSource(async (dataSource) => {
         const executed = new Set(
-          (await dataSource.query(`SELECT name FROM migrations`).catch(() => [])).map((row: { name: string }) => row.name),
+          (await dataSource.query(`SELECT name FROM migrations`).catch(() => [])).map(
+            (row: { name: string }) => row.name,
+          ),
         );
         for (const migration of dataSource.migrations) {
           print(`${executed.has(migration.name ?? '') ? '[X]' : '[ ]'} ${migration.name}`);

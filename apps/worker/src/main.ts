@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AppConfig, ConfigError, appConfig } from '@app/config';
+import { ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown } from '@app/observability';
 import { ResearchExecutionService, ResearchQueueProducer } from '@app/research';
@@ -11,10 +11,13 @@ import { WorkerModule } from './worker.module';
 /** How long before the deadline a run still going is handed back to the queue. */
 const HAND_BACK_MARGIN_MS = 3000;
 
-export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createWorkerApp(): Promise<NestFastifyApplication> {
   // The worker's HTTP server exists for probes and metrics only.
   const adapter = createFastifyAdapter({ bodyLimitBytes: 1024 });
-  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new HttpExceptionFilter());
   return app;
@@ -22,7 +25,7 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
 
 async function bootstrap(): Promise<void> {
   const config = appConfig();
-  const app = await createWorkerApp(config);
+  const app = await createWorkerApp();
   const logger = app.get(Logger);
   const lifecycle = app.get(LifecycleState);
   const producer = app.get(ResearchQueueProducer);
@@ -50,7 +53,9 @@ async function bootstrap(): Promise<void> {
 
 if (require.main === module) {
   bootstrap().catch((error: unknown) => {
-    process.stderr.write(`worker failed to start: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(
+      `worker failed to start: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`,
+    );
     process.exit(1);
   });
 }

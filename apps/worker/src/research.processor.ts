@@ -1,5 +1,11 @@
 import { appConfig } from '@app/config';
-import { ExecutionOutcome, RESEARCH_QUEUE, ResearchExecutionService, ResearchJobName, RunResearchJob } from '@app/research';
+import {
+  ExecutionOutcome,
+  RESEARCH_QUEUE,
+  ResearchExecutionService,
+  ResearchJobName,
+  RunResearchJob,
+} from '@app/research';
 import { Process, Processor } from '@nestjs/bull';
 import { Job } from 'bull';
 

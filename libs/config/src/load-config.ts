@@ -103,7 +103,12 @@ export function loadConfig(env: Env): AppConfig {
     ),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
     dbStatementTimeoutMs: read.int('DB_STATEMENT_TIMEOUT_MS', 30 * second, 100, 3600 * second),
-    redisUrl: read.url('REDIS_URL', ['redis', 'rediss'], local ? 'redis://127.0.0.1:6379/0' : undefined, 'redis://host:6379/0'),
+    redisUrl: read.url(
+      'REDIS_URL',
+      ['redis', 'rediss'],
+      local ? 'redis://127.0.0.1:6379/0' : undefined,
+      'redis://host:6379/0',
+    ),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
     queuePrefix: read.string('QUEUE_PREFIX', 'research', /^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits or _:.-'),
     queueConcurrency: read.int('QUEUE_CONCURRENCY', 2, 1, 256),

@@ -3,3 +3,4 @@ export { databaseOptions } from './database-options';
 export { isUniqueViolation } from './postgres-errors';
 export { DatabaseReadinessCheck } from './database.readiness-check';
 export { ensureDatabase } from './ensure-database';
+export { withCancellableConnection } from './cancellable';

@@ -33,7 +33,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   // HttpExceptions and lose what went wrong.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (!error) return done(null, value);
       const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
       done(

@@ -25,13 +25,19 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
 /** Codes for errors raised by Fastify itself, before a request reaches a controller. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: ErrorCode.MalformedJson, message: 'the request body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCode.MalformedJson, message: 'the request body is empty; send a JSON object' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: ErrorCode.MalformedJson,
+    message: 'the request body is empty; send a JSON object',
+  },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCode.PayloadTooLarge, message: 'the request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: ErrorCode.UnsupportedMediaType,
     message: 'unsupported Content-Type; send application/json',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: ErrorCode.ValidationFailed, message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: ErrorCode.ValidationFailed,
+    message: 'Content-Length does not match the body',
+  },
   FST_ERR_CTP_INVALID_TYPE: { code: ErrorCode.UnsupportedMediaType },
 };
 
@@ -70,7 +76,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: exception, request_id: request.id, path: request.url }, 'unhandled error');
     }
     const body: ErrorResponseDto = {
-      error: { code: mapped.code, message: mapped.message, ...(mapped.details !== undefined ? { details: mapped.details } : {}) },
+      error: {
+        code: mapped.code,
+        message: mapped.message,
+        ...(mapped.details !== undefined ? { details: mapped.details } : {}),
+      },
       request_id: String(request.id),
     };
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
@@ -96,7 +106,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: known.message ?? fastifyError.message ?? known.code,
       };
     }
-    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    if (
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
       return {
         status: fastifyError.statusCode,
         code: CODE_BY_STATUS[fastifyError.statusCode] ?? 'bad_request',
@@ -119,8 +133,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
         details: response,
       };
     }
-    if (status === HttpStatus.NOT_FOUND && exception.constructor.name === 'NotFoundException' && isRouteMiss(response)) {
-      return { status, code: ErrorCode.RouteNotFound, message: `no route for ${request.method} ${request.url.split('?')[0]}` };
+    if (
+      status === HttpStatus.NOT_FOUND &&
+      exception.constructor.name === 'NotFoundException' &&
+      isRouteMiss(response)
+    ) {
+      return {
+        status,
+        code: ErrorCode.RouteNotFound,
+        message: `no route for ${request.method} ${request.url.split('?')[0]}`,
+      };
     }
     const message =
       typeof response === 'object' && response !== null && 'message' in response

@@ -19,11 +19,22 @@ export { ResearchEventType } from './research-event-type';
 export { ResearchExecutionModule } from './research-execution.module';
 export { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from './research-params';
 export type { ResearchParams } from './research-params';
-export type { ResearchClaim, ResearchFailure, ResearchFinding, ResearchResult, ResearchSource } from './research-result';
+export type {
+  ResearchClaim,
+  ResearchFailure,
+  ResearchFinding,
+  ResearchResult,
+  ResearchSource,
+} from './research-result';
 export { ResearchRunner } from './research-runner';
 export type { ResearchRunContext, ResearchTask } from './research-runner';
 export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
-export { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchStoppedError, StopReason } from './research.errors';
+export {
+  IdempotencyKeyReusedError,
+  ResearchNotCancellableError,
+  ResearchStoppedError,
+  StopReason,
+} from './research.errors';
 export { ResearchModule } from './research.module';
 export { ResearchService } from './research.service';
 export type { CreateResearchCommand, ListResearchesQuery } from './research.service';

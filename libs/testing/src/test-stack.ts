@@ -106,7 +106,8 @@ export class TestStack {
 
   async addDocument(document: { title: string; text: string; url?: string }): Promise<string> {
     const response = await this.http.post('/api/v1/documents', document);
-    if (response.status !== 201 && response.status !== 200) throw new Error(`add document: ${response.status} ${response.text}`);
+    if (response.status !== 201 && response.status !== 200)
+      throw new Error(`add document: ${response.status} ${response.text}`);
     return (response.body as { document_id: string }).document_id;
   }
 

@@ -44,14 +44,19 @@ export class DocumentsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentSummaryDto> {
     const { document, created } = await this.corpus.add(tenantId, body);
-    void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK).header('location', `${DOCUMENTS_PATH}/${document.id}`);
+    void reply
+      .status(created ? HttpStatus.CREATED : HttpStatus.OK)
+      .header('location', `${DOCUMENTS_PATH}/${document.id}`);
     return DocumentSummaryDto.from(document);
   }
 
   @Get()
   @ApiOperation({ summary: 'List documents, newest first' })
   @ApiOkResponse({ type: DocumentListResponseDto })
-  async list(@Query() query: ListDocumentsQueryDto, @CurrentTenant() tenantId: string): Promise<DocumentListResponseDto> {
+  async list(
+    @Query() query: ListDocumentsQueryDto,
+    @CurrentTenant() tenantId: string,
+  ): Promise<DocumentListResponseDto> {
     const page = await this.corpus.list(tenantId, query.limit, query.cursor);
     return { items: page.items.map((item) => DocumentSummaryDto.from(item)), next_cursor: page.nextCursor };
   }

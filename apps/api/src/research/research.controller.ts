@@ -54,9 +54,15 @@ export class ResearchController {
     description: 'Accepted; the `Location` header is the research URL.',
     headers: { Location: { description: 'URL of the research', schema: { type: 'string' } } },
   })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over the limit (64 KiB by default).' })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorResponseDto,
+    description: 'The body is over the limit (64 KiB by default).',
+  })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not `application/json`.' })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'The Idempotency-Key was used with another body.' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'The Idempotency-Key was used with another body.',
+  })
   async create(
     @Body() body: CreateResearchRequestDto,
     @CurrentTenant() tenantId: string,
@@ -77,9 +83,15 @@ export class ResearchController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List researches, newest first', description: 'Cursor pagination: pass `next_cursor` as `cursor`.' })
+  @ApiOperation({
+    summary: 'List researches, newest first',
+    description: 'Cursor pagination: pass `next_cursor` as `cursor`.',
+  })
   @ApiOkResponse({ type: ResearchListResponseDto })
-  async list(@Query() query: ListResearchesQueryDto, @CurrentTenant() tenantId: string): Promise<ResearchListResponseDto> {
+  async list(
+    @Query() query: ListResearchesQueryDto,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchListResponseDto> {
     const page = await this.research.list({ tenantId, limit: query.limit, cursor: query.cursor, status: query.status });
     return { items: page.items.map((item) => ResearchSummaryDto.from(item)), next_cursor: page.nextCursor };
   }
@@ -96,12 +108,19 @@ export class ResearchController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Cancel a pending or running research',
-    description: 'A running research stops at its next step. Cancelling a cancelled research again returns it unchanged.',
+    description:
+      'A running research stops at its next step. Cancelling a cancelled research again returns it unchanged.',
   })
   @ApiOkResponse({ type: ResearchResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The research is already completed or failed; `details.status` says which.' })
-  async cancel(@Param('id', UuidParamPipe) id: string, @CurrentTenant() tenantId: string): Promise<ResearchResponseDto> {
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The research is already completed or failed; `details.status` says which.',
+  })
+  async cancel(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchResponseDto> {
     return ResearchResponseDto.from(await this.research.cancel(tenantId, id));
   }
 }

@@ -104,7 +104,10 @@ function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: M
   const textBySource = new Map([...numbers].map(([index, n]) => [n, hits[index]?.text ?? '']));
   return findings.map((finding) => ({
     text: finding.quote,
-    label: textBySource.get(finding.source)?.slice(finding.start, finding.end) === finding.quote ? 'supported' : 'unverified',
+    label:
+      textBySource.get(finding.source)?.slice(finding.start, finding.end) === finding.quote
+        ? 'supported'
+        : 'unverified',
     sources: [finding.source],
   }));
 }
@@ -124,7 +127,9 @@ function writeReport(
     const label = escapeMarkdown(singleLine(source.title));
     return `${source.n}. ${source.url ? `[${label}](${source.url})` : label}`;
   });
-  return [title, '', `## ${wording.findings}`, '', ...lines, '', `## ${wording.sources}`, '', ...sourceLines, ''].join('\n');
+  return [title, '', `## ${wording.findings}`, '', ...lines, '', `## ${wording.sources}`, '', ...sourceLines, ''].join(
+    '\n',
+  );
 }
 
 /** Brackets would read as citations or links inside the report. */

@@ -27,7 +27,9 @@ export class CreateDocuments1795597260000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE UNIQUE INDEX documents_tenant_content_hash_uq ON documents (tenant_id, content_hash)`,
     );
-    await queryRunner.query(`CREATE INDEX documents_tenant_created_idx ON documents (tenant_id, created_at DESC, id DESC)`);
+    await queryRunner.query(
+      `CREATE INDEX documents_tenant_created_idx ON documents (tenant_id, created_at DESC, id DESC)`,
+    );
     await queryRunner.query(`CREATE INDEX documents_search_vector_idx ON documents USING gin (search_vector)`);
   }
 

@@ -1,4 +1,5 @@
-import { INestApplicationContext, LoggerService } from '@nestjs/common';
+import { Server } from 'node:http';
+import { INestApplication, INestApplicationContext, LoggerService } from '@nestjs/common';
 
 export interface ShutdownPlan {
   /** Everything, including `app.close()`, must be done by then, or the process exits 1. */
@@ -29,7 +30,11 @@ export function installGracefulShutdown(app: INestApplicationContext, plan: Shut
     }, plan.timeoutMs).unref();
     try {
       await plan.beforeClose?.(deadline);
-      await app.close();
+      // Keep-alive connections that finish their last request while the server closes would
+      // otherwise stay open until their idle timeout: close them as soon as they are idle.
+      const server = httpServerOf(app);
+      const sweeper = setInterval(() => server?.closeIdleConnections(), 100);
+      await app.close().finally(() => clearInterval(sweeper));
       plan.logger.log('shutdown complete', 'Shutdown');
       process.exit(0);
     } catch (error) {
@@ -40,4 +45,9 @@ export function installGracefulShutdown(app: INestApplicationContext, plan: Shut
 
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+function httpServerOf(app: INestApplicationContext): Server | undefined {
+  const getHttpServer = (app as Partial<INestApplication>).getHttpServer;
+  return typeof getHttpServer === 'function' ? (getHttpServer.call(app) as Server) : undefined;
 }

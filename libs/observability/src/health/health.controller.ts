@@ -1,6 +1,12 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { LifecycleState } from './lifecycle-state';
 import { READINESS_CHECKS, ReadinessCheck } from './readiness-check';
 
@@ -28,9 +34,13 @@ export class HealthController {
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: every dependency answers and the process is not shutting down.' })
   @ApiOkResponse({
-    schema: { example: { status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: {} } },
+    schema: {
+      example: { status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: {} },
+    },
   })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down or the process is shutting down; the failing check is named.' })
+  @ApiServiceUnavailableResponse({
+    description: 'A dependency is down or the process is shutting down; the failing check is named.',
+  })
   readiness(): Promise<HealthCheckResult> {
     if (this.lifecycle.shuttingDown) {
       throw new ServiceUnavailableException({

@@ -75,7 +75,12 @@ export function loggerParams(config: AppConfig, service: 'api' | 'worker' | 'cli
       customErrorMessage: () => 'request failed',
       customSuccessObject: (req: IncomingMessage, res: ServerResponse, value: { responseTime: number }) =>
         requestFields(req, res, value.responseTime),
-      customErrorObject: (req: IncomingMessage, res: ServerResponse, error: Error, value: { responseTime: number }) => ({
+      customErrorObject: (
+        req: IncomingMessage,
+        res: ServerResponse,
+        error: Error,
+        value: { responseTime: number },
+      ) => ({
         ...requestFields(req, res, value.responseTime),
         err: error,
       }),

@@ -8,7 +8,12 @@ export class LoggingModule {
   static forApp(logger: 'api' | 'worker' | 'cli'): DynamicModule {
     return {
       module: LoggingModule,
-      imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggerParams(config, logger) })],
+      imports: [
+        LoggerModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => loggerParams(config, logger),
+        }),
+      ],
       exports: [LoggerModule],
     };
   }

@@ -51,7 +51,9 @@ export class ResearchExecutionService {
 
   /** Runs the job with the research's request id and id on every log line written meanwhile. */
   execute(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
-    return runWithLogContext({ request_id: job.requestId, research_id: job.researchId }, () => this.claimAndRun(job, attempt));
+    return runWithLogContext({ request_id: job.requestId, research_id: job.researchId }, () =>
+      this.claimAndRun(job, attempt),
+    );
   }
 
   private async claimAndRun(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
@@ -154,10 +156,7 @@ export class ResearchExecutionService {
       throw error;
     }
     await this.repository.fail(fence, failure);
-    this.logger.error(
-      { attempt: attempt.number, duration: seconds(started), error: failure },
-      'research failed',
-    );
+    this.logger.error({ attempt: attempt.number, duration: seconds(started), error: failure }, 'research failed');
     if (!retryable) await attempt.giveUp();
     throw new ResearchFailedError(failure);
   }

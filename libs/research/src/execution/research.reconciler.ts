@@ -84,7 +84,9 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
     });
     this.logger.log(
       { research_id: research.id, status: research.status, job_state: state },
-      research.status === ResearchStatus.Running ? 'running research with expired lease re-queued' : 'pending research re-queued',
+      research.status === ResearchStatus.Running
+        ? 'running research with expired lease re-queued'
+        : 'pending research re-queued',
     );
     return true;
   }

@@ -175,10 +175,14 @@ export class ResearchRepository {
 
   /** Extends the lease of a run; false when the run no longer owns the research. */
   async renewLease(fence: RunFence, leaseMs: number): Promise<boolean> {
+    // Wrapped in a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
     const rows: unknown[] = await this.dataSource.query(
-      `UPDATE researches SET lease_expires_at = now() + $4 * interval '1 millisecond'
-        WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
-       RETURNING id`,
+      `WITH renewed AS (
+         UPDATE researches SET lease_expires_at = now() + $4 * interval '1 millisecond'
+          WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
+         RETURNING id
+       )
+       SELECT id FROM renewed`,
       [fence.tenantId, fence.researchId, fence.token, leaseMs],
     );
     return rows.length > 0;
@@ -227,13 +231,13 @@ export class ResearchRepository {
   async findUnfinishedAcrossTenants(graceMs: number, limit: number): Promise<UnfinishedResearch[]> {
     const rows: { tenant_id: string; id: string; status: UnfinishedResearch['status']; request_id: string | null }[] =
       await this.dataSource.query(
-      `SELECT tenant_id, id, status, request_id FROM researches
+        `SELECT tenant_id, id, status, request_id FROM researches
         WHERE (status = 'pending' AND updated_at < now() - $1 * interval '1 millisecond')
            OR (status = 'running' AND lease_expires_at < now())
         ORDER BY updated_at
         LIMIT $2`,
-      [graceMs, limit],
-    );
+        [graceMs, limit],
+      );
     return rows.map((row) => ({ tenantId: row.tenant_id, id: row.id, status: row.status, requestId: row.request_id }));
   }
 

@@ -47,7 +47,9 @@ export class ResearchQueueProducer implements OnModuleInit {
       }
       return true;
     } catch (error) {
-      this.logger.warn(`enqueue of research ${job.researchId} failed (${(error as Error).message}); the reconciler will retry`);
+      this.logger.warn(
+        `enqueue of research ${job.researchId} failed (${(error as Error).message}); the reconciler will retry`,
+      );
       return false;
     } finally {
       clearTimeout(timer);

@@ -12,4 +12,5 @@ export interface RunResearchJob {
   requestId: string | null;
 }
 
-export type ResearchJobState = 'waiting' | 'active' | 'delayed' | 'paused' | 'completed' | 'failed' | 'stuck' | 'missing';
+export type ResearchJobState =
+  'waiting' | 'active' | 'delayed' | 'paused' | 'completed' | 'failed' | 'stuck' | 'missing';

@@ -14,7 +14,7 @@ export class CorpusSearchProvider extends SearchProvider {
 
   async search(query: SearchQuery): Promise<SearchHit[]> {
     const retrievedAt = new Date();
-    const found = await this.repository.search(query.tenantId, queryTerms(query.text), query.limit);
+    const found = await this.repository.search(query.tenantId, queryTerms(query.text), query.limit, query.signal);
     return found.map(({ document, score }) => ({
       kind: 'document' as const,
       documentId: document.id,

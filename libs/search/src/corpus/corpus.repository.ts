@@ -1,7 +1,7 @@
-import { isUniqueViolation } from '@app/database';
+import { isUniqueViolation, withCancellableConnection } from '@app/database';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { DocumentEntity } from './document.entity';
 
@@ -19,7 +19,11 @@ const LISTED_COLUMNS = ['d.id', 'd.tenantId', 'd.title', 'd.url', 'd.metadata', 
 
 @Injectable()
 export class CorpusRepository {
-  constructor(@InjectRepository(DocumentEntity) private readonly documents: Repository<DocumentEntity>) {}
+  constructor(
+    @InjectRepository(DocumentEntity)
+    private readonly documents: Repository<DocumentEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   /** Stores the document, or returns the one with the same text already stored for the tenant. */
   async insertOrGetExisting(document: DocumentEntity): Promise<{ document: DocumentEntity; created: boolean }> {
@@ -62,18 +66,28 @@ export class CorpusRepository {
    * Full-text search: documents matching any of the terms, best first. Terms are joined with
    * `or` for websearch_to_tsquery, which never fails on odd input.
    */
-  async search(tenantId: string, terms: readonly string[], limit: number): Promise<ScoredDocument[]> {
+  async search(
+    tenantId: string,
+    terms: readonly string[],
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<ScoredDocument[]> {
     if (terms.length === 0) return [];
-    const { entities, raw } = await this.documents
-      .createQueryBuilder('d')
-      .addSelect(`ts_rank(d.search_vector, websearch_to_tsquery('english', :query), 1)`, 'score')
-      .where('d.tenant_id = :tenantId', { tenantId })
-      .andWhere(`d.search_vector @@ websearch_to_tsquery('english', :query)`)
-      .setParameters({ query: terms.join(' or ') })
-      .orderBy('score', 'DESC')
-      .addOrderBy('d.created_at', 'DESC')
-      .limit(limit)
-      .getRawAndEntities<{ score: number }>();
-    return entities.map((document, index) => ({ document, score: Number(raw[index]?.score ?? 0) }));
+    const { entities, raw } = await withCancellableConnection(this.dataSource, signal, (runner) =>
+      this.documents
+        .createQueryBuilder('d', runner)
+        .addSelect(`ts_rank(d.search_vector, websearch_to_tsquery('english', :query), 1)`, 'score')
+        .where('d.tenant_id = :tenantId', { tenantId })
+        .andWhere(`d.search_vector @@ websearch_to_tsquery('english', :query)`)
+        .setParameters({ query: terms.join(' or ') })
+        .orderBy('score', 'DESC')
+        .addOrderBy('d.created_at', 'DESC')
+        .limit(limit)
+        .getRawAndEntities<{ score: number }>(),
+    );
+    return entities.map((document, index) => ({
+      document,
+      score: Number(raw[index]?.score ?? 0),
+    }));
   }
 }

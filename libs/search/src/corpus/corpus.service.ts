@@ -72,7 +72,8 @@ export class CorpusService {
     const last = page.items.at(-1);
     return {
       items: page.items,
-      nextCursor: page.hasMore && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
+      nextCursor:
+        page.hasMore && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
     };
   }
 

@@ -24,7 +24,13 @@ export class CreateDocumentRequestDto {
   @HasNoNullCharacters()
   text: string;
 
-  @ApiPropertyOptional({ type: String, nullable: true, format: 'uri', maxLength: 2048, example: 'https://example.com/report' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    format: 'uri',
+    maxLength: 2048,
+    example: 'https://example.com/report',
+  })
   @ValidateIf((_, value) => value !== undefined && value !== null)
   @IsString()
   @MaxLength(2048)
@@ -94,7 +100,9 @@ export class DocumentListResponseDto {
 export class ListDocumentsQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @ValidateIf(present)
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value))
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value,
+  )
   @IsInt()
   @Min(1)
   @Max(100)
