@@ -28,6 +28,7 @@ export class RequestValidationPipe extends ValidationPipe {
       transform: true,
       transformOptions: { enableImplicitConversion: false, exposeDefaultValues: true },
       forbidUnknownValues: true,
+      stopAtFirstError: true,
       validationError: { target: false, value: false },
       exceptionFactory: (errors) => {
         const problems = fieldProblems(errors);

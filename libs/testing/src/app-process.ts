@@ -72,16 +72,22 @@ export class AppProcess {
   /** Starts the app and waits until it answers `GET /health` on `port`. */
   static async startServing(app: 'api' | 'worker', env: Record<string, string>, port: number): Promise<AppProcess> {
     const process = AppProcess.start(app, env);
-    await waitFor(
-      `${app} to serve on port ${port}`,
-      async () => {
-        if (process.exitStatus)
-          throw new Error(`${app} exited: ${JSON.stringify(process.exitStatus)} ${process.stderr}`);
-        const response = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-        return response?.ok;
-      },
-      20000,
-    );
+    try {
+      await waitFor(
+        `${app} to serve on port ${port}`,
+        async () => {
+          if (process.exitStatus) {
+            throw new Error(`${app} exited: ${JSON.stringify(process.exitStatus)} ${process.stderr}`);
+          }
+          const response = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+          return response?.ok;
+        },
+        20000,
+      );
+    } catch (error) {
+      process.kill('SIGKILL');
+      throw error;
+    }
     return process;
   }
 

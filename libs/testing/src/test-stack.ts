@@ -49,7 +49,7 @@ export class TestStack {
 
   static async create(options: StackOptions): Promise<TestStack> {
     const database = await TestDatabase.create(options.label);
-    const apiPort = await freePort();
+    const apiPort = options.env?.PORT ? Number(options.env.PORT) : await freePort();
     const env: Record<string, string> = {
       ...FAST_TIMINGS,
       HOST: '127.0.0.1',
@@ -68,7 +68,7 @@ export class TestStack {
   }
 
   async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
-    const port = await freePort();
+    const port = env.WORKER_PORT ? Number(env.WORKER_PORT) : await freePort();
     const worker = await AppProcess.startServing('worker', { ...this.env, WORKER_PORT: String(port), ...env }, port);
     this.workers.push(worker);
     return worker;

@@ -15,9 +15,9 @@ export class CreateResearchRequestDto {
     example: '2024年全球AI晶片市場分析',
   })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @IsString()
-  @Length(1, QUESTION_MAX_LENGTH)
   @HasNoNullCharacters()
+  @Length(1, QUESTION_MAX_LENGTH)
+  @IsString()
   question: string;
 
   @ApiPropertyOptional({
@@ -28,9 +28,9 @@ export class CreateResearchRequestDto {
     example: 10,
   })
   @ValidateIf(present)
-  @IsInt()
-  @Min(1)
   @Max(MAX_SOURCES_LIMIT)
+  @Min(1)
+  @IsInt()
   max_sources: number = RESEARCH_DEFAULTS.maxSources;
 
   @ApiPropertyOptional({

@@ -13,15 +13,15 @@ export class ListResearchesQueryDto {
   @ApiPropertyOptional({ description: 'Page size.', minimum: 1, maximum: 100, default: 20 })
   @ValidateIf(present)
   @Transform(toInteger)
-  @IsInt()
-  @Min(1)
   @Max(100)
+  @Min(1)
+  @IsInt()
   limit: number = 20;
 
   @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
   @ValidateIf(present)
-  @IsString()
   @Length(1, 512)
+  @IsString()
   cursor?: string;
 
   @ApiPropertyOptional({ description: 'Only researches in this status.', enum: ResearchStatus })

@@ -10,18 +10,18 @@ const METADATA_MAX_BYTES = 16 * 1024;
 export class CreateDocumentRequestDto {
   @ApiProperty({ minLength: 1, maxLength: 500, example: '2024 AI accelerator market overview' })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @IsString()
-  @Length(1, 500)
   @HasNoNullCharacters()
+  @Length(1, 500)
+  @IsString()
   title: string;
 
   @ApiProperty({
     description: 'The document text (plain text or Markdown). Its size is limited by DOCUMENT_MAX_BYTES (413 above).',
     example: 'NVIDIA held about 80% of the AI accelerator market in 2024.',
   })
-  @IsString()
-  @MinLength(1)
   @HasNoNullCharacters()
+  @MinLength(1)
+  @IsString()
   text: string;
 
   @ApiPropertyOptional({
@@ -32,9 +32,9 @@ export class CreateDocumentRequestDto {
     example: 'https://example.com/report',
   })
   @ValidateIf((_, value) => value !== undefined && value !== null)
-  @IsString()
-  @MaxLength(2048)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+  @MaxLength(2048)
+  @IsString()
   url?: string | null;
 
   @ApiPropertyOptional({
@@ -44,8 +44,8 @@ export class CreateDocumentRequestDto {
     example: { publisher: 'Example Research', year: 2024 },
   })
   @ValidateIf(present)
-  @IsSmallJsonObject(METADATA_MAX_BYTES)
   @HasNoNullCharacters()
+  @IsSmallJsonObject(METADATA_MAX_BYTES)
   metadata?: Record<string, unknown>;
 }
 
@@ -103,14 +103,14 @@ export class ListDocumentsQueryDto {
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value,
   )
-  @IsInt()
-  @Min(1)
   @Max(100)
+  @Min(1)
+  @IsInt()
   limit: number = 20;
 
   @ApiPropertyOptional()
   @ValidateIf(present)
-  @IsString()
   @Length(1, 512)
+  @IsString()
   cursor?: string;
 }

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './load-config';
+
+describe('loadConfig', () => {
+  it('defaults to the local services and the ports of the deployment chapter', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 8000,
+      workerPort: 8001,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/research',
+      redisUrl: 'redis://127.0.0.1:6379/0',
+      logLevel: 'info',
+      queueConcurrency: 2,
+      researchAttempts: 3,
+      httpBodyLimitBytes: 65536,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads and converts every variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '9000',
+      WORKER_PORT: '9001',
+      DATABASE_URL: 'postgresql://app:secret@db:5432/research',
+      REDIS_URL: 'rediss://cache:6380/2',
+      LOG_LEVEL: 'debug',
+      QUEUE_CONCURRENCY: '8',
+      RESEARCH_ATTEMPTS: '5',
+      DOCS_ENABLED: 'false',
+    });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      port: 9000,
+      workerPort: 9001,
+      databaseUrl: 'postgresql://app:secret@db:5432/research',
+      redisUrl: 'rediss://cache:6380/2',
+      logLevel: 'debug',
+      queueConcurrency: 8,
+      researchAttempts: 5,
+      docsEnabled: false,
+    });
+  });
+
+  it('requires the connection URLs in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'DATABASE_URL is required, e.g. postgres://user:password@host:5432/research',
+        'REDIS_URL is required, e.g. redis://host:6379/0',
+      ]);
+    }
+  });
+
+  it('reports every invalid value at once, without echoing passwords', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        WORKER_PORT: '70000',
+        DATABASE_URL: 'mysql://root:hunter2@db/research',
+        REDIS_URL: 'not a url',
+        LOG_LEVEL: 'loud',
+        QUEUE_CONCURRENCY: '0',
+        RESEARCH_ATTEMPTS: '2.5',
+        DOCS_ENABLED: 'maybe',
+      });
+    } catch (caught) {
+      error = caught as ConfigError;
+    }
+    expect(error?.problems).toEqual([
+      'PORT must be an integer from 1 to 65535; got "eighty"',
+      'WORKER_PORT must be an integer from 1 to 65535; got "70000"',
+      'DATABASE_URL must use postgres:// or postgresql://; got "mysql://"',
+      'REDIS_URL must be a URL like redis://host:6379/0; got "not a url"',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud"',
+      'QUEUE_CONCURRENCY must be an integer from 1 to 256; got "0"',
+      'RESEARCH_ATTEMPTS must be an integer from 1 to 20; got "2.5"',
+      'DOCS_ENABLED must be true or false; got "maybe"',
+    ]);
+    expect(error?.message).not.toContain('hunter2');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: '  ' })).toMatchObject({ port: 8000, logLevel: 'info' });
+  });
+});
+
+describe('.env.example', () => {
+  it('explains every variable the configuration reads, with its default', () => {
+    const read = new Set<string>();
+    loadConfig(
+      new Proxy<Record<string, string | undefined>>(
+        {},
+        {
+          get: (_, name) => {
+            read.add(String(name));
+            return undefined;
+          },
+        },
+      ),
+    );
+    const example = readFileSync(join(__dirname, '..', '..', '..', '.env.example'), 'utf8');
+    const documented = [...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]] as const);
+    expect(documented.map(([name]) => name).sort()).toEqual([...read].sort());
+
+    const defaults = loadConfig({});
+    const fromExample = loadConfig(Object.fromEntries(documented));
+    expect(fromExample).toEqual(defaults);
+  });
+});
