@@ -231,6 +231,32 @@ describe('research API', () => {
       expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
 
+    it('logs each request as one JSON line in the format of the deployment chapter', async () => {
+      await stack.http.post('/api/v1/research', { question: 'logged request' }, { 'X-Request-Id': 'log-format-1' });
+      const api = stack.api!;
+      const line = await api.waitForLog(
+        'the request line',
+        (l) => l.request_id === 'log-format-1' && l.message === 'request completed',
+      );
+      expect(line).toEqual({
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        level: 'INFO',
+        logger: 'api',
+        service: 'api',
+        message: 'request completed',
+        request_id: 'log-format-1',
+        method: 'POST',
+        path: '/api/v1/research',
+        status_code: 202,
+        duration: expect.any(Number),
+      });
+      expect(line.duration).toBeGreaterThan(0);
+      expect(line.duration).toBeLessThan(5);
+      // Every line the api wrote is one JSON object; probes are not logged at info.
+      expect(api.rawStdout.filter((raw) => !raw.startsWith('{'))).toEqual([]);
+      expect(api.lines.filter((l) => l.path === '/health' || l.path === '/ready')).toEqual([]);
+    });
+
     it('stores the request id with the research and logs it in the worker', async () => {
       const id = await stack.submit({ question: 'TSMC CoWoS packaging' }, { 'X-Request-Id': 'trace-me-7' });
       await stack.waitForStatus(id, ['completed']);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter } from '@app/http';
-import { LifecycleState, installGracefulShutdown } from '@app/observability';
+import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -21,6 +21,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   if (config.docsEnabled) setupOpenApi(app);

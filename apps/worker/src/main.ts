@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
-import { LifecycleState, installGracefulShutdown } from '@app/observability';
+import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { ResearchExecutionService, ResearchQueueProducer } from '@app/research';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -19,6 +19,7 @@ export async function createWorkerApp(): Promise<NestFastifyApplication> {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
   return app;
 }

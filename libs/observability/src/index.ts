@@ -8,3 +8,4 @@ export { LoggingModule } from './logging/logging.module';
 export { installGracefulShutdown } from './health/graceful-shutdown';
 export type { ShutdownPlan } from './health/graceful-shutdown';
 export { MetricsModule } from './metrics/metrics.module';
+export { installRequestLogging } from './logging/request-logging';

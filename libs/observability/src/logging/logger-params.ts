@@ -1,4 +1,3 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfig } from '@app/config';
 import { Params } from 'nestjs-pino';
 import pino from 'pino';
@@ -27,22 +26,6 @@ const REDACTED_PATHS = [
   '*.token',
 ];
 
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
-/** The request's own access-log fields, in the seed's format. */
-function requestFields(req: IncomingMessage, res: ServerResponse, responseTimeMs: number) {
-  return {
-    method: req.method,
-    path: pathOf(req),
-    status_code: res.statusCode,
-    duration: responseTimeMs / 1000,
-  };
-}
-
 /**
  * One logger configuration for every process: one JSON object a line on stdout with
  * `timestamp`, `level`, `logger`, `message`, `request_id` and `service`, secrets redacted.
@@ -50,6 +33,8 @@ function requestFields(req: IncomingMessage, res: ServerResponse, responseTimeMs
 export function loggerParams(config: AppConfig, service: 'api' | 'worker' | 'cli'): Params {
   return {
     renameContext: 'logger',
+    // Requests are logged by Fastify hooks (installRequestLogging), not by a Nest middleware.
+    forRoutes: [],
     pinoHttp: {
       level: config.logLevel,
       messageKey: 'message',
@@ -63,27 +48,6 @@ export function loggerParams(config: AppConfig, service: 'api' | 'worker' | 'cli
       },
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
       serializers: { err: pino.stdSerializers.err },
-      customAttributeKeys: { reqId: 'request_id' },
-      quietReqLogger: true,
-      quietResLogger: true,
-      customLogLevel: (req: IncomingMessage, res: ServerResponse, error?: Error) => {
-        if (error || res.statusCode >= 500) return 'error';
-        if (QUIET_PATHS.has(pathOf(req))) return 'debug';
-        return res.statusCode >= 400 ? 'warn' : 'info';
-      },
-      customSuccessMessage: () => 'request completed',
-      customErrorMessage: () => 'request failed',
-      customSuccessObject: (req: IncomingMessage, res: ServerResponse, value: { responseTime: number }) =>
-        requestFields(req, res, value.responseTime),
-      customErrorObject: (
-        req: IncomingMessage,
-        res: ServerResponse,
-        error: Error,
-        value: { responseTime: number },
-      ) => ({
-        ...requestFields(req, res, value.responseTime),
-        err: error,
-      }),
     },
   };
 }

@@ -1,0 +1,98 @@
+// Throughput of POST /api/v1/research against a bare node:http handler doing the same
+// persistence work (bench/bare-server.mjs): one insert statement and one Bull job each.
+//
+//   npm run build && node bench/post-research.mjs [seconds] [connections]
+//
+// Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench and
+// uses its own queue prefix. Prints requests/s and latency percentiles for each server.
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import pg from 'pg';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 32);
+const server = 'postgres://postgres@127.0.0.1:5432';
+const env = {
+  PATH: process.env.PATH,
+  NODE_ENV: 'production',
+  DATABASE_URL: `${server}/research_bench`,
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  QUEUE_PREFIX: 'bench',
+  LOG_LEVEL: 'warn',
+  HOST: '127.0.0.1',
+  PORT: '8100',
+  WORKER_PORT: '8102',
+};
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: `${server}/postgres` });
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i += 1) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function load(url) {
+  return autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' }),
+  });
+}
+
+function report(name, result) {
+  const ok = result['2xx'];
+  console.log(
+    `${name.padEnd(22)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
+      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+  );
+  return ok / seconds;
+}
+
+await admin('DROP DATABASE IF EXISTS research_bench WITH (FORCE)');
+await admin('CREATE DATABASE research_bench');
+spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'inherit' });
+const redis = new Redis(env.REDIS_URL);
+const clearQueue = async () => {
+  const keys = await redis.keys('bench:*');
+  if (keys.length > 0) await redis.del(...keys);
+};
+
+const results = {};
+for (const [name, args, port] of [
+  ['bare node:http', [join(root, 'bench/bare-server.mjs'), '8101'], 8101],
+  ['NestJS + Fastify api', [join(root, 'dist/apps/api/src/main.js')], 8100],
+]) {
+  await clearQueue();
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port);
+  // Warm up, then measure.
+  await autocannon({ url: `http://127.0.0.1:${port}/api/v1/research`, method: 'POST', connections, duration: 2,
+    headers: { 'content-type': 'application/json' }, body: '{"question":"warm up"}' });
+  results[name] = report(name, await load(`http://127.0.0.1:${port}/api/v1/research`));
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+console.log(`api / bare: ${((100 * results['NestJS + Fastify api']) / results['bare node:http']).toFixed(0)}%`);
+
+await clearQueue();
+redis.disconnect();
+await admin('DROP DATABASE IF EXISTS research_bench WITH (FORCE)');
