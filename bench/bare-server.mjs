@@ -34,19 +34,41 @@ createServer((req, res) => {
         return;
       }
       const id = randomUUID();
-      const params = { maxSources: input.max_sources ?? 10, verify: input.verify ?? true, language: input.language ?? 'en' };
-      const { rows } = await pool.query(INSERT, [id, TENANT, input.question.trim(), JSON.stringify(params), randomUUID(), new Date()]);
-      await queue.add('run-research', { researchId: id, tenantId: TENANT, requestId: null }, {
-        jobId: id,
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      const params = {
+        maxSources: input.max_sources ?? 10,
+        verify: input.verify ?? true,
+        language: input.language ?? 'en',
+      };
+      const { rows } = await pool.query(INSERT, [
+        id,
+        TENANT,
+        input.question.trim(),
+        JSON.stringify(params),
+        randomUUID(),
+        new Date(),
+      ]);
+      await queue.add(
+        'run-research',
+        { researchId: id, tenantId: TENANT, requestId: null },
+        {
+          jobId: id,
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 5000 },
+          removeOnComplete: true,
+          removeOnFail: 1000,
+        },
+      );
       const row = rows[0];
       res
         .writeHead(202, { 'content-type': 'application/json', location: `/api/v1/research/${id}` })
-        .end(JSON.stringify({ research_id: row.id, question: row.question, status: row.status, created_at: row.created_at }));
+        .end(
+          JSON.stringify({
+            research_id: row.id,
+            question: row.question,
+            status: row.status,
+            created_at: row.created_at,
+          }),
+        );
     } catch (error) {
       res.writeHead(500).end(String(error));
     }

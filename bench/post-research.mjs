@@ -85,8 +85,14 @@ for (const [name, args, port] of [
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port);
   // Warm up, then measure.
-  await autocannon({ url: `http://127.0.0.1:${port}/api/v1/research`, method: 'POST', connections, duration: 2,
-    headers: { 'content-type': 'application/json' }, body: '{"question":"warm up"}' });
+  await autocannon({
+    url: `http://127.0.0.1:${port}/api/v1/research`,
+    method: 'POST',
+    connections,
+    duration: 2,
+    headers: { 'content-type': 'application/json' },
+    body: '{"question":"warm up"}',
+  });
   results[name] = report(name, await load(`http://127.0.0.1:${port}/api/v1/research`));
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

@@ -15,7 +15,9 @@ for (const command of ['db:create', 'migrate']) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const children = ['api', 'worker'].map((app) => spawn(process.execPath, [...nodeArgs, entry(app)], { stdio: 'inherit' }));
+const children = ['api', 'worker'].map((app) =>
+  spawn(process.execPath, [...nodeArgs, entry(app)], { stdio: 'inherit' }),
+);
 let stopping = false;
 const stop = (signal) => {
   if (stopping) return;

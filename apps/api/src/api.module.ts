@@ -1,9 +1,10 @@
-import { ConfigModule } from '@app/config';
+import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchModule } from '@app/research';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
+import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
 import { ResearchController } from './research/research.controller';
 
@@ -11,11 +12,12 @@ import { ResearchController } from './research/research.controller';
   imports: [
     ConfigModule,
     LoggingModule.forApp('api'),
-    MetricsModule,
+    MetricsModule.forApp('api'),
     DatabaseModule,
     ResearchModule,
     CorpusModule,
     HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
+    ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
   controllers: [ResearchController, DocumentsController],
 })

@@ -12,7 +12,7 @@ const execution = ResearchExecutionModule.register({ imports: [AgentsModule], ru
   imports: [
     ConfigModule,
     LoggingModule.forApp('worker'),
-    MetricsModule,
+    MetricsModule.forApp('worker'),
     DatabaseModule,
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),

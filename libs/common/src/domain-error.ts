@@ -14,6 +14,7 @@ export enum ErrorCode {
   NotCancellable = 'research_not_cancellable',
   IdempotencyKeyReused = 'idempotency_key_reused',
   NotReady = 'not_ready',
+  DependencyUnavailable = 'dependency_unavailable',
   Internal = 'internal_error',
   ResearchCancelled = 'research_cancelled',
   LeaseLost = 'lease_lost',

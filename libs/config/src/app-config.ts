@@ -25,4 +25,5 @@ export class AppConfig {
   readonly httpBodyLimitBytes: number;
   readonly documentMaxBytes: number;
   readonly docsEnabled: boolean;
+  readonly queueDashboardEnabled: boolean;
 }

@@ -123,6 +123,7 @@ export function loadConfig(env: Env): AppConfig {
     httpBodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     documentMaxBytes: read.int('DOCUMENT_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     docsEnabled: read.bool('DOCS_ENABLED', true),
+    queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
   };
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);

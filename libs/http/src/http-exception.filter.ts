@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.NotCancellable]: HttpStatus.CONFLICT,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.NotReady]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.DependencyUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.Internal]: HttpStatus.INTERNAL_SERVER_ERROR,
   [ErrorCode.ResearchCancelled]: HttpStatus.CONFLICT,
   [ErrorCode.LeaseLost]: HttpStatus.CONFLICT,
@@ -72,8 +73,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const mapped = this.map(exception, request);
-    if (mapped.status >= 500 && mapped.code !== ErrorCode.NotReady) {
-      this.logger.error({ err: exception, request_id: request.id, path: request.url }, 'unhandled error');
+    if (mapped.code === ErrorCode.Internal) {
+      this.logger.error({ err: exception, path: request.url }, 'unhandled error');
+    } else if (mapped.code === ErrorCode.DependencyUnavailable) {
+      this.logger.warn({ err: exception, path: request.url }, 'dependency unavailable');
     }
     const body: ErrorResponseDto = {
       error: {
@@ -117,6 +120,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: fastifyError.message ?? 'bad request',
       };
     }
+    if (isUnavailable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        code: ErrorCode.DependencyUnavailable,
+        message: 'a service this request needs is unavailable; try again shortly',
+      };
+    }
     return { status: 500, code: ErrorCode.Internal, message: 'internal error; quote the request_id when reporting it' };
   }
 
@@ -150,6 +160,28 @@ export class HttpExceptionFilter implements ExceptionFilter {
         : exception.message;
     return { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, message };
   }
+}
+
+/** Network errors and PostgreSQL's "server unavailable" states: the request may succeed later. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+  '53300',
+]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect/i;
+
+function isUnavailable(exception: unknown): boolean {
+  for (let error = exception as { code?: unknown; message?: unknown; driverError?: unknown } | undefined; error;) {
+    if (typeof error.code === 'string' && UNAVAILABLE_CODES.has(error.code)) return true;
+    if (typeof error.message === 'string' && UNAVAILABLE_MESSAGES.test(error.message)) return true;
+    error = error.driverError as typeof error;
+  }
+  return false;
 }
 
 function isRouteMiss(response: string | object): boolean {

@@ -7,5 +7,8 @@ export { QUIET_PATHS, loggerParams } from './logging/logger-params';
 export { LoggingModule } from './logging/logging.module';
 export { installGracefulShutdown } from './health/graceful-shutdown';
 export type { ShutdownPlan } from './health/graceful-shutdown';
+export { API_METRICS, Metric, WORKER_METRICS } from './metrics/metric-definitions';
 export { MetricsModule } from './metrics/metrics.module';
+export { TrackLlmCall, TrackRequest, TrackResearchTask } from './metrics/track.decorators';
+export type { LlmUsage } from './metrics/track.decorators';
 export { installRequestLogging } from './logging/request-logging';

@@ -3,6 +3,7 @@ import { ResearchRunner } from './research-runner';
 import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchExecutionService } from './execution/research-execution.service';
 import { ResearchReconciler } from './execution/research.reconciler';
+import { queueDepthMetric } from './queue/queue-depth.metric';
 import { ResearchQueueModule } from './queue/research-queue.module';
 
 export interface ResearchExecutionOptions {
@@ -23,6 +24,7 @@ export class ResearchExecutionModule {
         { provide: ResearchRunner, useExisting: options.runner },
         ResearchExecutionService,
         ResearchReconciler,
+        queueDepthMetric,
       ],
       exports: [ResearchExecutionService, ResearchQueueModule],
     };

@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { NotFoundError } from '@app/common';
+import { Metric } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
 import { decodeCursor, encodeCursor } from './research-cursor';
 import { ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
@@ -42,6 +45,7 @@ export class ResearchService {
   constructor(
     private readonly repository: ResearchRepository,
     private readonly producer: ResearchQueueProducer,
+    @InjectMetric(Metric.Submitted) private readonly submitted: Counter<string>,
   ) {}
 
   /** Stores the research, then queues it. Once stored it is never lost, even if Redis is down. */
@@ -49,7 +53,7 @@ export class ResearchService {
     const idempotencyHash = command.idempotencyKey ? requestHash(command) : null;
     if (command.idempotencyKey) {
       const existing = await this.repository.findByIdempotencyKey(command.tenantId, command.idempotencyKey);
-      if (existing) return { research: this.replay(existing, idempotencyHash), replayed: true };
+      if (existing) return this.replayed(existing, idempotencyHash);
     }
 
     const inserted = await this.repository.insert({
@@ -62,15 +66,14 @@ export class ResearchService {
       idempotencyHash,
       createdAt: new Date(),
     });
-    if (inserted instanceof IdempotencyConflict) {
-      return { research: this.replay(inserted.existing, idempotencyHash), replayed: true };
-    }
+    if (inserted instanceof IdempotencyConflict) return this.replayed(inserted.existing, idempotencyHash);
 
-    await this.producer.enqueue({
+    const enqueued = await this.producer.enqueue({
       researchId: inserted.id,
       tenantId: inserted.tenantId,
       requestId: command.requestId,
     });
+    this.submitted.inc({ outcome: enqueued ? 'accepted' : 'enqueue_deferred' });
     this.logger.log({ research_id: inserted.id }, 'research accepted');
     return { research: inserted, replayed: false };
   }
@@ -110,9 +113,10 @@ export class ResearchService {
     throw new ResearchNotCancellableError(id, current.status);
   }
 
-  private replay(existing: ResearchEntity, hash: string | null): ResearchEntity {
+  private replayed(existing: ResearchEntity, hash: string | null): CreateResearchOutcome {
     if (existing.idempotencyHash !== hash) throw new IdempotencyKeyReusedError(existing.id);
-    return existing;
+    this.submitted.inc({ outcome: 'replayed' });
+    return { research: existing, replayed: true };
   }
 }
 

@@ -6,3 +6,6 @@ export { TestDatabase } from './test-database';
 export { TestStack, freePort } from './test-stack';
 export type { StackOptions } from './test-stack';
 export { sleep, waitFor } from './wait-for';
+export { TcpProxy } from './tcp-proxy';
+export { declaredMetrics, parseMetrics, scrape, valueOf } from './metrics-scrape';
+export type { Sample } from './metrics-scrape';

@@ -8,6 +8,7 @@ import {
   ResearchSummaryDto,
 } from '@app/research';
 import { ErrorResponseDto } from '@app/http';
+import { TrackRequest } from '@app/observability';
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -37,6 +38,7 @@ export class ResearchController {
   constructor(private readonly research: ResearchService) {}
 
   @Post()
+  @TrackRequest(RESEARCH_PATH)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Submit a research question',

@@ -8,8 +8,9 @@ import {
   ResearchTask,
 } from '@app/research';
 import { SearchHit, SearchProvider, queryTerms } from '@app/search';
+import { TrackResearchTask } from '@app/observability';
 import { Injectable } from '@nestjs/common';
-import { rankPassages } from './passage-ranker';
+import { Passage, rankPassages } from './passage-ranker';
 import { ReportWording, reportWording } from './report-language';
 
 const PASSAGES_PER_SOURCE = 3;
@@ -29,9 +30,19 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     super();
   }
 
+  @TrackResearchTask('coordinator')
   async run(task: ResearchTask, context: ResearchRunContext): Promise<ResearchResult> {
     const started = Date.now();
+    const hits = await this.searchSources(task, context);
+    await context.checkpoint();
+    const passages = await this.readPassages(task, hits, context);
+    await context.checkpoint();
+    const result = await this.writeReport(task, hits, passages, context);
+    return { ...result, stats: { ...result.stats, duration_ms: Date.now() - started } };
+  }
 
+  @TrackResearchTask('searcher')
+  private async searchSources(task: ResearchTask, context: ResearchRunContext): Promise<SearchHit[]> {
     await context.emit('stage.started', { stage: 'search', provider: this.search.name });
     const hits = await this.search.search({
       tenantId: task.tenantId,
@@ -40,8 +51,11 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       signal: context.signal,
     });
     await context.emit('stage.finished', { stage: 'search', documents: hits.length });
-    await context.checkpoint();
+    return hits;
+  }
 
+  @TrackResearchTask('reader')
+  private async readPassages(task: ResearchTask, hits: SearchHit[], context: ResearchRunContext): Promise<Passage[]> {
     await context.emit('stage.started', { stage: 'read', documents: hits.length });
     const passages = rankPassages(
       queryTerms(task.question),
@@ -49,8 +63,16 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       { perSource: PASSAGES_PER_SOURCE, total: PASSAGES_IN_ALL, minRelativeScore: MIN_RELATIVE_SCORE },
     );
     await context.emit('stage.finished', { stage: 'read', passages: passages.length });
-    await context.checkpoint();
+    return passages;
+  }
 
+  @TrackResearchTask('writer')
+  private async writeReport(
+    task: ResearchTask,
+    hits: SearchHit[],
+    passages: Passage[],
+    context: ResearchRunContext,
+  ): Promise<ResearchResult> {
     await context.emit('stage.started', { stage: 'write' });
     // Sources are numbered in the order the report first cites them; uncited hits are left out.
     const numbers = new Map<number, number>();
@@ -65,8 +87,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       return { source: n, quote: passage.text, start: passage.start, end: passage.end, score: passage.score };
     });
     const claims = task.params.verify ? verifyQuotes(findings, hits, numbers) : [];
-    const wording = reportWording(task.params.language);
-    const report = writeReport(task.question, findings, sources, wording);
+    const report = renderReport(task.question, findings, sources, reportWording(task.params.language));
     await context.emit('stage.finished', { stage: 'write', findings: findings.length, sources: sources.length });
 
     return {
@@ -78,11 +99,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       sources,
       findings,
       claims,
-      stats: {
-        documents_found: hits.length,
-        passages: findings.length,
-        duration_ms: Date.now() - started,
-      },
+      stats: { documents_found: hits.length, passages: findings.length },
     };
   }
 }
@@ -112,7 +129,7 @@ function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: M
   }));
 }
 
-function writeReport(
+function renderReport(
   question: string,
   findings: ResearchFinding[],
   sources: ResearchSource[],

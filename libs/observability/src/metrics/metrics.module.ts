@@ -1,16 +1,30 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { API_METRICS, WORKER_METRICS } from './metric-definitions';
 import { MetricsController } from './metrics.controller';
+import { RequestMetricsHooks } from './request-metrics.hooks';
 
-/** `/metrics` for a process, with Node's default process metrics. */
-@Module({
-  imports: [
-    PrometheusModule.register({
-      path: '/metrics',
-      controller: MetricsController,
-      defaultMetrics: { enabled: true },
-      global: true,
-    }),
-  ],
-})
-export class MetricsModule {}
+/**
+ * `/metrics` for a process: Node's default metrics labelled with the service, plus the metrics
+ * of that service, injectable with `@InjectMetric(name)`.
+ */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forApp(service: 'api' | 'worker'): DynamicModule {
+    const metrics = service === 'api' ? API_METRICS : WORKER_METRICS;
+    return {
+      module: MetricsModule,
+      imports: [
+        PrometheusModule.register({
+          path: '/metrics',
+          controller: MetricsController,
+          defaultMetrics: { enabled: true },
+          defaultLabels: { service },
+        }),
+      ],
+      providers: [...metrics, ...(service === 'api' ? [RequestMetricsHooks] : [])],
+      exports: metrics,
+    };
+  }
+}

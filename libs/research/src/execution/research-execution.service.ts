@@ -1,7 +1,9 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
-import { runWithLogContext } from '@app/observability';
+import { Metric, runWithLogContext } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { ResearchEventType } from '../research-event-type';
 import { ResearchFailure } from '../research-result';
 import { ResearchRunContext, ResearchRunner, ResearchTask } from '../research-runner';
@@ -43,6 +45,9 @@ export class ResearchExecutionService {
     private readonly repository: ResearchRepository,
     private readonly runner: ResearchRunner,
     private readonly config: AppConfig,
+    @InjectMetric(Metric.Runs) private readonly runsTotal: Counter<string>,
+    @InjectMetric(Metric.RunDuration) private readonly runDuration: Histogram<string>,
+    @InjectMetric(Metric.ActiveTasks) private readonly activeTasks: Gauge<string>,
   ) {}
 
   get activeRuns(): number {
@@ -52,8 +57,26 @@ export class ResearchExecutionService {
   /** Runs the job with the research's request id and id on every log line written meanwhile. */
   execute(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
     return runWithLogContext({ request_id: job.requestId, research_id: job.researchId }, () =>
-      this.claimAndRun(job, attempt),
+      this.measured(() => this.claimAndRun(job, attempt)),
     );
+  }
+
+  /** Counts every run by outcome; a run that throws for a retry counts as `retried`. */
+  private async measured(run: () => Promise<ExecutionOutcome>): Promise<ExecutionOutcome> {
+    const end = this.runDuration.startTimer({ engine: this.runner.engine });
+    this.activeTasks.inc();
+    let outcome: ExecutionOutcome | 'retried' = 'failed';
+    try {
+      outcome = await run();
+      return outcome;
+    } catch (error) {
+      outcome = error instanceof ResearchFailedError ? 'failed' : 'retried';
+      throw error;
+    } finally {
+      this.activeTasks.dec();
+      end({ outcome });
+      this.runsTotal.inc({ engine: this.runner.engine, outcome });
+    }
   }
 
   private async claimAndRun(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
+import { Metric } from '@app/observability';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
 import { ResearchEventType } from '../research-event-type';
 import { ResearchStatus } from '../research-status';
 import { ResearchRepository, UnfinishedResearch } from '../persistence/research.repository';
@@ -28,6 +31,7 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
     private readonly repository: ResearchRepository,
     private readonly producer: ResearchQueueProducer,
     private readonly config: AppConfig,
+    @InjectMetric(Metric.Requeued) private readonly requeuedTotal: Counter<string>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,6 +86,7 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
       status: research.status,
       job_state: state,
     });
+    this.requeuedTotal.inc({ status: research.status });
     this.logger.log(
       { research_id: research.id, status: research.status, job_state: state },
       research.status === ResearchStatus.Running

@@ -1,0 +1,95 @@
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { Provider } from '@nestjs/common';
+
+/** Metric names, in one place; docs/metrics.md describes each. */
+export const Metric = {
+  Requests: 'research_requests_total',
+  RequestDuration: 'research_request_duration_seconds',
+  ActiveRequests: 'research_active_requests',
+  Submitted: 'research_submitted_total',
+  Runs: 'research_runs_total',
+  RunDuration: 'research_run_duration_seconds',
+  ActiveTasks: 'research_active_tasks',
+  Tasks: 'research_tasks_total',
+  TaskDuration: 'research_task_duration_seconds',
+  QueueJobs: 'research_queue_jobs',
+  Requeued: 'research_reconciler_requeued_total',
+  LlmCalls: 'llm_calls_total',
+  LlmCallDuration: 'llm_call_duration_seconds',
+  LlmTokens: 'llm_tokens_total',
+  CacheHits: 'research_cache_hits_total',
+  CacheMisses: 'research_cache_misses_total',
+  CacheSize: 'research_cache_size',
+} as const;
+
+/** The api's HTTP metrics. */
+export const API_METRICS: Provider[] = [
+  makeCounterProvider({
+    name: Metric.Requests,
+    help: 'HTTP requests by method, route template, outcome (success < 400 <= error) and status class.',
+    labelNames: ['method', 'endpoint', 'status', 'code'],
+  }),
+  makeHistogramProvider({
+    name: Metric.RequestDuration,
+    help: 'HTTP request latency in seconds by method and route template.',
+    labelNames: ['method', 'endpoint'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+  }),
+  makeGaugeProvider({ name: Metric.ActiveRequests, help: 'HTTP requests in flight.' }),
+  makeCounterProvider({
+    name: Metric.Submitted,
+    help: 'Research submissions: accepted, replayed (same Idempotency-Key) or enqueue_deferred (queue unreachable).',
+    labelNames: ['outcome'],
+  }),
+];
+
+/** The worker's research, agent, LLM and cache metrics. */
+export const WORKER_METRICS: Provider[] = [
+  makeCounterProvider({
+    name: Metric.Runs,
+    help: 'Research runs by engine and outcome.',
+    labelNames: ['engine', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: Metric.RunDuration,
+    help: 'Research run wall time in seconds by engine and outcome.',
+    labelNames: ['engine', 'outcome'],
+    buckets: [0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+  }),
+  makeGaugeProvider({ name: Metric.ActiveTasks, help: 'Researches running in this worker.' }),
+  makeCounterProvider({
+    name: Metric.Tasks,
+    help: 'Agent steps by agent and outcome (success, error, stopped).',
+    labelNames: ['agent', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: Metric.TaskDuration,
+    help: 'Agent step time in seconds by agent and outcome.',
+    labelNames: ['agent', 'outcome'],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+  }),
+  makeCounterProvider({
+    name: Metric.Requeued,
+    help: 'Researches the reconciler put back on the queue, by the status they were in.',
+    labelNames: ['status'],
+  }),
+  makeCounterProvider({
+    name: Metric.LlmCalls,
+    help: 'LLM calls by model and status.',
+    labelNames: ['model', 'status'],
+  }),
+  makeHistogramProvider({
+    name: Metric.LlmCallDuration,
+    help: 'LLM call latency in seconds by model.',
+    labelNames: ['model'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+  }),
+  makeCounterProvider({
+    name: Metric.LlmTokens,
+    help: 'LLM tokens by model and type (prompt, completion).',
+    labelNames: ['model', 'type'],
+  }),
+  makeCounterProvider({ name: Metric.CacheHits, help: 'Cache hits by cache.', labelNames: ['cache'] }),
+  makeCounterProvider({ name: Metric.CacheMisses, help: 'Cache misses by cache.', labelNames: ['cache'] }),
+  makeGaugeProvider({ name: Metric.CacheSize, help: 'Entries in a cache.', labelNames: ['cache'] }),
+];
