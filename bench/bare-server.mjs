@@ -59,16 +59,14 @@ createServer((req, res) => {
         },
       );
       const row = rows[0];
-      res
-        .writeHead(202, { 'content-type': 'application/json', location: `/api/v1/research/${id}` })
-        .end(
-          JSON.stringify({
-            research_id: row.id,
-            question: row.question,
-            status: row.status,
-            created_at: row.created_at,
-          }),
-        );
+      res.writeHead(202, { 'content-type': 'application/json', location: `/api/v1/research/${id}` }).end(
+        JSON.stringify({
+          research_id: row.id,
+          question: row.question,
+          status: row.status,
+          created_at: row.created_at,
+        }),
+      );
     } catch (error) {
       res.writeHead(500).end(String(error));
     }
