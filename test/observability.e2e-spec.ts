@@ -132,6 +132,7 @@ class OwnRedis {
   constructor(readonly port: number) {}
 
   async start(): Promise<void> {
+    if (this.child && this.child.exitCode === null) return;
     this.child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -180,7 +181,7 @@ describe('readiness follows the dependencies, without restarting the apps', () =
 
   afterAll(async () => {
     await postgres?.restore();
-    await redis?.start().catch(() => undefined);
+    await redis?.start();
     await stack?.teardown();
     await redis?.stop();
     await postgres?.cut();
