@@ -20,6 +20,8 @@ export enum ErrorCode {
   LeaseLost = 'lease_lost',
   ShutdownInProgress = 'shutdown_in_progress',
   RunnerFailed = 'runner_failed',
+  LlmFailed = 'llm_failed',
+  BudgetExhausted = 'budget_exhausted',
 }
 
 export type ErrorDetails = Readonly<Record<string, unknown>> | readonly object[];

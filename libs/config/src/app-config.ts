@@ -1,6 +1,34 @@
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** USD per million tokens. */
+export interface ModelPrice {
+  prompt: number;
+  completion: number;
+}
+
+/** An OpenAI-compatible endpoint: OpenAI, vLLM or Ollama serving Qwen, Azure... */
+export interface LlmSettings {
+  baseUrl: string;
+  apiKey: string;
+  /** The model of every stage without one of its own. */
+  model: string;
+  /** Stage name (planner, reader, writer, verifier) to model. */
+  stageModels: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  maxRetries: number;
+  /** Calls in flight to this endpoint across every worker. */
+  maxConcurrency: number;
+  prices: Readonly<Record<string, ModelPrice>>;
+}
+
+export interface BudgetLimits {
+  tokens: number;
+  costUsd: number;
+  llmCalls: number;
+  seconds: number;
+}
+
 /** The whole configuration, typed and validated once at start-up. Also the DI token. */
 export class AppConfig {
   readonly nodeEnv: NodeEnv;
@@ -26,4 +54,12 @@ export class AppConfig {
   readonly documentMaxBytes: number;
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
+  /** Null when no LLM is configured: the extractive engine runs then. */
+  readonly llm: LlmSettings | null;
+  /** Budgets a research gets unless its request asks for less or more... */
+  readonly budgetDefaults: BudgetLimits;
+  /** ...within these. */
+  readonly budgetMaxima: BudgetLimits;
+  /** Fewer sources with findings than this, and the report says the evidence is insufficient. */
+  readonly evidenceMinSources: number;
 }

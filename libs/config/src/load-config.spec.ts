@@ -113,3 +113,53 @@ describe('.env.example', () => {
     expect(fromExample).toEqual(defaults);
   });
 });
+
+describe('LLM and budget settings', () => {
+  it('runs without an LLM unless LLM_BASE_URL is set', () => {
+    expect(loadConfig({}).llm).toBeNull();
+  });
+
+  it('reads the endpoint, per-stage models and prices', () => {
+    const config = loadConfig({
+      LLM_BASE_URL: 'http://vllm:8000/v1',
+      LLM_API_KEY: 'sk-test',
+      LLM_MODEL: 'qwen-72b',
+      LLM_STAGE_MODELS: 'reader=qwen-7b, verifier=qwen-7b',
+      LLM_PRICES: 'qwen-72b=0.9/0.9,qwen-7b=0.1/0.2',
+      LLM_MAX_CONCURRENCY: '4',
+    });
+    expect(config.llm).toEqual({
+      baseUrl: 'http://vllm:8000/v1',
+      apiKey: 'sk-test',
+      model: 'qwen-72b',
+      stageModels: { reader: 'qwen-7b', verifier: 'qwen-7b' },
+      timeoutMs: 60000,
+      maxRetries: 3,
+      maxConcurrency: 4,
+      prices: { 'qwen-72b': { prompt: 0.9, completion: 0.9 }, 'qwen-7b': { prompt: 0.1, completion: 0.2 } },
+    });
+  });
+
+  it('names malformed LLM settings and budgets', () => {
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({
+        LLM_BASE_URL: 'vllm:8000',
+        LLM_STAGE_MODELS: 'reader=qwen-7b,drafter=x,oops',
+        LLM_PRICES: 'gpt-4o-mini=cheap',
+        RESEARCH_BUDGET_COST_USD: '-1',
+        RESEARCH_BUDGET_TOKENS: '5000000',
+      });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'RESEARCH_BUDGET_COST_USD must be a number from 0 to 10000; got "-1"',
+      'the default budget tokens (5000000) is above its maximum (1000000)',
+      'LLM_STAGE_MODELS must be stage=model pairs separated by commas, e.g. reader=qwen-7b; "oops" is not',
+      'LLM_STAGE_MODELS names an unknown stage "drafter"; stages are planner, reader, writer, verifier',
+      'LLM_PRICES must be model=prompt/completion pairs in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6; "gpt-4o-mini=cheap" is not',
+      'LLM_BASE_URL must use http:// or https://; got "vllm://"',
+    ]);
+  });
+});

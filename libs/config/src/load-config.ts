@@ -1,4 +1,4 @@
-import { AppConfig, LogLevel, NodeEnv } from './app-config';
+import { AppConfig, BudgetLimits, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -68,6 +68,35 @@ class EnvReader {
     return value;
   }
 
+  decimal(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+    if (Number.isFinite(parsed) && parsed >= min && parsed <= max) return parsed;
+    this.problems.push(`${name} must be a number from ${min} to ${max}; got "${value}"`);
+    return fallback;
+  }
+
+  /** `key=value,key=value` pairs, each value checked by `parse`. */
+  pairs<T>(name: string, parse: (value: string) => T | undefined, rule: string): Record<string, T> {
+    const value = this.raw(name);
+    const result: Record<string, T> = {};
+    if (value === undefined) return result;
+    for (const pair of value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [key, raw, ...rest] = pair.split('=').map((p) => p.trim());
+      const parsed = raw === undefined || rest.length > 0 || !key ? undefined : parse(raw);
+      if (parsed === undefined) {
+        this.problems.push(`${name} must be ${rule}; "${pair}" is not`);
+        continue;
+      }
+      result[key as string] = parsed;
+    }
+    return result;
+  }
+
   string(name: string, fallback: string, pattern: RegExp, rule: string): string {
     const value = this.raw(name) ?? fallback;
     if (pattern.test(value)) return value;
@@ -90,7 +119,7 @@ export function loadConfig(env: Env): AppConfig {
   const local = nodeEnv !== 'production';
   const second = 1000;
 
-  const values: AppConfig = {
+  const base = {
     nodeEnv,
     host: read.string('HOST', '0.0.0.0', /^[\w.:-]+$/, 'must be a host name or IP address'),
     port: read.int('PORT', 8000, 1, 65535),
@@ -126,6 +155,69 @@ export function loadConfig(env: Env): AppConfig {
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
   };
 
+  const budgetDefaults: BudgetLimits = {
+    tokens: read.int('RESEARCH_BUDGET_TOKENS', 200_000, 1000, 100_000_000),
+    costUsd: read.decimal('RESEARCH_BUDGET_COST_USD', 1, 0, 10_000),
+    llmCalls: read.int('RESEARCH_BUDGET_LLM_CALLS', 80, 1, 100_000),
+    seconds: read.int('RESEARCH_BUDGET_SECONDS', 600, 5, 86_400),
+  };
+  const budgetMaxima: BudgetLimits = {
+    tokens: read.int('RESEARCH_BUDGET_TOKENS_MAX', 1_000_000, 1000, 100_000_000),
+    costUsd: read.decimal('RESEARCH_BUDGET_COST_USD_MAX', 10, 0, 10_000),
+    llmCalls: read.int('RESEARCH_BUDGET_LLM_CALLS_MAX', 400, 1, 100_000),
+    seconds: read.int('RESEARCH_BUDGET_SECONDS_MAX', 3600, 5, 86_400),
+  };
+  for (const key of Object.keys(budgetDefaults) as (keyof BudgetLimits)[]) {
+    if (budgetDefaults[key] > budgetMaxima[key]) {
+      read.problems.push(
+        `the default budget ${key} (${budgetDefaults[key]}) is above its maximum (${budgetMaxima[key]})`,
+      );
+    }
+  }
+
+  const values: AppConfig = {
+    ...base,
+    llm: readLlm(read),
+    budgetDefaults,
+    budgetMaxima,
+    evidenceMinSources: read.int('RESEARCH_MIN_SOURCES', 2, 1, 50),
+  };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
+}
+
+const STAGES = ['planner', 'reader', 'writer', 'verifier'];
+
+function parsePrice(value: string): ModelPrice | undefined {
+  const match = /^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/.exec(value);
+  return match ? { prompt: Number(match[1]), completion: Number(match[2]) } : undefined;
+}
+
+/** The LLM endpoint, or null when LLM_BASE_URL is not set (the offline engine runs then). */
+function readLlm(read: EnvReader): LlmSettings | null {
+  const stageModels = read.pairs(
+    'LLM_STAGE_MODELS',
+    (model) => (/^[\w.:/@-]{1,200}$/.test(model) ? model : undefined),
+    'stage=model pairs separated by commas, e.g. reader=qwen-7b',
+  );
+  for (const stage of Object.keys(stageModels)) {
+    if (!STAGES.includes(stage))
+      read.problems.push(`LLM_STAGE_MODELS names an unknown stage "${stage}"; stages are ${STAGES.join(', ')}`);
+  }
+  const settings = {
+    apiKey: read.raw('LLM_API_KEY') ?? 'none',
+    model: read.string('LLM_MODEL', 'qwen-72b', /^[\w.:/@-]{1,200}$/, 'must be a model name'),
+    stageModels,
+    timeoutMs: read.int('LLM_TIMEOUT_MS', 60_000, 100, 600_000),
+    maxRetries: read.int('LLM_MAX_RETRIES', 3, 0, 10),
+    maxConcurrency: read.int('LLM_MAX_CONCURRENCY', 8, 1, 1000),
+    prices: read.pairs(
+      'LLM_PRICES',
+      parsePrice,
+      'model=prompt/completion pairs in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6',
+    ),
+  };
+  if (read.raw('LLM_BASE_URL') === undefined) return null;
+  const baseUrl = read.url('LLM_BASE_URL', ['http', 'https'], undefined, 'http://vllm:8000/v1');
+  return { baseUrl, ...settings };
 }

@@ -21,6 +21,8 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.LeaseLost]: HttpStatus.CONFLICT,
   [ErrorCode.ShutdownInProgress]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.RunnerFailed]: HttpStatus.INTERNAL_SERVER_ERROR,
+  [ErrorCode.LlmFailed]: HttpStatus.BAD_GATEWAY,
+  [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
 /** Codes for errors raised by Fastify itself, before a request reaches a controller. */

@@ -1,0 +1,55 @@
+/** The LLM port: structured completions against whatever model each stage is configured with. */
+
+export interface LlmMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A JSON Schema in the subset OpenAI's strict structured outputs accept. */
+export interface JsonSchemaFormat {
+  /** Also the `json_schema.name` sent to the model: [a-zA-Z0-9_-]{1,64}. */
+  name: string;
+  schema: Record<string, unknown>;
+}
+
+export interface StructuredRequest {
+  /** The pipeline stage (planner, reader, writer, verifier): picks the model, labels the ledger. */
+  stage: string;
+  messages: LlmMessage[];
+  schema: JsonSchemaFormat;
+  /** Upper bound of completion tokens for this call. */
+  maxTokens?: number;
+  temperature?: number;
+  /** Aborts the call (and any wait for a retry or a concurrency slot). */
+  signal?: AbortSignal;
+}
+
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface StructuredResponse<T> {
+  /** The reply, parsed and valid against the request's schema. */
+  value: T;
+  model: string;
+  /** Tokens of every HTTP call this completion took, repairs and retries included. */
+  usage: LlmUsage;
+  /** HTTP calls made: 1 unless retried or repaired. */
+  calls: number;
+  /** True when the first reply was invalid and the repaired one is returned. */
+  repaired: boolean;
+  costUsd: number;
+  durationMs: number;
+}
+
+/**
+ * Structured completions. Adapters validate the reply against the schema (after removing
+ * `<think>` blocks), repair an invalid reply once, retry transient failures, and share the
+ * endpoint's concurrency limit with every other worker.
+ */
+export abstract class LlmClient {
+  /** The model a stage uses. */
+  abstract modelFor(stage: string): string;
+  abstract complete<T>(request: StructuredRequest): Promise<StructuredResponse<T>>;
+}
