@@ -2,7 +2,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestStack, freePort, sleep, waitFor } from '@app/testing';
+import { FakeLlmServer, TestStack, freePort, installResearchResponders, sleep, waitFor } from '@app/testing';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 if (!hasPrometheus) {
@@ -23,12 +23,16 @@ interface Sample {
  */
 describeWithPrometheus('the chapter PromQL queries against a real Prometheus', () => {
   let stack: TestStack;
+  let llm: FakeLlmServer;
   let prometheus: ChildProcess | undefined;
   let prometheusUrl: string;
   let dir: string;
 
   beforeAll(async () => {
-    stack = await TestStack.create({ label: 'promql' });
+    // The deep engine runs, so that LLM calls and tokens are counted too.
+    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    installResearchResponders(llm);
+    stack = await TestStack.create({ label: 'promql', env: { LLM_BASE_URL: llm.baseUrl } });
     expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);
     await stack.startApi();
     const worker = await stack.startWorker();
@@ -98,6 +102,7 @@ describeWithPrometheus('the chapter PromQL queries against a real Prometheus', (
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
     await stack?.teardown();
+    await llm?.stop();
   });
 
   async function query(promql: string): Promise<Sample[]> {
@@ -153,9 +158,19 @@ describeWithPrometheus('the chapter PromQL queries against a real Prometheus', (
     expect(numbers(samples)[0]).toBeGreaterThanOrEqual(0);
   });
 
+  it('LLM token use: rate(llm_tokens_total[1h])', async () => {
+    const samples = await query('rate(llm_tokens_total[1h])');
+    const byType = Object.fromEntries(samples.map((s) => [`${s.metric.model}/${s.metric.type}`, Number(s.value[1])]));
+    expect(Object.keys(byType).sort()).toEqual(['qwen-72b/completion', 'qwen-72b/prompt']);
+    expect(byType['qwen-72b/prompt']).toBeGreaterThan(0);
+    expect(byType['qwen-72b/completion']).toBeGreaterThan(0);
+    const calls = await query('sum by (status) (increase(llm_calls_total[5m]))');
+    expect(calls.map((s) => s.metric.status)).toEqual(['success']);
+  });
+
   it('research runs and queue depth from the worker', async () => {
-    const runs = await query('sum by (outcome) (increase(research_runs_total[5m]))');
-    expect(runs.find((s) => s.metric.outcome === 'completed')).toBeDefined();
+    const runs = await query('sum by (engine, outcome) (increase(research_runs_total[5m]))');
+    expect(runs.find((s) => s.metric.outcome === 'completed' && s.metric.engine === 'deep')).toBeDefined();
     const queue = await query('max by (state) (research_queue_jobs)');
     expect(queue.map((s) => s.metric.state).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
   });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
-import { ResearchExecutionService, ResearchQueueProducer } from '@app/research';
+import { ResearchExecutionService, ResearchQueueProducer, ResearchRunner } from '@app/research';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -49,7 +49,11 @@ async function bootstrap(): Promise<void> {
     },
   });
   await app.listen(config.workerPort, config.host);
-  logger.log({ port: config.workerPort, concurrency: config.queueConcurrency }, 'worker started', 'Bootstrap');
+  logger.log(
+    { port: config.workerPort, concurrency: config.queueConcurrency, engine: app.get(ResearchRunner).engine },
+    'worker started',
+    'Bootstrap',
+  );
 }
 
 if (require.main === module) {

@@ -1,4 +1,4 @@
-import { AgentsModule, ExtractiveResearchRunner } from '@app/agents';
+import { AgentsModule, configuredEngine } from '@app/agents';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
@@ -6,7 +6,7 @@ import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
 import { ResearchProcessor } from './research.processor';
 
-const execution = ResearchExecutionModule.register({ imports: [AgentsModule], runner: ExtractiveResearchRunner });
+const execution = ResearchExecutionModule.register({ imports: [AgentsModule.register()], runner: configuredEngine() });
 
 @Module({
   imports: [

@@ -1,5 +1,15 @@
-export { AgentsModule } from './agents.module';
+export { AgentsModule, configuredEngine } from './agents.module';
+export { BudgetExhaustedError, BudgetTracker } from './deep/budget';
+export type { BudgetKind } from './deep/budget';
+export { DeepResearchRunner } from './deep/deep-research.runner';
+export { citationsIn, locateQuote, reportProblems } from './deep/grounding';
+export { Planner } from './deep/planner.agent';
+export { Reader } from './deep/reader.agent';
+export { DRAFT_SCHEMA, FINDINGS_SCHEMA, PLAN_SCHEMA, VERIFICATION_SCHEMA } from './deep/schemas';
+export { Searcher } from './deep/searcher.agent';
+export { Verifier } from './deep/verifier.agent';
+export { Writer } from './deep/writer.agent';
 export { ExtractiveResearchRunner } from './extractive/extractive-research.runner';
 export { rankPassages } from './extractive/passage-ranker';
 export type { Passage, RankOptions } from './extractive/passage-ranker';
-export { reportWording } from './extractive/report-language';
+export { isTraditionalChinese, reportWording, simplifiedCharacters } from './extractive/report-language';

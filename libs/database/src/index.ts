@@ -4,3 +4,4 @@ export { isUniqueViolation } from './postgres-errors';
 export { DatabaseReadinessCheck } from './database.readiness-check';
 export { ensureDatabase } from './ensure-database';
 export { withCancellableConnection } from './cancellable';
+export { MIGRATIONS } from './migrations';

@@ -18,16 +18,18 @@ export { QueueReadinessCheck } from './queue/queue.readiness-check';
 export { ResearchEventType } from './research-event-type';
 export { ResearchExecutionModule } from './research-execution.module';
 export { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from './research-params';
-export type { ResearchParams } from './research-params';
+export type { ResearchBudget, ResearchParams } from './research-params';
 export type {
   ResearchClaim,
   ResearchFailure,
   ResearchFinding,
   ResearchResult,
   ResearchSource,
+  ResearchUsage,
+  UsageEntry,
 } from './research-result';
 export { ResearchRunner } from './research-runner';
-export type { ResearchRunContext, ResearchTask } from './research-runner';
+export type { CompletedStep, ResearchRunContext, ResearchTask, StoredSource } from './research-runner';
 export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
 export {
   IdempotencyKeyReusedError,

@@ -9,11 +9,35 @@ export interface ResearchResult {
   report: string;
   /** `none`: nothing relevant was found; `insufficient`: too little to answer well. */
   evidence: 'sufficient' | 'insufficient' | 'none';
+  /** True when a budget ran out and the report uses what was gathered until then. */
   partial: boolean;
+  /** Why the report is partial: `budget_tokens`, `budget_cost`, `budget_llm_calls`, `budget_time`. */
+  partial_reason: string | null;
   sources: ResearchSource[];
   findings: ResearchFinding[];
   claims: ResearchClaim[];
+  /** The LLM usage ledger; null for engines that call no LLM. */
+  usage: ResearchUsage | null;
   stats: Record<string, number>;
+}
+
+export interface UsageEntry {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  duration_ms: number;
+}
+
+export interface ResearchUsage {
+  /** By pipeline stage: planner, reader, writer, verifier. */
+  stages: Record<string, UsageEntry>;
+  total: UsageEntry;
+  budget: {
+    limits: { tokens: number; cost_usd: number; llm_calls: number; seconds: number };
+    /** The budget that ran out, if one did. */
+    exhausted: string | null;
+  };
 }
 
 export interface ResearchSource {
@@ -28,17 +52,23 @@ export interface ResearchSource {
 
 /** A verbatim passage of a source: `quote === source text.slice(start, end)`. */
 export interface ResearchFinding {
+  id: string;
   source: number;
   quote: string;
   start: number;
   end: number;
-  score: number;
+  /** Relevance (extractive engine) or null. */
+  score: number | null;
+  /** What the finding says about the question, in the reader's words (LLM engine). */
+  note: string | null;
 }
 
 export interface ResearchClaim {
   text: string;
   label: 'supported' | 'contradicted' | 'unverified';
   sources: number[];
+  /** Ids of the findings the label rests on. */
+  findings: string[];
 }
 
 export interface ResearchFailure {

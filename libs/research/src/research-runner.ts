@@ -9,6 +9,26 @@ export interface ResearchTask {
   requestId: string | null;
   /** 1 for the first run of this research, higher after retries and recoveries. */
   attempt: number;
+  /** When the research first started: budgets of time count from here, across runs. */
+  startedAt: Date;
+}
+
+/** What a step left for a later run of the same research. */
+export interface CompletedStep {
+  data: unknown;
+  usage: Record<string, unknown>;
+}
+
+/** A source as stored with its research, with the text that was read. */
+export interface StoredSource {
+  n: number;
+  kind: 'document' | 'web';
+  documentId: string | null;
+  url: string | null;
+  title: string;
+  contentHash: string;
+  text: string;
+  retrievedAt: Date;
 }
 
 export interface ResearchRunContext {
@@ -18,6 +38,14 @@ export interface ResearchRunContext {
   checkpoint(): Promise<void>;
   /** Appends a progress event to the research; throws when the research must stop. */
   emit(type: string, data?: Record<string, unknown>): Promise<void>;
+  /** Steps completed by earlier runs of this research, by name. */
+  loadSteps(): Promise<Map<string, CompletedStep>>;
+  /** Records a completed step; throws when the research must stop. */
+  saveStep(name: string, data: unknown, usage?: Record<string, unknown>): Promise<void>;
+  /** The sources stored by an earlier run, by number. */
+  loadSources(): Promise<StoredSource[]>;
+  /** Stores the sources the research will read; throws when the research must stop. */
+  saveSources(sources: StoredSource[]): Promise<void>;
 }
 
 /**

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { NotFoundError } from '@app/common';
+import { NotFoundError, ValidationError } from '@app/common';
+import { AppConfig } from '@app/config';
 import { Metric } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { decodeCursor, encodeCursor } from './research-cursor';
-import { ResearchParams } from './research-params';
+import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
 import { IdempotencyKeyReusedError, ResearchNotCancellableError } from './research.errors';
 import { ResearchEntity } from './persistence/research.entity';
@@ -15,7 +16,9 @@ import { ResearchQueueProducer } from './queue/research-queue.producer';
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: ResearchParams;
+  params: Omit<ResearchParams, 'budget'>;
+  /** Limits asked for; the rest take the configured defaults. */
+  budget?: Partial<ResearchBudget>;
   requestId: string | null;
   idempotencyKey: string | null;
 }
@@ -45,12 +48,14 @@ export class ResearchService {
   constructor(
     private readonly repository: ResearchRepository,
     private readonly producer: ResearchQueueProducer,
+    private readonly config: AppConfig,
     @InjectMetric(Metric.Submitted) private readonly submitted: Counter<string>,
   ) {}
 
   /** Stores the research, then queues it. Once stored it is never lost, even if Redis is down. */
   async create(command: CreateResearchCommand): Promise<CreateResearchOutcome> {
-    const idempotencyHash = command.idempotencyKey ? requestHash(command) : null;
+    const params: ResearchParams = { ...command.params, budget: this.resolveBudget(command.budget ?? {}) };
+    const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
     if (command.idempotencyKey) {
       const existing = await this.repository.findByIdempotencyKey(command.tenantId, command.idempotencyKey);
       if (existing) return this.replayed(existing, idempotencyHash);
@@ -60,7 +65,7 @@ export class ResearchService {
       id: randomUUID(),
       tenantId: command.tenantId,
       question: command.question,
-      params: command.params,
+      params,
       requestId: command.requestId,
       idempotencyKey: command.idempotencyKey,
       idempotencyHash,
@@ -113,6 +118,19 @@ export class ResearchService {
     throw new ResearchNotCancellableError(id, current.status);
   }
 
+  /** The request's limits over the defaults, refused above the configured maxima. */
+  private resolveBudget(requested: Partial<ResearchBudget>): ResearchBudget {
+    const budget = { ...this.config.budgetDefaults, ...withoutUndefined(requested) };
+    const problems = (Object.keys(BUDGET_FIELDS) as (keyof ResearchBudget)[])
+      .filter((key) => budget[key] > this.config.budgetMaxima[key])
+      .map((key) => ({
+        field: BUDGET_FIELDS[key].field,
+        message: `${BUDGET_FIELDS[key].field} must not be greater than ${this.config.budgetMaxima[key]} (${BUDGET_FIELDS[key].variable})`,
+      }));
+    if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    return budget;
+  }
+
   private replayed(existing: ResearchEntity, hash: string | null): CreateResearchOutcome {
     if (existing.idempotencyHash !== hash) throw new IdempotencyKeyReusedError(existing.id);
     this.submitted.inc({ outcome: 'replayed' });
@@ -121,9 +139,20 @@ export class ResearchService {
 }
 
 /** The hash of what a request asks for, after defaults: same request, same hash. */
-function requestHash(command: CreateResearchCommand): string {
-  const { maxSources, verify, language } = command.params;
+function requestHash(question: string, params: ResearchParams): string {
+  const { maxSources, verify, language, budget } = params;
   return createHash('sha256')
-    .update(JSON.stringify([command.question, maxSources, verify, language]))
+    .update(JSON.stringify([question, maxSources, verify, language, budget]))
     .digest('hex');
+}
+
+const BUDGET_FIELDS: Record<keyof ResearchBudget, { field: string; variable: string }> = {
+  tokens: { field: 'budget.max_tokens', variable: 'RESEARCH_BUDGET_TOKENS_MAX' },
+  costUsd: { field: 'budget.max_cost_usd', variable: 'RESEARCH_BUDGET_COST_USD_MAX' },
+  llmCalls: { field: 'budget.max_llm_calls', variable: 'RESEARCH_BUDGET_LLM_CALLS_MAX' },
+  seconds: { field: 'budget.max_seconds', variable: 'RESEARCH_BUDGET_SECONDS_MAX' },
+};
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

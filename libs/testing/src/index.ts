@@ -9,3 +9,16 @@ export { sleep, waitFor } from './wait-for';
 export { TcpProxy } from './tcp-proxy';
 export { declaredMetrics, parseMetrics, scrape, valueOf } from './metrics-scrape';
 export type { Sample } from './metrics-scrape';
+export { FakeLlmServer, fakeTokenCount } from './fake-llm/fake-llm.server';
+export type {
+  FakeLlmCall,
+  FakeLlmErrorStatus,
+  FakeLlmFault,
+  FakeLlmFaultMatch,
+  FakeLlmInjection,
+  FakeLlmMessage,
+  FakeLlmOptions,
+  FakeLlmRequest,
+  FakeLlmResponder,
+} from './fake-llm/fake-llm.types';
+export { installResearchResponders } from './research-llm.responders';

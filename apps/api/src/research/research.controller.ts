@@ -76,6 +76,12 @@ export class ResearchController {
       tenantId,
       question: body.question,
       params: { maxSources: body.max_sources, verify: body.verify, language: body.language },
+      budget: body.budget && {
+        tokens: body.budget.max_tokens,
+        costUsd: body.budget.max_cost_usd,
+        llmCalls: body.budget.max_llm_calls,
+        seconds: body.budget.max_seconds,
+      },
       requestId,
       idempotencyKey,
     });

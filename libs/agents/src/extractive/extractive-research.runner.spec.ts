@@ -42,6 +42,10 @@ function context(): ResearchRunContext & { events: [string, Record<string, unkno
     emit: async (type, data = {}) => {
       events.push([type, data]);
     },
+    loadSteps: async () => new Map(),
+    saveStep: async () => undefined,
+    loadSources: async () => [],
+    saveSources: async () => undefined,
   };
 }
 
@@ -52,6 +56,7 @@ const task = (question: string, overrides: Partial<ResearchTask['params']> = {})
   params: { maxSources: 5, verify: true, language: 'en', ...overrides },
   requestId: null,
   attempt: 1,
+  startedAt: new Date(),
 });
 
 describe('ExtractiveResearchRunner', () => {

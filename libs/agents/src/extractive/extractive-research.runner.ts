@@ -77,14 +77,22 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     // Sources are numbered in the order the report first cites them; uncited hits are left out.
     const numbers = new Map<number, number>();
     const sources: ResearchSource[] = [];
-    const findings: ResearchFinding[] = passages.map((passage) => {
+    const findings: ResearchFinding[] = passages.map((passage, index) => {
       let n = numbers.get(passage.sourceIndex);
       if (n === undefined) {
         n = sources.length + 1;
         numbers.set(passage.sourceIndex, n);
         sources.push(toSource(n, hits[passage.sourceIndex] as SearchHit));
       }
-      return { source: n, quote: passage.text, start: passage.start, end: passage.end, score: passage.score };
+      return {
+        id: `F${index + 1}`,
+        source: n,
+        quote: passage.text,
+        start: passage.start,
+        end: passage.end,
+        score: passage.score,
+        note: null,
+      };
     });
     const claims = task.params.verify ? verifyQuotes(findings, hits, numbers) : [];
     const report = renderReport(task.question, findings, sources, reportWording(task.params.language));
@@ -96,9 +104,11 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       report,
       evidence: sources.length === 0 ? 'none' : sources.length === 1 ? 'insufficient' : 'sufficient',
       partial: false,
+      partial_reason: null,
       sources,
       findings,
       claims,
+      usage: null,
       stats: { documents_found: hits.length, passages: findings.length },
     };
   }
@@ -126,6 +136,7 @@ function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: M
         ? 'supported'
         : 'unverified',
     sources: [finding.source],
+    findings: [finding.id],
   }));
 }
 

@@ -4,6 +4,14 @@ export interface ReportWording {
   noEvidence: string;
   openQuote: string;
   closeQuote: string;
+  conclusion: string;
+  /** `{found}` and `{required}` are replaced. */
+  insufficientEvidence: string;
+  /** `{budget}` is replaced by one of `budgets`. */
+  partial: string;
+  budgets: Record<'tokens' | 'cost' | 'llm_calls' | 'time', string>;
+  /** How the writer is told to write: the language and, for Chinese, the script. */
+  instruction: string;
 }
 
 const ENGLISH: ReportWording = {
@@ -12,6 +20,13 @@ const ENGLISH: ReportWording = {
   noEvidence: 'No document in the corpus matches this question, so this report has no findings.',
   openQuote: '“',
   closeQuote: '”',
+  conclusion: 'Conclusion',
+  insufficientEvidence:
+    'Only {found} of the sources found hold evidence on this question, fewer than the {required} a report needs. ' +
+    'The evidence found is listed below without further analysis.',
+  partial: 'This report is partial: the {budget} budget ran out before the research was complete.',
+  budgets: { tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' },
+  instruction: 'English',
 };
 
 const TRADITIONAL_CHINESE: ReportWording = {
@@ -20,6 +35,14 @@ const TRADITIONAL_CHINESE: ReportWording = {
   noEvidence: '語料庫中沒有與此問題相關的文件，因此本報告沒有研究發現。',
   openQuote: '「',
   closeQuote: '」',
+  conclusion: '結論',
+  insufficientEvidence:
+    '找到的來源中只有 {found} 個含有與此問題相關的證據，少於撰寫報告所需的 {required} 個。以下僅列出找到的證據，不作進一步分析。',
+  partial: '本報告不完整：研究完成前已用盡{budget}預算。',
+  budgets: { tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' },
+  instruction:
+    'Traditional Chinese as written in Taiwan (繁體中文). Use Traditional characters only; never Simplified ' +
+    'characters (write 這、們、個、說、為、發、與、國, not 这、们、个、说、为、发、与、国)',
 };
 
 const SIMPLIFIED_CHINESE: ReportWording = {
@@ -28,6 +51,12 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   noEvidence: '语料库中没有与此问题相关的文件，因此本报告没有研究发现。',
   openQuote: '“',
   closeQuote: '”',
+  conclusion: '结论',
+  insufficientEvidence:
+    '找到的来源中只有 {found} 个含有与此问题相关的证据，少于撰写报告所需的 {required} 个。以下仅列出找到的证据，不作进一步分析。',
+  partial: '本报告不完整：研究完成前已用尽{budget}预算。',
+  budgets: { tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' },
+  instruction: 'Simplified Chinese (简体中文)',
 };
 
 const JAPANESE: ReportWording = {
@@ -36,12 +65,60 @@ const JAPANESE: ReportWording = {
   noEvidence: 'コーパスにこの質問に関連する文書がないため、この報告書には調査結果がありません。',
   openQuote: '「',
   closeQuote: '」',
+  conclusion: '結論',
+  insufficientEvidence:
+    '見つかった出典のうち、この質問に関する証拠を含むものは {found} 件で、報告に必要な {required} 件に足りません。' +
+    '見つかった証拠を分析せずに以下に示します。',
+  partial: 'この報告は不完全です：調査が終わる前に{budget}の予算を使い切りました。',
+  budgets: { tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' },
+  instruction: 'Japanese (日本語)',
 };
 
-/** The fixed wording of the extractive report in the requested language; English otherwise. */
+/**
+ * The fixed wording of reports in the requested language. Languages without their own table get
+ * English headings, and the writer is still told to write in the requested language.
+ */
 export function reportWording(languageTag: string): ReportWording {
   const locale = new Intl.Locale(languageTag).maximize();
   if (locale.language === 'zh') return locale.script === 'Hant' ? TRADITIONAL_CHINESE : SIMPLIFIED_CHINESE;
   if (locale.language === 'ja') return JAPANESE;
-  return ENGLISH;
+  if (locale.language === 'en') return ENGLISH;
+  const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(languageTag) ?? languageTag;
+  return { ...ENGLISH, instruction: `${name} (BCP-47 tag ${languageTag})` };
+}
+
+/** Whether the requested language is Chinese in Traditional script (zh-TW, zh-HK, zh-Hant...). */
+export function isTraditionalChinese(languageTag: string): boolean {
+  const locale = new Intl.Locale(languageTag).maximize();
+  return locale.language === 'zh' && locale.script === 'Hant';
+}
+
+/**
+ * Characters that exist only in Simplified Chinese. Their presence in a text meant to be in
+ * Traditional Chinese is a wrong script, whatever the model claims.
+ */
+const SIMPLIFIED_ONLY = new Set(
+  '这们个说为对发会时国来过还进动产经济业实现电体机关开问题长与学样应点种报场级书东车万华设计价变总数处门边远认识区节图头务' +
+    '专网传统势导层显类须难资给构规视组织较间线质历决选择项单连确证态营销标达响亿战则议论让讲该调览观亲页颜风飞马鱼鸟龙齐乐买' +
+    '卖钱铁银错闻陆际随隐鸡纪录异军农两严众优侦储兴内写凤击划刘创剂剧劳协卫厂厅县参双叙叶号叹吗启员呜哑团园围圆圣坏坚坛坝块垄' +
+    '垒备复夹夺奋奖妆妇妈娱婴宁宝宠审宪宫宽宾寻寿将尔尘尝属岁岂岛峡币师帐带帮广庆库庙废弃张弥弯弹归当彻径忆忧怀恋恳恶惊惧惩惫' +
+    '惭惯愤愿忏扑执扩扫扬扰抚抛抢护担拟拢拥拦拧拨挂挡挣挤挥捞损换掳掷掸揽搀摄摆摇摊撑撵擞攒敌敛斋斓断无旧旷昙昼晋晒晓晕暂术杀' +
+    '杂权条杨极枪柜栈栋栏树档桥梦检椭楼横欢欧歼毕毙气汇汉汤沟沥沦沧泼泽洁洒浅浆浇浊测浏浑浓涛涝涡润涨渊渐渔湾湿溃滚满滤滥滨滩' +
+    '潇澜灭灯灵灾灿炉炼烁烂烛烟烦烧烫热焕爱爷牵犹狈狮独狭狱猎献环玛玮珑琐璎画畅畴疗疟疮疯瘾皑盏盐监盖盘眯睁矫矿码砖础硕碍礼祸' +
+    '离积称稳穷窍窑窜窝窥竞笔笋笼筑筛筹签简箩粮紧纠红纤约纬纯纱纲纳纵纷纸纹纺练细终绍绑结绕绘络绝绞继绩绪续绳维绵绸综绿缀缅缆' +
+    '缓编缘缚缝缠缩罗罚罢羡翘耸耻聂联聪肃肠肤肾肿胀胁脏脑脱脸腊腾舆舰舱艰艺芦苍苏苹荐荡荣药莱获萝萤萧萨蓝蔼蕴虏虑虚虽蚀蚁蛮补' +
+    '衬袭装见觅觉誉订讨训讯记讶许访评诈诉诊词译试诗诚话诞询详语误请诸读课谁谈谊谋谍谓谜谢谣谦谨谱谴贝贞负贡财责贤败账货贩贪贫' +
+    '购贯贴贵贷贸费贺贼赋赌赏赐赔赖赚赛赞赠赵赶趋跃践踊躯轨轩转轮软轰轻载辅辆辈辉辑输辖辞辩迁迈运违迟适逊递逻遗邓邮邻郑酱酿释' +
+    '针钓钟钢钥钦钩钻铃铅铜铭铲铺链锁锅锋锐锡锦键锻镇镜闪闭闯闰闲闷闸闹阀阁阅队阳阴阵阶陈陕险隶雏雾霭鞑韦韩顶顺顽顾顿颁颂预领' +
+    '颇颈频颓颖颗额飘饥饭饮饰饱饲饼馆驭驰驱驳驶驻驾驿骂骄验骑骗骚骤鲁鲜鸣鸭鸽鹅鹰麦齿龄龟',
+);
+
+/** The Simplified-only characters of a text, at most `limit` of them, for an error message. */
+export function simplifiedCharacters(text: string, limit = 10): string[] {
+  const found = new Set<string>();
+  for (const char of text) {
+    if (SIMPLIFIED_ONLY.has(char)) found.add(char);
+    if (found.size >= limit) break;
+  }
+  return [...found];
 }

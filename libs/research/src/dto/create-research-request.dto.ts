@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { HasNoNullCharacters } from '@app/common';
-import { IsBoolean, IsInt, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, IsObject, IsString, Length, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
+import { ResearchBudgetRequestDto } from './research-budget.dto';
 
 const present = (_: object, value: unknown) => value !== undefined;
 
@@ -52,4 +53,16 @@ export class CreateResearchRequestDto {
   @Transform(({ value }: { value: unknown }) => canonicalLanguageTag(value) ?? value)
   @IsLanguageTag()
   language: string = RESEARCH_DEFAULTS.language;
+
+  @ApiPropertyOptional({
+    type: ResearchBudgetRequestDto,
+    description:
+      'Limits of the LLM engine for this research. Omitted limits take the configured defaults; none may exceed ' +
+      'the configured maxima. When one runs out the report is written from what was gathered and marked partial.',
+  })
+  @ValidateIf(present)
+  @ValidateNested()
+  @IsObject()
+  @Type(() => ResearchBudgetRequestDto)
+  budget?: ResearchBudgetRequestDto;
 }

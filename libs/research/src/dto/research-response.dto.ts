@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ResearchStatus } from '../research-status';
 import { ResearchEntity } from '../persistence/research.entity';
 import { ResearchFailure, ResearchResult } from '../research-result';
-import { ResearchResultDto, ResearchFailureDto } from './research-result.dto';
+import { ResearchBudgetDto, ResearchResultDto, ResearchFailureDto } from './research-result.dto';
 
 export class ResearchAcceptedResponseDto {
   @ApiProperty({ format: 'uuid', example: '3f0c2f7e-8b9a-4c1e-9a57-1d2c3b4a5e6f' })
@@ -56,6 +56,9 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ description: 'How many times a worker has started this research.', example: 1 })
   attempts: number;
 
+  @ApiPropertyOptional({ type: ResearchBudgetDto, nullable: true, description: 'The limits this research runs with.' })
+  budget: ResearchBudgetDto | null;
+
   @ApiPropertyOptional({
     type: ResearchResultDto,
     nullable: true,
@@ -80,6 +83,14 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       verify: research.params.verify,
       language: research.params.language,
       attempts: research.attempts,
+      budget: research.params.budget
+        ? {
+            max_tokens: research.params.budget.tokens,
+            max_cost_usd: research.params.budget.costUsd,
+            max_llm_calls: research.params.budget.llmCalls,
+            max_seconds: research.params.budget.seconds,
+          }
+        : null,
       result: research.result,
       error: research.error,
       updated_at: research.updatedAt.toISOString(),

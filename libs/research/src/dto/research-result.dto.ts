@@ -25,6 +25,9 @@ export class ResearchSourceDto {
 }
 
 export class ResearchFindingDto {
+  @ApiProperty({ example: 'F3' })
+  id: string;
+
   @ApiProperty({ description: 'The `n` of the source.' })
   source: number;
 
@@ -37,8 +40,15 @@ export class ResearchFindingDto {
   @ApiProperty()
   end: number;
 
-  @ApiProperty({ description: 'Relevance to the question.' })
-  score: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Relevance to the question (extractive engine).' })
+  score: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "What the finding says, in the reader's words (LLM engine).",
+  })
+  note: string | null;
 }
 
 export class ResearchClaimDto {
@@ -50,6 +60,71 @@ export class ResearchClaimDto {
 
   @ApiProperty({ type: [Number] })
   sources: number[];
+
+  @ApiProperty({ type: [String], description: 'Ids of the findings the label rests on.' })
+  findings: string[];
+}
+
+export class UsageEntryDto {
+  @ApiProperty()
+  calls: number;
+
+  @ApiProperty()
+  prompt_tokens: number;
+
+  @ApiProperty()
+  completion_tokens: number;
+
+  @ApiProperty()
+  cost_usd: number;
+
+  @ApiProperty()
+  duration_ms: number;
+}
+
+export class ResearchBudgetDto {
+  @ApiProperty({ example: 200000 })
+  max_tokens: number;
+
+  @ApiProperty({ example: 1 })
+  max_cost_usd: number;
+
+  @ApiProperty({ example: 80 })
+  max_llm_calls: number;
+
+  @ApiProperty({ example: 600 })
+  max_seconds: number;
+}
+
+export class UsageBudgetDto {
+  @ApiProperty({
+    type: 'object',
+    properties: {
+      tokens: { type: 'number' },
+      cost_usd: { type: 'number' },
+      llm_calls: { type: 'number' },
+      seconds: { type: 'number' },
+    },
+  })
+  limits: { tokens: number; cost_usd: number; llm_calls: number; seconds: number };
+
+  @ApiProperty({ type: String, nullable: true, enum: ['tokens', 'cost', 'llm_calls', 'time'] })
+  exhausted: string | null;
+}
+
+export class ResearchUsageDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/UsageEntryDto' },
+    description: 'By stage: planner, reader, writer, verifier.',
+  })
+  stages: Record<string, UsageEntryDto>;
+
+  @ApiProperty({ type: UsageEntryDto })
+  total: UsageEntryDto;
+
+  @ApiProperty({ type: UsageBudgetDto })
+  budget: UsageBudgetDto;
 }
 
 export class ResearchResultDto {
@@ -68,6 +143,13 @@ export class ResearchResultDto {
   @ApiProperty({ description: 'True when a budget ran out and the report uses what was gathered.' })
   partial: boolean;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Why the report is partial: budget_tokens, budget_cost, budget_llm_calls or budget_time.',
+  })
+  partial_reason: string | null;
+
   @ApiProperty({ type: [ResearchSourceDto] })
   sources: ResearchSourceDto[];
 
@@ -76,6 +158,13 @@ export class ResearchResultDto {
 
   @ApiProperty({ type: [ResearchClaimDto] })
   claims: ResearchClaimDto[];
+
+  @ApiProperty({
+    type: ResearchUsageDto,
+    nullable: true,
+    description: 'LLM usage ledger; null for the extractive engine.',
+  })
+  usage: ResearchUsageDto | null;
 
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
   stats: Record<string, number>;

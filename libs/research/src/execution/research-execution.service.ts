@@ -135,6 +135,7 @@ export class ResearchExecutionService {
         params: research.params,
         requestId: research.requestId,
         attempt: research.attempts,
+        startedAt: research.startedAt ?? research.createdAt,
       };
       const result = await untilAborted(this.runner.run(task, this.context(fence, controller)), controller.signal);
       if (!(await this.repository.complete(fence, result))) {
@@ -200,6 +201,16 @@ export class ResearchExecutionService {
       emit: async (type, data = {}) => {
         controller.signal.throwIfAborted();
         if (!(await this.repository.appendRunEvent(fence, type, data))) await stopIfLost();
+      },
+      loadSteps: () => this.repository.loadSteps(fence.tenantId, fence.researchId),
+      saveStep: async (name, data, usage = {}) => {
+        controller.signal.throwIfAborted();
+        if (!(await this.repository.saveStep(fence, name, data, usage))) await stopIfLost();
+      },
+      loadSources: () => this.repository.loadSources(fence.tenantId, fence.researchId),
+      saveSources: async (sources) => {
+        controller.signal.throwIfAborted();
+        if (!(await this.repository.saveSources(fence, sources))) await stopIfLost();
       },
     };
   }

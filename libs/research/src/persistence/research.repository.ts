@@ -5,6 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import { ResearchEventType } from '../research-event-type';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
+import { CompletedStep, StoredSource } from '../research-runner';
 import { ResearchStatus } from '../research-status';
 import { ResearchEventEntity } from './research-event.entity';
 import { ResearchEntity } from './research.entity';
@@ -252,6 +253,91 @@ export class ResearchRepository {
        SELECT id, event_seq, tenant_id, $3, $4::jsonb FROM bumped`,
       [tenantId, id, type, JSON.stringify(data)],
     );
+  }
+
+  /** Records a completed step; false when the run no longer owns the research. */
+  async saveStep(fence: RunFence, step: string, data: unknown, usage: Record<string, unknown>): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO research_steps (research_id, tenant_id, step, data, usage, attempt)
+       SELECT r.id, r.tenant_id, $4, $5::jsonb, $6::jsonb, r.attempts FROM researches r
+        WHERE r.tenant_id = $1 AND r.id = $2 AND r.status = 'running' AND r.attempts = $3
+       ON CONFLICT (research_id, step) DO UPDATE SET step = EXCLUDED.step
+       RETURNING step`,
+      [fence.tenantId, fence.researchId, fence.token, step, JSON.stringify(data), JSON.stringify(usage)],
+    );
+    return rows.length > 0;
+  }
+
+  async loadSteps(tenantId: string, researchId: string): Promise<Map<string, CompletedStep>> {
+    const rows: { step: string; data: unknown; usage: Record<string, unknown> }[] = await this.dataSource.query(
+      `SELECT step, data, usage FROM research_steps WHERE tenant_id = $1 AND research_id = $2 ORDER BY created_at`,
+      [tenantId, researchId],
+    );
+    return new Map(rows.map((row) => [row.step, { data: row.data, usage: row.usage }]));
+  }
+
+  /** Stores the sources of a run; false when the run no longer owns the research. */
+  async saveSources(fence: RunFence, sources: StoredSource[]): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH owner AS (
+         SELECT id, tenant_id FROM researches
+          WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
+       ), inserted AS (
+         INSERT INTO research_sources
+           (research_id, n, tenant_id, kind, document_id, url, title, content_hash, text, retrieved_at)
+         SELECT owner.id, s.n, owner.tenant_id, s.kind, s.document_id, s.url, s.title, s.content_hash, s.text,
+                s.retrieved_at
+           FROM owner, jsonb_to_recordset($4::jsonb) AS s(n int, kind text, document_id uuid, url text, title text,
+                content_hash text, text text, retrieved_at timestamptz)
+         ON CONFLICT (research_id, n) DO NOTHING
+       )
+       SELECT id FROM owner`,
+      [
+        fence.tenantId,
+        fence.researchId,
+        fence.token,
+        JSON.stringify(
+          sources.map((source) => ({
+            n: source.n,
+            kind: source.kind,
+            document_id: source.documentId,
+            url: source.url,
+            title: source.title,
+            content_hash: source.contentHash,
+            text: source.text,
+            retrieved_at: source.retrievedAt.toISOString(),
+          })),
+        ),
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async loadSources(tenantId: string, researchId: string): Promise<StoredSource[]> {
+    const rows: {
+      n: number;
+      kind: 'document' | 'web';
+      document_id: string | null;
+      url: string | null;
+      title: string;
+      content_hash: string;
+      text: string;
+      retrieved_at: Date;
+    }[] = await this.dataSource.query(
+      `SELECT n, kind, document_id, url, title, content_hash, text, retrieved_at FROM research_sources
+        WHERE tenant_id = $1 AND research_id = $2 ORDER BY n`,
+      [tenantId, researchId],
+    );
+    return rows.map((row) => ({
+      n: row.n,
+      kind: row.kind,
+      documentId: row.document_id,
+      url: row.url,
+      title: row.title,
+      contentHash: row.content_hash,
+      text: row.text,
+      retrievedAt: row.retrieved_at,
+    }));
   }
 
   listEvents(tenantId: string, researchId: string, afterSeq = 0): Promise<ResearchEventEntity[]> {

@@ -1,0 +1,145 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { StructuredResponse } from '@app/llm';
+import { CompletedStep, ResearchBudget, ResearchUsage, UsageEntry } from '@app/research';
+
+export type BudgetKind = 'tokens' | 'cost' | 'llm_calls' | 'time';
+
+export class BudgetExhaustedError extends DomainError {
+  constructor(readonly budget: BudgetKind) {
+    super(ErrorCode.BudgetExhausted, `the ${budget} budget of the research is used up`, { budget });
+    this.name = 'BudgetExhaustedError';
+  }
+}
+
+export function emptyUsage(): UsageEntry {
+  return { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, duration_ms: 0 };
+}
+
+export function addUsage(into: UsageEntry, more: Partial<UsageEntry>): UsageEntry {
+  into.calls += more.calls ?? 0;
+  into.prompt_tokens += more.prompt_tokens ?? 0;
+  into.completion_tokens += more.completion_tokens ?? 0;
+  into.cost_usd = round(into.cost_usd + (more.cost_usd ?? 0));
+  into.duration_ms += more.duration_ms ?? 0;
+  return into;
+}
+
+export function usageOf(response: StructuredResponse<unknown>): UsageEntry {
+  return {
+    calls: response.calls,
+    prompt_tokens: response.usage.promptTokens,
+    completion_tokens: response.usage.completionTokens,
+    cost_usd: response.costUsd,
+    duration_ms: response.durationMs,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+/**
+ * The spending of one research against its limits, across runs: a resumed run starts from the
+ * usage its completed steps recorded. Each stage may spend up to a share of every limit, so a
+ * stage that runs out leaves room for the stages after it to write a report.
+ */
+export class BudgetTracker {
+  private readonly stages = new Map<string, UsageEntry>();
+  private exhaustedBudget: BudgetKind | null = null;
+  /** LLM completions started and not yet recorded: parallel callers must not all pass the check. */
+  private inFlight = 0;
+
+  constructor(
+    readonly limits: ResearchBudget,
+    private readonly startedAt: Date,
+    steps: Map<string, CompletedStep> = new Map(),
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const step of steps.values()) {
+      const usage = step.usage as { stage?: string } & Partial<UsageEntry>;
+      if (usage.stage) this.record(usage.stage, usage);
+    }
+  }
+
+  get exhausted(): BudgetKind | null {
+    return this.exhaustedBudget;
+  }
+
+  record(stage: string, usage: Partial<UsageEntry>): void {
+    const entry = this.stages.get(stage) ?? emptyUsage();
+    this.stages.set(stage, addUsage(entry, usage));
+  }
+
+  total(): UsageEntry {
+    const total = emptyUsage();
+    for (const entry of this.stages.values()) addUsage(total, entry);
+    return total;
+  }
+
+  /**
+   * Throws BudgetExhaustedError when the research has spent `share` (0..1) of any limit: before
+   * an LLM call, so that no call starts once a budget is gone.
+   */
+  ensure(share = 1): void {
+    const total = this.total();
+    const elapsedSeconds = (this.now() - this.startedAt.getTime()) / 1000;
+    const over: [BudgetKind, boolean][] = [
+      ['time', elapsedSeconds >= this.limits.seconds * share],
+      ['llm_calls', total.calls + this.inFlight >= this.limits.llmCalls * share],
+      ['tokens', total.prompt_tokens + total.completion_tokens >= this.limits.tokens * share],
+      ['cost', this.limits.costUsd > 0 && total.cost_usd >= this.limits.costUsd * share],
+    ];
+    const kind = over.find(([, isOver]) => isOver)?.[0];
+    if (kind) {
+      this.exhaustedBudget ??= kind;
+      throw new BudgetExhaustedError(kind);
+    }
+  }
+
+  /**
+   * Runs one LLM completion within the budget: refused (BudgetExhaustedError) when `share` of a
+   * limit is spent, counted as in flight while it runs, recorded under `stage` when it returns.
+   */
+  async spend<T>(
+    stage: string,
+    share: number,
+    call: () => Promise<StructuredResponse<T>>,
+  ): Promise<StructuredResponse<T>> {
+    this.ensure(share);
+    this.inFlight += 1;
+    try {
+      const response = await call();
+      this.record(stage, usageOf(response));
+      return response;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /** Tokens left before the limit; callers bound their completions by it. */
+  remainingTokens(): number {
+    const total = this.total();
+    return Math.max(0, this.limits.tokens - total.prompt_tokens - total.completion_tokens);
+  }
+
+  /** Milliseconds left before the deadline. */
+  remainingMs(): number {
+    return Math.max(0, this.startedAt.getTime() + this.limits.seconds * 1000 - this.now());
+  }
+
+  usage(): ResearchUsage {
+    return {
+      stages: Object.fromEntries([...this.stages].map(([stage, entry]) => [stage, { ...entry }])),
+      total: this.total(),
+      budget: {
+        limits: {
+          tokens: this.limits.tokens,
+          cost_usd: this.limits.costUsd,
+          llm_calls: this.limits.llmCalls,
+          seconds: this.limits.seconds,
+        },
+        exhausted: this.exhaustedBudget,
+      },
+    };
+  }
+}

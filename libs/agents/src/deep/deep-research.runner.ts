@@ -1,0 +1,411 @@
+import { AppConfig } from '@app/config';
+import { Metric, TrackResearchTask } from '@app/observability';
+import {
+  CompletedStep,
+  ResearchFinding,
+  ResearchResult,
+  ResearchRunContext,
+  ResearchRunner,
+  ResearchSource,
+  ResearchTask,
+  StoredSource,
+  UsageEntry,
+} from '@app/research';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { reportWording } from '../extractive/report-language';
+import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
+import { mapWithConcurrency } from './concurrency';
+import { reportProblems } from './grounding';
+import { Plan, Planner } from './planner.agent';
+import { FindingForWriting, SentenceForVerifying } from './prompts';
+import { Reader, SourceReading } from './reader.agent';
+import { renderDraft, renderEvidenceList } from './render-report';
+import { DraftReply, DraftSentence } from './schemas';
+import { Searcher } from './searcher.agent';
+import { VerifiedClaim, Verifier } from './verifier.agent';
+import { DraftRejectedError, Writer, allSentences } from './writer.agent';
+
+/** Shares of every budget each stage may spend up to, so later stages can still write a report. */
+const READ_SHARE = 0.6;
+const WRITE_SHARE = 0.85;
+const VERIFY_SHARE = 1;
+const READ_CONCURRENCY = 8;
+
+const Step = {
+  Plan: 'plan',
+  Search: 'search',
+  read: (n: number) => `read:${n}`,
+  Draft: 'draft',
+  Verification: 'verification',
+} as const;
+
+/**
+ * The deep research engine: plan, search, read every source in parallel, write, verify. Each
+ * completed step is stored, so a run that dies resumes where it stopped; every quote and
+ * citation is checked in code; when a budget runs out the report is written from what was
+ * gathered and marked partial.
+ */
+@Injectable()
+export class DeepResearchRunner extends ResearchRunner {
+  readonly engine = 'deep';
+  private readonly logger = new Logger('DeepResearch');
+
+  constructor(
+    private readonly planner: Planner,
+    private readonly searcher: Searcher,
+    private readonly reader: Reader,
+    private readonly writer: Writer,
+    private readonly verifier: Verifier,
+    private readonly config: AppConfig,
+    @InjectMetric(Metric.BudgetExhausted) private readonly budgetExhausted: Counter<string>,
+  ) {
+    super();
+  }
+
+  @TrackResearchTask('coordinator')
+  async run(task: ResearchTask, context: ResearchRunContext): Promise<ResearchResult> {
+    const started = Date.now();
+    const steps = await context.loadSteps();
+    const budget = new BudgetTracker(task.params.budget ?? this.config.budgetDefaults, task.startedAt, steps);
+    const run = new Run(task, context, steps, budget);
+    if (steps.size > 0) this.logger.log({ steps: [...steps.keys()] }, 'resuming after the completed steps');
+
+    const plan = await this.planStep(run);
+    await context.checkpoint();
+    const sources = await this.searchStep(run, plan);
+    await context.checkpoint();
+    const readings = await this.readStep(run, plan, sources);
+    await context.checkpoint();
+
+    const result = await this.reportStep(run, sources, readings);
+    if (run.partial) this.budgetExhausted.inc({ budget: run.partial });
+    result.stats.duration_ms = Date.now() - started;
+    return result;
+  }
+
+  private async planStep(run: Run): Promise<Plan> {
+    const done = run.steps.get(Step.Plan);
+    if (done) return done.data as Plan;
+    await run.context.emit('stage.started', { stage: 'plan' });
+    let plan: Plan = { subQuestions: [] };
+    try {
+      const planned = await run.withDeadline((signal) =>
+        this.planner.plan(run.task.question, run.task.params.language, run.budget, signal),
+      );
+      plan = planned.plan;
+      await run.context.saveStep(Step.Plan, plan, stepUsage('planner', planned.usage));
+    } catch (error) {
+      run.stopIfBudget(error);
+    }
+    await run.context.emit('stage.finished', {
+      stage: 'plan',
+      sub_questions: plan.subQuestions.length,
+      ...run.stageUsage('planner'),
+    });
+    this.logger.log({ stage: 'plan', sub_questions: plan.subQuestions.length }, 'stage finished');
+    return plan;
+  }
+
+  private async searchStep(run: Run, plan: Plan): Promise<StoredSource[]> {
+    if (run.steps.has(Step.Search)) return run.context.loadSources();
+    await run.context.emit('stage.started', { stage: 'search' });
+    const { sources, queries } = await this.searcher.search(
+      run.task.tenantId,
+      run.task.question,
+      plan,
+      run.task.params.maxSources,
+      run.context.signal,
+    );
+    await run.context.saveSources(sources);
+    await run.context.saveStep(Step.Search, { sources: sources.length, queries });
+    await run.context.emit('stage.finished', { stage: 'search', queries, sources: sources.length });
+    this.logger.log({ stage: 'search', queries, sources: sources.length }, 'stage finished');
+    return sources;
+  }
+
+  private async readStep(run: Run, plan: Plan, sources: StoredSource[]): Promise<Map<number, SourceReading>> {
+    const readings = new Map<number, SourceReading>();
+    for (const source of sources) {
+      const done = run.steps.get(Step.read(source.n));
+      if (done) readings.set(source.n, done.data as SourceReading);
+    }
+    const pending = sources.filter((source) => !readings.has(source.n));
+    await run.context.emit('stage.started', { stage: 'read', sources: pending.length, already_read: readings.size });
+    const subQuestions = plan.subQuestions.map((sub) => sub.question);
+    await mapWithConcurrency(pending, READ_CONCURRENCY, async (source) => {
+      if (run.partial) return;
+      try {
+        const { reading, usage } = await run.withDeadline((signal) =>
+          this.reader.read(run.task.question, subQuestions, source, run.budget, READ_SHARE, signal),
+        );
+        await run.context.saveStep(Step.read(source.n), reading, stepUsage('reader', usage));
+        readings.set(source.n, reading);
+        await run.context.emit('source.read', {
+          source: source.n,
+          findings: reading.findings.length,
+          dropped: reading.dropped,
+        });
+      } catch (error) {
+        run.stopIfBudget(error);
+      }
+    });
+    const findings = [...readings.values()].reduce((sum, r) => sum + r.findings.length, 0);
+    const dropped = [...readings.values()].reduce((sum, r) => sum + r.dropped, 0);
+    await run.context.emit('stage.finished', {
+      stage: 'read',
+      sources_read: readings.size,
+      findings,
+      dropped,
+      ...run.stageUsage('reader'),
+    });
+    this.logger.log({ stage: 'read', sources_read: readings.size, findings, dropped }, 'stage finished');
+    return readings;
+  }
+
+  private async reportStep(
+    run: Run,
+    stored: StoredSource[],
+    readings: Map<number, SourceReading>,
+  ): Promise<ResearchResult> {
+    const { task } = run;
+    const wording = reportWording(task.params.language);
+    const sources = stored.map(toResultSource);
+    const findings = numberFindings(stored, readings);
+    const withEvidence = new Set(findings.map((f) => f.source)).size;
+    const result = (report: { markdown: string }, claims: VerifiedClaim[], evidence: ResearchResult['evidence']) =>
+      this.result(run, report.markdown, sources, findings, claims, evidence, readings);
+
+    if (withEvidence < this.config.evidenceMinSources) {
+      // Too little to write from: say so, show what there is, and write nothing from memory.
+      const message =
+        withEvidence === 0
+          ? wording.noEvidence
+          : fill(wording.insufficientEvidence, {
+              found: withEvidence,
+              required: this.config.evidenceMinSources,
+            });
+      await run.context.emit('stage.finished', {
+        stage: 'write',
+        evidence: withEvidence === 0 ? 'none' : 'insufficient',
+      });
+      const report = renderEvidenceList(task.question, message, findings, sources, wording);
+      return result(report, [], withEvidence === 0 ? 'none' : 'insufficient');
+    }
+
+    const forWriting: FindingForWriting[] = findings.map((f) => ({
+      id: f.id,
+      source: f.source,
+      quote: f.quote,
+      note: f.note,
+    }));
+    const draft = await this.draftStep(run, forWriting);
+    if (!draft) {
+      const message = run.partial ? partialNotice(wording, run.partial) : wording.insufficientEvidence;
+      return result(renderEvidenceList(task.question, message, findings, sources, wording), [], 'sufficient');
+    }
+
+    const claims = task.params.verify ? await this.verifyStep(run, forWriting, draft) : [];
+    // A sentence a finding contradicts does not stay in the report.
+    const sentences = allSentences(draft);
+    const contradicted = new Set<DraftSentence>(
+      claims.filter((c) => c.label === 'contradicted').map((c) => sentences[c.sentence - 1] as DraftSentence),
+    );
+    const notice = run.partial ? partialNotice(wording, run.partial) : null;
+    const report = renderDraft(draft, findings, sources, wording, notice, contradicted);
+    const problems = reportProblems(report.markdown, sources.length, report.sentences);
+    if (problems.length > 0) {
+      // Unreachable unless rendering is broken: a report that fails the check is never stored.
+      this.logger.error({ problems }, 'rendered report failed the citation check; writing the evidence list');
+      return result(
+        renderEvidenceList(task.question, wording.insufficientEvidence, findings, sources, wording),
+        claims,
+        'sufficient',
+      );
+    }
+    return result(report, claims, 'sufficient');
+  }
+
+  private async draftStep(run: Run, findings: FindingForWriting[]): Promise<DraftReply | null> {
+    const done = run.steps.get(Step.Draft);
+    if (done) return done.data as DraftReply;
+    if (run.partial) return null;
+    await run.context.emit('stage.started', { stage: 'write', findings: findings.length });
+    try {
+      const { draft, usage, rewritten } = await run.withDeadline((signal) =>
+        this.writer.write(run.task.question, run.task.params.language, findings, run.budget, WRITE_SHARE, signal),
+      );
+      await run.context.saveStep(Step.Draft, draft, stepUsage('writer', usage));
+      await run.context.emit('stage.finished', { stage: 'write', rewritten, ...run.stageUsage('writer') });
+      this.logger.log({ stage: 'write', rewritten, sections: draft.sections.length }, 'stage finished');
+      return draft;
+    } catch (error) {
+      if (error instanceof DraftRejectedError) {
+        this.logger.warn({ problems: error.problems }, 'draft rejected; reporting the evidence list');
+        await run.context.emit('stage.finished', {
+          stage: 'write',
+          rejected: true,
+          problems: error.problems.slice(0, 5),
+        });
+        return null;
+      }
+      run.stopIfBudget(error);
+      await run.context.emit('stage.finished', { stage: 'write', budget_exhausted: run.partial });
+      return null;
+    }
+  }
+
+  private async verifyStep(run: Run, findings: FindingForWriting[], draft: DraftReply): Promise<VerifiedClaim[]> {
+    const done = run.steps.get(Step.Verification);
+    if (done) return done.data as VerifiedClaim[];
+    const sentences: SentenceForVerifying[] = allSentences(draft).map((s, index) => ({
+      id: index + 1,
+      text: s.text,
+      findings: s.findings,
+    }));
+    const unverified = (): VerifiedClaim[] =>
+      sentences.map((s) => ({ sentence: s.id, text: s.text, label: 'unverified', findings: [], sources: [] }));
+    if (run.partial) return unverified();
+    await run.context.emit('stage.started', { stage: 'verify', sentences: sentences.length });
+    try {
+      const { claims, usage } = await run.withDeadline((signal) =>
+        this.verifier.verify(findings, sentences, run.budget, VERIFY_SHARE, signal),
+      );
+      await run.context.saveStep(Step.Verification, claims, stepUsage('verifier', usage));
+      const labels = countBy(claims.map((c) => c.label));
+      await run.context.emit('stage.finished', {
+        stage: 'verify',
+        claims: claims.length,
+        ...labels,
+        ...run.stageUsage('verifier'),
+      });
+      this.logger.log({ stage: 'verify', claims: claims.length, ...labels }, 'stage finished');
+      return claims;
+    } catch (error) {
+      run.stopIfBudget(error);
+      await run.context.emit('stage.finished', { stage: 'verify', budget_exhausted: run.partial });
+      return unverified();
+    }
+  }
+
+  private result(
+    run: Run,
+    report: string,
+    sources: ResearchSource[],
+    findings: ResearchFinding[],
+    claims: VerifiedClaim[],
+    evidence: ResearchResult['evidence'],
+    readings: Map<number, SourceReading>,
+  ): ResearchResult {
+    return {
+      engine: this.engine,
+      language: run.task.params.language,
+      report,
+      evidence,
+      partial: run.partial !== null,
+      partial_reason: run.partial ? `budget_${run.partial}` : null,
+      sources,
+      findings,
+      claims: claims.map(({ text, label, sources: cited, findings: ids }) => ({
+        text,
+        label,
+        sources: cited,
+        findings: ids,
+      })),
+      usage: run.budget.usage(),
+      stats: {
+        sources: sources.length,
+        sources_read: readings.size,
+        findings: findings.length,
+        findings_dropped: [...readings.values()].reduce((sum, r) => sum + r.dropped, 0),
+      },
+    };
+  }
+}
+
+/** The state of one run of the coordinator. */
+class Run {
+  partial: BudgetKind | null = null;
+
+  constructor(
+    readonly task: ResearchTask,
+    readonly context: ResearchRunContext,
+    readonly steps: Map<string, CompletedStep>,
+    readonly budget: BudgetTracker,
+  ) {}
+
+  /** Runs a stage with a signal that also aborts at the research's deadline. */
+  async withDeadline<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.any([this.context.signal, AbortSignal.timeout(Math.max(1, this.budget.remainingMs()))]);
+    try {
+      return await work(signal);
+    } catch (error) {
+      this.context.signal.throwIfAborted();
+      if (this.budget.remainingMs() <= 0) throw new BudgetExhaustedError('time');
+      throw error;
+    }
+  }
+
+  /** A spent budget ends gathering; anything else goes on up. */
+  stopIfBudget(error: unknown): void {
+    if (!(error instanceof BudgetExhaustedError)) throw error;
+    this.partial ??= error.budget;
+  }
+
+  stageUsage(stage: string): Record<string, number> {
+    const entry = this.budget.usage().stages[stage];
+    return entry
+      ? { calls: entry.calls, prompt_tokens: entry.prompt_tokens, completion_tokens: entry.completion_tokens }
+      : {};
+  }
+}
+
+function stepUsage(stage: string, usage: UsageEntry): Record<string, unknown> {
+  return { stage, ...usage };
+}
+
+function toResultSource(source: StoredSource): ResearchSource {
+  return {
+    n: source.n,
+    kind: source.kind,
+    document_id: source.documentId,
+    url: source.url,
+    title: source.title,
+    content_hash: source.contentHash,
+    retrieved_at: source.retrievedAt instanceof Date ? source.retrievedAt.toISOString() : String(source.retrievedAt),
+  };
+}
+
+/** Findings numbered F1, F2... in source order: the same ids on every run of a research. */
+function numberFindings(sources: StoredSource[], readings: Map<number, SourceReading>): ResearchFinding[] {
+  const findings: ResearchFinding[] = [];
+  for (const source of sources) {
+    for (const finding of readings.get(source.n)?.findings ?? []) {
+      findings.push({
+        id: `F${findings.length + 1}`,
+        source: source.n,
+        quote: finding.quote,
+        start: finding.start,
+        end: finding.end,
+        score: null,
+        note: finding.note || null,
+      });
+    }
+  }
+  return findings;
+}
+
+function partialNotice(wording: { partial: string; budgets: Record<BudgetKind, string> }, kind: BudgetKind): string {
+  return wording.partial.replace('{budget}', wording.budgets[kind]);
+}
+
+function fill(template: string, values: Record<string, number>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? ''));
+}
+
+function countBy(labels: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,78 @@
+import { LlmClient } from '@app/llm';
+import { Metric, TrackResearchTask } from '@app/observability';
+import { StoredSource, UsageEntry } from '@app/research';
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { Counter } from 'prom-client';
+import { BudgetTracker, usageOf } from './budget';
+import { locateQuote } from './grounding';
+import { readMessages } from './prompts';
+import { FINDINGS_SCHEMA, FindingsReply } from './schemas';
+
+/** A finding whose quote was found in the source: `source.text.slice(start, end) === quote`. */
+export interface SourceFinding {
+  quote: string;
+  start: number;
+  end: number;
+  note: string;
+  subQuestion: number;
+}
+
+export interface SourceReading {
+  findings: SourceFinding[];
+  /** Findings the model gave whose quote is not in the source. */
+  dropped: number;
+}
+
+const MAX_READ_TOKENS = 1500;
+
+/** Extracts findings from one source, keeping only quotes that are really in its text. */
+@Injectable()
+export class Reader {
+  constructor(
+    private readonly llm: LlmClient,
+    @InjectMetric(Metric.FindingsDropped) private readonly droppedTotal: Counter<string>,
+  ) {}
+
+  @TrackResearchTask('reader')
+  async read(
+    question: string,
+    subQuestions: string[],
+    source: StoredSource,
+    budget: BudgetTracker,
+    share: number,
+    signal: AbortSignal,
+  ): Promise<{ reading: SourceReading; usage: UsageEntry }> {
+    const response = await budget.spend('reader', share, () =>
+      this.llm.complete<FindingsReply>({
+        stage: 'reader',
+        messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text: source.text }),
+        schema: FINDINGS_SCHEMA,
+        maxTokens: Math.min(MAX_READ_TOKENS, Math.max(256, budget.remainingTokens())),
+        temperature: 0,
+        signal,
+      }),
+    );
+    const usage = usageOf(response);
+
+    const findings: SourceFinding[] = [];
+    let dropped = 0;
+    for (const finding of response.value.findings) {
+      const location = locateQuote(source.text, finding.quote);
+      if (!location) {
+        dropped += 1;
+        continue;
+      }
+      if (findings.some((known) => location.start < known.end && known.start < location.end)) continue;
+      findings.push({
+        quote: location.text,
+        start: location.start,
+        end: location.end,
+        note: finding.note.trim(),
+        subQuestion: finding.sub_question,
+      });
+    }
+    if (dropped > 0) this.droppedTotal.inc({ reason: 'quote_not_found' }, dropped);
+    return { reading: { findings: findings.sort((a, b) => a.start - b.start), dropped }, usage };
+  }
+}

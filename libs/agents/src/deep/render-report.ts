@@ -1,0 +1,87 @@
+import { ResearchFinding, ResearchSource } from '@app/research';
+import { ReportWording } from '../extractive/report-language';
+import { CitedSentence } from './grounding';
+import { DraftReply, DraftSentence } from './schemas';
+
+function singleLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** Brackets would read as citations or links. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/([\\[\]])/g, '\\$1');
+}
+
+function sourceList(sources: ResearchSource[], wording: ReportWording): string[] {
+  return [
+    `## ${wording.sources}`,
+    '',
+    ...sources.map((source) => {
+      const title = escapeMarkdown(singleLine(source.title));
+      return `${source.n}. ${source.url ? `[${title}](${source.url})` : title}`;
+    }),
+  ];
+}
+
+/**
+ * Renders a validated draft: each sentence followed by the numbers of the sources its findings
+ * come from, then the conclusion with its uncertainty, then every source read. Returns the
+ * sentences with what they cite, for the final check.
+ */
+export function renderDraft(
+  draft: DraftReply,
+  findings: ResearchFinding[],
+  sources: ResearchSource[],
+  wording: ReportWording,
+  notice: string | null,
+  omitted: ReadonlySet<DraftSentence> = new Set(),
+): { markdown: string; sentences: CitedSentence[] } {
+  const sourceOf = new Map(findings.map((f) => [f.id, f.source]));
+  const sentences: CitedSentence[] = [];
+  const render = (sentence: DraftSentence) => {
+    const numbers = [...new Set(sentence.findings.map((id) => sourceOf.get(id) as number))].sort((a, b) => a - b);
+    sentences.push({ text: sentence.text, sources: numbers, findingSources: numbers });
+    const text = escapeMarkdown(singleLine(sentence.text));
+    return numbers.length > 0 ? `${text} ${numbers.map((n) => `[${n}]`).join('')}` : text;
+  };
+
+  const lines = [`# ${escapeMarkdown(singleLine(draft.title))}`, ''];
+  if (notice) lines.push(`> ${notice}`, '');
+  for (const section of draft.sections) {
+    const kept = section.sentences.filter((s) => !omitted.has(s));
+    if (kept.length === 0) continue;
+    lines.push(`## ${escapeMarkdown(singleLine(section.heading))}`, '', kept.map(render).join(' '), '');
+  }
+  const conclusion = draft.conclusion.filter((s) => !omitted.has(s)).map(render);
+  if (draft.uncertainty) conclusion.push(escapeMarkdown(singleLine(draft.uncertainty)));
+  lines.push(`## ${wording.conclusion}`, '', conclusion.join(' '), '');
+  lines.push(...sourceList(sources, wording), '');
+  return { markdown: lines.join('\n'), sentences };
+}
+
+/**
+ * The report written without a model: the question, why (no or too little evidence, a budget
+ * run out), each finding quoted with its source number, and the sources read.
+ */
+export function renderEvidenceList(
+  question: string,
+  message: string,
+  findings: ResearchFinding[],
+  sources: ResearchSource[],
+  wording: ReportWording,
+): { markdown: string; sentences: CitedSentence[] } {
+  const lines = [`# ${escapeMarkdown(singleLine(question))}`, '', message, ''];
+  const sentences: CitedSentence[] = [];
+  if (findings.length > 0) {
+    lines.push(`## ${wording.findings}`, '');
+    for (const finding of findings) {
+      lines.push(
+        `- ${wording.openQuote}${escapeMarkdown(singleLine(finding.quote))}${wording.closeQuote} [${finding.source}]`,
+      );
+      sentences.push({ text: finding.quote, sources: [finding.source], findingSources: [finding.source] });
+    }
+    lines.push('');
+  }
+  if (sources.length > 0) lines.push(...sourceList(sources, wording), '');
+  return { markdown: lines.join('\n'), sentences };
+}

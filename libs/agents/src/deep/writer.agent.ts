@@ -1,0 +1,133 @@
+import { LlmClient } from '@app/llm';
+import { TrackResearchTask } from '@app/observability';
+import { UsageEntry } from '@app/research';
+import { Injectable, Logger } from '@nestjs/common';
+import { isTraditionalChinese, reportWording, simplifiedCharacters } from '../extractive/report-language';
+import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
+import { FindingForWriting, writeMessages } from './prompts';
+import { DRAFT_SCHEMA, DraftReply, DraftSentence } from './schemas';
+
+const MAX_DRAFT_TOKENS = 4000;
+
+/** The writer gave no usable draft even after being told what was wrong with it. */
+export class DraftRejectedError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the draft was rejected: ${problems.slice(0, 3).join('; ')}`);
+    this.name = 'DraftRejectedError';
+  }
+}
+
+/**
+ * What is wrong with a draft: sentences that cite no finding or an unknown one, empty text, and
+ * Simplified characters when Traditional Chinese was asked for.
+ */
+export function draftProblems(draft: DraftReply, findingIds: ReadonlySet<string>, language: string): string[] {
+  const problems: string[] = [];
+  draft.sections.forEach((section, s) => {
+    section.sentences.forEach((sentence, i) => {
+      const where = `section ${s + 1} sentence ${i + 1}`;
+      if (sentence.text.trim().length === 0) problems.push(`${where} is empty`);
+      if (sentence.findings.length === 0) problems.push(`${where} cites no finding; every section sentence must`);
+      for (const id of sentence.findings) {
+        if (!findingIds.has(id)) problems.push(`${where} cites ${id}, which is not a finding id`);
+      }
+    });
+  });
+  draft.conclusion.forEach((sentence, i) => {
+    for (const id of sentence.findings) {
+      if (!findingIds.has(id)) problems.push(`conclusion sentence ${i + 1} cites ${id}, which is not a finding id`);
+    }
+  });
+  if (isTraditionalChinese(language)) {
+    const text = [draft.title, draft.uncertainty, ...allSentences(draft).map((s) => s.text)]
+      .concat(draft.sections.map((s) => s.heading))
+      .join('\n');
+    const simplified = simplifiedCharacters(text);
+    if (simplified.length > 0) {
+      problems.push(
+        `the draft uses Simplified Chinese characters (${simplified.join('')}); write in Traditional characters only`,
+      );
+    }
+  }
+  return problems;
+}
+
+export function allSentences(draft: DraftReply): DraftSentence[] {
+  return [...draft.sections.flatMap((section) => section.sentences), ...draft.conclusion];
+}
+
+/**
+ * Makes a draft valid by removing what cannot be backed: unknown finding ids, section sentences
+ * left without a finding, empty sentences and sections. Never adds anything.
+ */
+export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>): DraftReply {
+  const keep = (sentence: DraftSentence) => ({
+    text: sentence.text.trim(),
+    findings: [...new Set(sentence.findings.filter((id) => findingIds.has(id)))],
+  });
+  return {
+    title: draft.title.trim(),
+    sections: draft.sections
+      .map((section) => ({
+        heading: section.heading.trim(),
+        sentences: section.sentences.map(keep).filter((s) => s.text.length > 0 && s.findings.length > 0),
+      }))
+      .filter((section) => section.sentences.length > 0),
+    conclusion: draft.conclusion.map(keep).filter((s) => s.text.length > 0),
+    uncertainty: draft.uncertainty.trim(),
+  };
+}
+
+/** Writes the report from the findings, in the requested language, citing findings by id. */
+@Injectable()
+export class Writer {
+  private readonly logger = new Logger('Writer');
+
+  constructor(private readonly llm: LlmClient) {}
+
+  @TrackResearchTask('writer')
+  async write(
+    question: string,
+    language: string,
+    findings: FindingForWriting[],
+    budget: BudgetTracker,
+    share: number,
+    signal: AbortSignal,
+  ): Promise<{ draft: DraftReply; usage: UsageEntry; rewritten: boolean }> {
+    const ids = new Set(findings.map((f) => f.id));
+    const instruction = reportWording(language).instruction;
+    const usage = emptyUsage();
+    const ask = async (problems: string[]) => {
+      const response = await budget.spend('writer', share, () =>
+        this.llm.complete<DraftReply>({
+          stage: 'writer',
+          messages: writeMessages(question, instruction, findings, problems),
+          schema: DRAFT_SCHEMA,
+          maxTokens: Math.min(MAX_DRAFT_TOKENS, Math.max(512, budget.remainingTokens())),
+          temperature: 0.3,
+          signal,
+        }),
+      );
+      addUsage(usage, usageOf(response));
+      return response.value;
+    };
+
+    let draft = await ask([]);
+    let problems = draftProblems(draft, ids, language);
+    let rewritten = false;
+    if (problems.length > 0) {
+      this.logger.warn({ problems: problems.slice(0, 10) }, 'draft has problems; asking for a rewrite');
+      draft = await ask(problems);
+      problems = draftProblems(draft, ids, language);
+      rewritten = true;
+    }
+    const repaired = repairDraft(draft, ids);
+    const remaining = draftProblems(repaired, ids, language);
+    if (remaining.length > 0 || repaired.sections.length === 0) {
+      throw new DraftRejectedError(remaining.length > 0 ? remaining : ['no section sentence cites a finding']);
+    }
+    if (problems.length > 0)
+      this.logger.warn({ problems: problems.slice(0, 10) }, 'draft repaired by removing sentences');
+    return { draft: repaired, usage, rewritten };
+  }
+}

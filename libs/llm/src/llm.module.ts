@@ -1,0 +1,63 @@
+import { AppConfig } from '@app/config';
+import { Inject, Logger, Module, OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DEFAULT_LEASE_MS, EndpointSemaphore } from './endpoint-semaphore';
+import { LlmClient } from './llm-client';
+import { endpointOf, llmSettings } from './llm-settings';
+import { LlmStartupCheck } from './llm-startup.check';
+import { OpenAiLlmClient } from './openai/openai-llm.client';
+
+/** The Redis connection of the LLM concurrency limit, apart from Bull's. */
+export const LLM_REDIS = Symbol('LLM_REDIS');
+
+/**
+ * The LLM port bound to the OpenAI-compatible adapter. Import it only when `AppConfig.llm` is
+ * set: it refuses to start without it.
+ */
+@Module({
+  providers: [
+    {
+      provide: LLM_REDIS,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        llmSettings(config);
+        const logger = new Logger(LlmModule.name);
+        const redis = new Redis(config.redisUrl, {
+          connectionName: 'llm-semaphore',
+          maxRetriesPerRequest: 2,
+          // Connects at the first LLM call: a process that makes none holds no connection.
+          lazyConnect: true,
+        });
+        // Unhandled, ioredis would print every reconnection error on stderr.
+        redis.on('error', (error: Error) => logger.warn(`llm semaphore redis: ${error.message}`));
+        return redis;
+      },
+    },
+    {
+      provide: EndpointSemaphore,
+      inject: [LLM_REDIS, AppConfig],
+      useFactory: (redis: Redis, config: AppConfig) => {
+        const settings = llmSettings(config);
+        return new EndpointSemaphore(redis, {
+          key: `${config.queuePrefix}:llm:${endpointOf(settings.baseUrl)}`,
+          limit: settings.maxConcurrency,
+          leaseMs: DEFAULT_LEASE_MS,
+        });
+      },
+    },
+    OpenAiLlmClient,
+    { provide: LlmClient, useExisting: OpenAiLlmClient },
+    LlmStartupCheck,
+  ],
+  exports: [LlmClient],
+})
+export class LlmModule implements OnModuleDestroy {
+  constructor(@Inject(LLM_REDIS) private readonly redis: Redis) {}
+
+  // Runs after the providers' own hooks, so the semaphore has released its slots by then.
+  async onModuleDestroy(): Promise<void> {
+    // QUIT on a connection still being set up sends ioredis into recovery; nothing is pending then anyway.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
+  }
+}

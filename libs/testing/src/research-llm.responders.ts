@@ -1,0 +1,154 @@
+import { queryTerms, splitSentences } from '@app/search';
+import { FakeLlmServer } from './fake-llm/fake-llm.server';
+import { FakeLlmMessage, FakeLlmRequest } from './fake-llm/fake-llm.types';
+
+/**
+ * Makes the fake LLM answer the research pipeline's prompts like a careful model would: plans
+ * from the question's words, findings quoted verbatim from the source, drafts that cite the
+ * findings given, in the language asked for, and verification labels. Tests then break it on
+ * purpose with faults.
+ */
+export function installResearchResponders(server: FakeLlmServer): void {
+  server.respond('research_plan', plan);
+  server.respond('source_findings', findings);
+  server.respond('report_draft', draft);
+  server.respond('claim_verification', verification);
+}
+
+function text(message: FakeLlmMessage | undefined): string {
+  if (!message) return '';
+  if (typeof message.content === 'string') return message.content;
+  return (message.content ?? []).map((part) => part.text ?? '').join('');
+}
+
+/** Every user message: a repair request repeats the conversation, data first. */
+function user(request: FakeLlmRequest): string {
+  return request.messages
+    .filter((m) => m.role === 'user')
+    .map(text)
+    .join('\n');
+}
+
+function system(request: FakeLlmRequest): string {
+  return text(request.messages.find((m) => m.role === 'system'));
+}
+
+function tag(content: string, name: string): string {
+  return new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(content)?.[1]?.trim() ?? '';
+}
+
+function plan(request: FakeLlmRequest): unknown {
+  const question = tag(user(request), 'question');
+  const terms = queryTerms(question);
+  const third = Math.max(1, Math.ceil(terms.length / 3));
+  const groups = [terms.slice(0, third), terms.slice(third, 2 * third), terms.slice(2 * third)];
+  return {
+    sub_questions: groups.map((group, index) => ({
+      question: `${question} (${index + 1})`,
+      queries: [group.length > 0 ? group.join(' ') : question],
+    })),
+  };
+}
+
+function findings(request: FakeLlmRequest): unknown {
+  const content = user(request);
+  const source = /<source id="S\d+"[^>]*>\n([\s\S]*)\n<\/source>/.exec(content)?.[1] ?? '';
+  const terms = queryTerms(tag(content, 'question'));
+  const chosen = splitSentences(source)
+    .filter((sentence) => !sentence.text.startsWith('#'))
+    .filter((sentence) => terms.some((term) => sentence.text.toLowerCase().includes(term)))
+    .slice(0, 3);
+  return {
+    findings: chosen.map((sentence) => ({
+      quote: sentence.text,
+      note: `States: ${sentence.text.slice(0, 40)}`,
+      sub_question: 1,
+    })),
+  };
+}
+
+interface GivenFinding {
+  id: string;
+  source: number;
+  quote: string;
+}
+
+function givenFindings(content: string): GivenFinding[] {
+  return [...content.matchAll(/<finding id="(F\d+)" source="(\d+)"[^>]*>([\s\S]*?)<\/finding>/g)].map((match) => ({
+    id: match[1] as string,
+    source: Number(match[2]),
+    quote: match[3] as string,
+  }));
+}
+
+type Script = 'traditional' | 'simplified' | 'english';
+
+function scriptOf(request: FakeLlmRequest): Script {
+  const instruction = system(request);
+  if (instruction.includes('Traditional Chinese')) return 'traditional';
+  if (instruction.includes('Simplified Chinese')) return 'simplified';
+  return 'english';
+}
+
+const WORDS: Record<
+  Script,
+  { evidence: (n: number) => string; says: string; end: string; conclusion: string; uncertainty: string }
+> = {
+  traditional: {
+    evidence: (n) => `來源 ${n} 的證據`,
+    says: '資料指出：',
+    end: '。',
+    conclusion: '綜合以上資料，可以得出初步結論。',
+    uncertainty: '以上結論只根據有限的文件，其他資料可能改變這些判斷。',
+  },
+  simplified: {
+    evidence: (n) => `来源 ${n} 的证据`,
+    says: '资料指出：',
+    end: '。',
+    conclusion: '综合以上资料，可以得出初步结论。',
+    uncertainty: '以上结论只根据有限的文件，其他资料可能改变这些判断。',
+  },
+  english: {
+    evidence: (n) => `Evidence from source ${n}`,
+    says: 'The evidence shows that ',
+    end: '.',
+    conclusion: 'Taken together, the sources support a preliminary conclusion.',
+    uncertainty: 'These conclusions rest on a small set of documents and may change with more evidence.',
+  },
+};
+
+function draft(request: FakeLlmRequest): unknown {
+  const content = user(request);
+  const given = givenFindings(content);
+  const words = WORDS[scriptOf(request)];
+  const bySource = new Map<number, GivenFinding[]>();
+  for (const finding of given) bySource.set(finding.source, [...(bySource.get(finding.source) ?? []), finding]);
+  return {
+    title: tag(content, 'question'),
+    sections: [...bySource].slice(0, 6).map(([source, items]) => ({
+      heading: words.evidence(source),
+      sentences: items.slice(0, 10).map((finding) => ({
+        text: `${words.says}${finding.quote.replace(/[。.!?！？]+$/, '')}${words.end}`,
+        findings: [finding.id],
+      })),
+    })),
+    conclusion: [{ text: words.conclusion, findings: given.slice(0, 1).map((f) => f.id) }],
+    uncertainty: words.uncertainty,
+  };
+}
+
+function verification(request: FakeLlmRequest): unknown {
+  const content = user(request);
+  const sentences = [...content.matchAll(/<sentence id="(\d+)" findings="([^"]*)">([\s\S]*?)<\/sentence>/g)];
+  return {
+    claims: sentences.map((match) => {
+      const ids = (match[2] as string).split(',').filter(Boolean);
+      return {
+        sentence: Number(match[1]),
+        claim: match[3] as string,
+        label: ids.length > 0 ? 'supported' : 'unverified',
+        findings: ids,
+      };
+    }),
+  };
+}

@@ -1,0 +1,286 @@
+import { FakeLlmServer, TestStack, installResearchResponders, sleep, waitFor } from '@app/testing';
+
+const SIMPLIFIED = /[这们个说为对发会时国来过还进动产经济业实现电体机关开问题长与学样应点种]/;
+
+/**
+ * The deep engine through api + worker + PostgreSQL + Redis, against a fake OpenAI-compatible
+ * server driven by the request's JSON schema, called through the real openai SDK.
+ */
+describe('deep research engine', () => {
+  let llm: FakeLlmServer;
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    installResearchResponders(llm);
+    stack = await TestStack.create({
+      label: 'deep',
+      env: { LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'sk-test', LLM_MAX_RETRIES: '2', RESEARCH_ATTEMPTS: '2' },
+    });
+    expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);
+    await stack.startApi();
+    // Six documents that all answer one question, for the parallelism and budget tests.
+    for (let i = 1; i <= 6; i += 1) {
+      await stack.addDocument({
+        title: `Lithium battery supply note ${i}`,
+        text:
+          `Lithium battery supply tightened in region ${i} during 2024. ` +
+          `Battery makers in region ${i} reported lithium prices falling late in 2024. ` +
+          `Unrelated sentence number ${i} about the weather.`,
+      });
+    }
+    await stack.startWorker();
+  });
+
+  beforeEach(() => {
+    llm.reset();
+  });
+
+  afterAll(async () => {
+    await stack?.teardown();
+    await llm?.stop();
+  });
+
+  const sourcesOf = (id: string) =>
+    stack.database.query<{ n: number; text: string; title: string }>(
+      `SELECT n, text, title FROM research_sources WHERE research_id = $1 ORDER BY n`,
+      [id],
+    );
+
+  it('writes a cited zh-TW report in Traditional Chinese whose every quote and citation checks out', async () => {
+    const id = await stack.submit({
+      question: '2024年全球AI晶片市場分析',
+      max_sources: 10,
+      verify: true,
+      language: 'zh-TW',
+    });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result).toMatchObject({ engine: 'deep', language: 'zh-TW', evidence: 'sufficient', partial: false });
+
+    // Headings follow the requested language; the prose is Traditional.
+    expect(result.report).toContain('## 結論');
+    expect(result.report).toContain('## 資料來源');
+    const prose = result.report.split('\n').filter((line: string) => !/^\d+\. /.test(line));
+    expect(prose.join('\n')).not.toMatch(SIMPLIFIED);
+
+    // Every finding's quote is the stored source text at its offsets.
+    const sources = await sourcesOf(id);
+    expect(sources.map((s) => s.n)).toEqual(result.sources.map((s: { n: number }) => s.n));
+    expect(result.findings.length).toBeGreaterThan(3);
+    for (const finding of result.findings) {
+      const text = sources.find((s) => s.n === finding.source)?.text ?? '';
+      expect(text.slice(finding.start, finding.end)).toBe(finding.quote);
+    }
+    // Every citation points to a stored source that has a finding.
+    const withFindings = new Set(result.findings.map((f: { source: number }) => f.source));
+    const cited = [...result.report.matchAll(/\[(\d+)\](?!\()/g)].map((m) => Number(m[1]));
+    expect(cited.length).toBeGreaterThan(0);
+    for (const n of cited) expect(withFindings.has(n)).toBe(true);
+    // Claims carry labels and the findings they rest on.
+    expect(result.claims.length).toBeGreaterThan(0);
+    for (const claim of result.claims) {
+      expect(['supported', 'contradicted', 'unverified']).toContain(claim.label);
+      for (const findingId of claim.findings)
+        expect(result.findings.map((f: { id: string }) => f.id)).toContain(findingId);
+    }
+
+    // The ledger adds up, and matches the calls the LLM server saw.
+    const { usage } = result;
+    const stageCalls = Object.values(usage.stages as Record<string, { calls: number }>).reduce(
+      (sum, s) => sum + s.calls,
+      0,
+    );
+    expect(usage.total.calls).toBe(stageCalls);
+    expect(usage.total.calls).toBe(llm.calls.length);
+    expect(Object.keys(usage.stages).sort()).toEqual(['planner', 'reader', 'verifier', 'writer']);
+    expect(llm.callsFor('source_findings')).toHaveLength(result.sources.length);
+    expect(llm.calls.every((call) => call.authorization === 'Bearer sk-test' && call.model === 'qwen-72b')).toBe(true);
+    // The writer was told the script.
+    const writerPrompt = JSON.stringify(llm.callsFor('report_draft')[0]?.messages);
+    expect(writerPrompt).toContain('Traditional Chinese');
+  });
+
+  it('runs independent LLM calls in parallel: wall time follows the critical path, not the sum', async () => {
+    llm.setLatency(200);
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    // plan, 6 reads, the draft, and the 13 sentences verified in 2 batches: 10 calls of 200 ms, 2 s in
+    // sequence. The critical path is 4 calls: plan, the reads together, draft, the batches together.
+    expect(llm.callsFor('source_findings')).toHaveLength(6);
+    expect(llm.callsFor('claim_verification')).toHaveLength(2);
+    const calls = llm.calls.length;
+    expect(calls).toBe(10);
+    const wall = Date.parse(research.finished_at) - Date.parse(research.started_at);
+    expect(wall).toBeGreaterThanOrEqual(800);
+    expect(wall).toBeLessThan(calls * 200 * 0.75);
+    expect(llm.maxInFlight).toBeGreaterThanOrEqual(6);
+  });
+
+  it('never stores a fabricated quote or a citation to an unknown finding', async () => {
+    const fabricated = 'NVIDIA shipped ten million quantum accelerators to the Moon in 2024.';
+    llm.inject(
+      {
+        transform: (reply) => {
+          const value = reply as { findings: { quote: string; note: string; sub_question: number }[] };
+          return { findings: [...value.findings, { quote: fabricated, note: 'made up', sub_question: 1 }] };
+        },
+      },
+      { schema: 'source_findings', times: Infinity },
+    );
+    llm.inject(
+      {
+        transform: (reply) => {
+          const value = reply as { sections: { heading: string; sentences: { text: string; findings: string[] }[] }[] };
+          value.sections[0]?.sentences.push({ text: 'An uncited invention about Mars.', findings: ['F999'] });
+          return value;
+        },
+      },
+      { schema: 'report_draft', times: Infinity },
+    );
+    const id = await stack.submit({ question: 'AI accelerator supply 2024', language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result.report).not.toContain('Moon');
+    expect(result.report).not.toContain('Mars');
+    expect(result.findings.map((f: { quote: string }) => f.quote)).not.toContain(fabricated);
+    expect(result.stats.findings_dropped).toBe(llm.callsFor('source_findings').length);
+    // The writer was asked for a rewrite naming the problem, then the bad sentence was removed.
+    const drafts = llm.callsFor('report_draft');
+    expect(drafts).toHaveLength(2);
+    expect(JSON.stringify(drafts[1]?.messages)).toContain('F999, which is not a finding id');
+    const citations = [...result.report.matchAll(/\[(\d+)\](?!\()/g)].map((m) => Number(m[1]));
+    for (const n of citations) expect(n).toBeLessThanOrEqual(result.sources.length);
+  });
+
+  it('rewrites a draft in Simplified characters when Traditional was asked for', async () => {
+    llm.inject(
+      {
+        transform: (reply) => {
+          const value = reply as { title: string };
+          return { ...value, title: '这是简体的标题，说明国际市场' };
+        },
+      },
+      { schema: 'report_draft', call: 1 },
+    );
+    const id = await stack.submit({ question: 'HBM 記憶體 2024 供應', language: 'zh-TW' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const drafts = llm.callsFor('report_draft');
+    expect(drafts).toHaveLength(2);
+    expect(JSON.stringify(drafts[1]?.messages)).toContain('Simplified Chinese characters');
+    expect(research.result.report).not.toMatch(SIMPLIFIED);
+  });
+
+  it('stops at the budget and writes a partial report with a correct ledger', async () => {
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      budget: { max_llm_calls: 5 },
+    });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    expect(research.budget).toMatchObject({ max_llm_calls: 5 });
+    const { result } = research;
+    expect(result).toMatchObject({ partial: true, partial_reason: 'budget_llm_calls' });
+    expect(result.usage.budget).toEqual({
+      limits: expect.objectContaining({ llm_calls: 5 }),
+      exhausted: 'llm_calls',
+    });
+    expect(result.usage.total.calls).toBe(llm.calls.length);
+    expect(result.usage.total.calls).toBeLessThanOrEqual(5);
+    // Reading stopped early; the report still cites what was read.
+    expect(result.stats.sources_read).toBeLessThan(6);
+    expect(result.report).toContain('This report is partial: the LLM call budget ran out');
+    expect(result.report).toMatch(/\[\d\]/);
+  });
+
+  it('refuses a budget above the configured maximum', async () => {
+    const response = await stack.http.post('/api/v1/research', { question: 'q', budget: { max_llm_calls: 100000 } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.details).toEqual([
+      {
+        field: 'budget.max_llm_calls',
+        message: 'budget.max_llm_calls must not be greater than 400 (RESEARCH_BUDGET_LLM_CALLS_MAX)',
+      },
+    ]);
+  });
+
+  it('honours Retry-After on a 429, strips <think> blocks and repairs invalid JSON', async () => {
+    llm.inject({ status: 429, retryAfter: 1 }, { schema: 'research_plan' });
+    llm.inject({ think: true }, { schema: 'source_findings', times: Infinity });
+    llm.inject({ invalidJson: true }, { schema: 'report_draft' });
+    const id = await stack.submit({ question: 'AI chip export controls', language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+
+    const plans = llm.callsFor('research_plan');
+    expect(plans.map((c) => c.status)).toEqual([429, 200]);
+    expect(plans[1]!.receivedAt - plans[0]!.answeredAt!).toBeGreaterThanOrEqual(950);
+    expect(llm.callsFor('source_findings').every((c) => c.content?.startsWith('<think>'))).toBe(true);
+    expect(research.result.findings.length).toBeGreaterThan(0);
+    const drafts = llm.callsFor('report_draft');
+    expect(drafts).toHaveLength(2);
+    expect(JSON.stringify(drafts[1]?.messages)).toMatch(/not valid|invalid/i);
+    expect(research.result.usage.total.calls).toBe(llm.calls.length);
+  });
+
+  it('fails the research clearly when the model keeps answering invalid JSON', async () => {
+    llm.inject({ invalidJson: true }, { schema: 'research_plan', times: Infinity });
+    const id = await stack.submit({ question: 'a plan the model cannot write' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('failed');
+    expect(research.error.code).toBe('llm_failed');
+    expect(research.error.message).toMatch(/research_plan|JSON/);
+    // Two attempts of the research, each a call and its repair.
+    expect(llm.callsFor('research_plan')).toHaveLength(4);
+  });
+
+  it('resumes after the read stage without repeating finished LLM calls when its worker is killed', async () => {
+    llm.inject({ hang: true }, { schema: 'report_draft' });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });
+    await waitFor('the draft call', () => llm.callsFor('report_draft').length === 1, 20000);
+    const [worker] = stack.workers.splice(0, 1);
+    worker!.kill('SIGKILL');
+    await worker!.waitForExit();
+
+    const steps = await stack.database.query<{ step: string }>(
+      `SELECT step FROM research_steps WHERE research_id = $1`,
+      [id],
+    );
+    expect(steps.map((s) => s.step).sort()).toEqual([
+      'plan',
+      'read:1',
+      'read:2',
+      'read:3',
+      'read:4',
+      'read:5',
+      'read:6',
+      'search',
+    ]);
+
+    await stack.startWorker();
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    expect(research.attempts).toBe(2);
+    expect(llm.callsFor('research_plan')).toHaveLength(1);
+    expect(llm.callsFor('source_findings')).toHaveLength(6);
+    expect(llm.callsFor('report_draft')).toHaveLength(2);
+    // 13 sentences, verified in 2 batches, only by the second run.
+    expect(llm.callsFor('claim_verification')).toHaveLength(2);
+    // The ledger counts the calls of both runs that produced the result.
+    expect(research.result.usage.stages.reader.calls).toBe(6);
+    await sleep(10);
+  });
+
+  it('says plainly that there is no evidence instead of writing from memory', async () => {
+    const id = await stack.submit({ question: 'quantum chromodynamics lattice gauge theory', language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.result).toMatchObject({ evidence: 'none', findings: [], claims: [] });
+    expect(research.result.report).toContain('No document in the corpus matches this question');
+    expect(llm.callsFor('report_draft')).toHaveLength(0);
+  });
+});
