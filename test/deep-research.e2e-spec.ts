@@ -276,6 +276,23 @@ describe('deep research engine', () => {
     await sleep(10);
   });
 
+  it('stops a cancelled research inside a long LLM call, aborting the call', async () => {
+    llm.inject({ hang: true }, { schema: 'source_findings', times: Infinity });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });
+    await waitFor('the reads to start', () => llm.inFlight >= 6, 20000);
+    const cancelledAt = Date.now();
+    expect((await stack.http.post(`/api/v1/research/${id}/cancel`)).status).toBe(200);
+
+    const worker = stack.workers.at(-1)!;
+    await worker.waitForLog('the stop', (l) => l.research_id === id && l.message === 'research stopped');
+    await waitFor('the calls to be aborted', () => llm.inFlight === 0, 10000);
+    expect(Date.now() - cancelledAt).toBeLessThan(5000);
+    expect(llm.callsFor('source_findings').every((call) => call.aborted)).toBe(true);
+    const research = await stack.research(id);
+    expect(research).toMatchObject({ status: 'cancelled', result: null });
+    expect(llm.callsFor('report_draft')).toHaveLength(0);
+  });
+
   it('says plainly that there is no evidence instead of writing from memory', async () => {
     const id = await stack.submit({ question: 'quantum chromodynamics lattice gauge theory', language: 'en' });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);

@@ -1,0 +1,264 @@
+import { AppConfig, loadConfig } from '@app/config';
+import { LlmModule } from '@app/llm';
+import { Metric, MetricsModule } from '@app/observability';
+import { StoredSource } from '@app/research';
+import { SearchHit, SearchProvider, SearchQuery } from '@app/search';
+import { FakeLlmServer, installResearchResponders } from '@app/testing';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import { register } from 'prom-client';
+import { BudgetExhaustedError, BudgetTracker } from './budget';
+import { Planner } from './planner.agent';
+import { Reader } from './reader.agent';
+import { Searcher } from './searcher.agent';
+import { simplifiedCharacters } from '../extractive/report-language';
+import { Verifier } from './verifier.agent';
+import { DraftRejectedError, Writer } from './writer.agent';
+
+@Module({})
+class TestConfigModule {
+  static with(config: AppConfig): DynamicModule {
+    return {
+      module: TestConfigModule,
+      global: true,
+      providers: [{ provide: AppConfig, useValue: config }],
+      exports: [AppConfig],
+    };
+  }
+}
+
+class FixedSearch extends SearchProvider {
+  readonly name = 'fixed';
+  readonly queries: string[] = [];
+  constructor(private readonly hits: Record<string, SearchHit[]>) {
+    super();
+  }
+  async search(query: SearchQuery): Promise<SearchHit[]> {
+    this.queries.push(query.text);
+    return (this.hits[query.text] ?? []).slice(0, query.limit);
+  }
+}
+
+const hit = (id: string, text: string, score = 1): SearchHit => ({
+  kind: 'document',
+  documentId: `00000000-0000-0000-0000-00000000000${id}`,
+  url: null,
+  title: `Document ${id}`,
+  text,
+  contentHash: `hash-${id}`,
+  score,
+  retrievedAt: new Date('2026-11-25T00:00:00Z'),
+});
+
+const source: StoredSource = {
+  n: 1,
+  kind: 'document',
+  documentId: null,
+  url: 'https://example.com/hbm',
+  title: 'HBM supply',
+  contentHash: 'h',
+  text: 'HBM shortages limited AI chip shipments in 2024. SK hynix was the main HBM supplier in 2024. Nothing else.',
+  retrievedAt: new Date(),
+};
+
+const limits = { tokens: 100_000, costUsd: 1, llmCalls: 50, seconds: 60 };
+const budget = () => new BudgetTracker(limits, new Date());
+const signal = () => new AbortController().signal;
+
+async function value(name: string, labels: Record<string, string>): Promise<number> {
+  const metric = await register.getSingleMetric(name)?.get();
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('deep research agents, with the real LLM client against the fake LLM server', () => {
+  let llm: FakeLlmServer;
+  let module: TestingModule;
+
+  beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    installResearchResponders(llm);
+    const config = loadConfig({
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_STAGE_MODELS: 'reader=qwen-7b',
+      LLM_MAX_RETRIES: '1',
+      QUEUE_PREFIX: `agents-spec-${process.pid}`,
+    });
+    module = await Test.createTestingModule({
+      imports: [TestConfigModule.with(config), MetricsModule.forApp('worker'), LlmModule],
+      providers: [Planner, Reader, Writer, Verifier],
+    }).compile();
+    await module.init();
+  });
+
+  beforeEach(() => llm.reset());
+
+  afterAll(async () => {
+    await module?.close();
+    await llm?.stop();
+    register.clear();
+    jest.restoreAllMocks();
+  });
+
+  describe('Planner', () => {
+    it('turns the question into 3 to 6 sub-questions with queries, and records its usage', async () => {
+      const tracker = budget();
+      const { plan, usage } = await module.get(Planner).plan('HBM supply in 2024', 'en', tracker, signal());
+      expect(plan.subQuestions.length).toBeGreaterThanOrEqual(3);
+      expect(plan.subQuestions.length).toBeLessThanOrEqual(6);
+      for (const sub of plan.subQuestions) expect(sub.queries.length).toBeGreaterThan(0);
+      expect(usage.calls).toBe(1);
+      expect(tracker.usage().stages.planner?.calls).toBe(1);
+      expect(llm.calls[0]?.model).toBe('qwen-72b');
+      expect(JSON.stringify(llm.calls[0]?.messages)).toContain('<question>HBM supply in 2024</question>');
+    });
+
+    it('is not called once the budget is spent', async () => {
+      const spent = new BudgetTracker({ ...limits, llmCalls: 1 }, new Date());
+      await module.get(Planner).plan('HBM supply', 'en', spent, signal());
+      await expect(module.get(Planner).plan('HBM supply', 'en', spent, signal())).rejects.toThrow(BudgetExhaustedError);
+      expect(llm.calls).toHaveLength(1);
+    });
+  });
+
+  describe('Reader', () => {
+    it('keeps verbatim quotes with their offsets, and drops and counts quotes the source does not contain', async () => {
+      llm.inject(
+        {
+          transform: (reply) => ({
+            findings: [
+              ...(reply as { findings: unknown[] }).findings,
+              { quote: 'Samsung supplied all HBM in 2024.', note: 'invented', sub_question: 1 },
+              { quote: 'SK   hynix was the main\nHBM supplier in 2024.', note: 'spacing differs', sub_question: 1 },
+            ],
+          }),
+        },
+        { schema: 'source_findings' },
+      );
+      const before = await value(Metric.FindingsDropped, { reason: 'quote_not_found' });
+      const { reading } = await module
+        .get(Reader)
+        .read('HBM supply 2024', ['Who supplied HBM?'], source, budget(), 1, signal());
+      expect(reading.dropped).toBe(1);
+      expect(reading.findings.map((f) => f.quote)).toEqual([
+        'HBM shortages limited AI chip shipments in 2024.',
+        'SK hynix was the main HBM supplier in 2024.',
+      ]);
+      for (const finding of reading.findings) expect(source.text.slice(finding.start, finding.end)).toBe(finding.quote);
+      expect(await value(Metric.FindingsDropped, { reason: 'quote_not_found' })).toBe(before + 1);
+      // The reader stage has a model of its own.
+      expect(llm.calls[0]?.model).toBe('qwen-7b');
+      expect(llm.calls[0]?.messages[1]?.content).toContain('<source id="S1" title="HBM supply">');
+    });
+  });
+
+  describe('Writer', () => {
+    const findings = [
+      { id: 'F1', source: 1, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null },
+      { id: 'F2', source: 2, quote: 'SK hynix was the main HBM supplier in 2024.', note: null },
+    ];
+
+    it('writes a draft whose every section sentence cites a known finding, in the language asked', async () => {
+      const { draft, rewritten } = await module.get(Writer).write('HBM 供應', 'zh-TW', findings, budget(), 1, signal());
+      expect(rewritten).toBe(false);
+      for (const sentence of draft.sections.flatMap((s) => s.sentences)) {
+        expect(sentence.findings.length).toBeGreaterThan(0);
+        for (const id of sentence.findings) expect(['F1', 'F2']).toContain(id);
+      }
+      expect(draft.uncertainty).toMatch(/[\u4e00-\u9fff]/);
+      expect(simplifiedCharacters(JSON.stringify(draft))).toEqual([]);
+      expect(JSON.stringify(llm.calls[0]?.messages)).toContain('Traditional Chinese');
+    });
+
+    it('asks for a rewrite naming unknown finding ids, and removes what is still unbacked', async () => {
+      llm.inject(
+        {
+          transform: (reply) => {
+            const draft = reply as { sections: { sentences: { text: string; findings: string[] }[] }[] };
+            draft.sections[0]?.sentences.push({ text: 'An invented fact.', findings: ['F42'] });
+            return draft;
+          },
+        },
+        { schema: 'report_draft', times: 2 },
+      );
+      const { draft, rewritten } = await module.get(Writer).write('HBM supply', 'en', findings, budget(), 1, signal());
+      expect(rewritten).toBe(true);
+      expect(JSON.stringify(llm.calls[1]?.messages)).toContain('F42, which is not a finding id');
+      expect(JSON.stringify(draft)).not.toContain('An invented fact.');
+    });
+
+    it('rejects a draft that stays in Simplified characters for a zh-TW report', async () => {
+      llm.inject(
+        { transform: (reply) => ({ ...(reply as object), title: '这是简体' }) },
+        { schema: 'report_draft', times: 2 },
+      );
+      await expect(module.get(Writer).write('HBM 供應', 'zh-TW', findings, budget(), 1, signal())).rejects.toThrow(
+        DraftRejectedError,
+      );
+      expect(llm.callsFor('report_draft')).toHaveLength(2);
+    });
+  });
+
+  describe('Verifier', () => {
+    it('labels each sentence, and never labels supported a claim resting on unknown findings', async () => {
+      llm.inject(
+        {
+          transform: () => ({
+            claims: [
+              { sentence: 1, claim: 'HBM was short.', label: 'supported', findings: ['F1'] },
+              { sentence: 2, claim: 'Invented support.', label: 'supported', findings: ['F9'] },
+              { sentence: 99, claim: 'No such sentence.', label: 'contradicted', findings: ['F1'] },
+            ],
+          }),
+        },
+        { schema: 'claim_verification' },
+      );
+      const before = await value(Metric.Claims, { label: 'supported' });
+      const { claims } = await module.get(Verifier).verify(
+        [{ id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null }],
+        [
+          { id: 1, text: 'HBM was short in 2024.', findings: ['F1'] },
+          { id: 2, text: 'Something else.', findings: [] },
+          { id: 3, text: 'A third sentence.', findings: [] },
+        ],
+        budget(),
+        1,
+        signal(),
+      );
+      expect(claims).toEqual([
+        { sentence: 1, text: 'HBM was short.', label: 'supported', findings: ['F1'], sources: [3] },
+        { sentence: 2, text: 'Invented support.', label: 'unverified', findings: [], sources: [] },
+        { sentence: 3, text: 'A third sentence.', label: 'unverified', findings: [], sources: [] },
+      ]);
+      expect(await value(Metric.Claims, { label: 'supported' })).toBe(before + 1);
+    });
+  });
+
+  describe('Searcher', () => {
+    it('runs every query, merges hits of the same document or text, and ranks by how many queries found them', async () => {
+      const search = new FixedSearch({
+        'HBM supply': [hit('1', 'a'), hit('2', 'b', 5)],
+        'hbm suppliers': [hit('1', 'a'), hit('3', 'c')],
+        'memory shortage': [hit('1', 'a'), hit('3', 'c'), { ...hit('4', 'same text'), contentHash: 'hash-2' }],
+      });
+      const { sources, queries } = await new Searcher(search).search(
+        't',
+        'HBM supply',
+        { subQuestions: [{ question: 'who', queries: ['hbm suppliers', 'memory shortage', 'HBM supply'] }] },
+        3,
+        signal(),
+      );
+      expect(queries).toBe(3);
+      expect(search.queries.sort()).toEqual(['HBM supply', 'hbm suppliers', 'memory shortage']);
+      // Document 4 has the text of document 2: they count as one, found by two queries.
+      expect(sources.map((s) => [s.n, s.title])).toEqual([
+        [1, 'Document 1'],
+        [2, 'Document 2'],
+        [3, 'Document 3'],
+      ]);
+    });
+  });
+});
