@@ -1,5 +1,4 @@
 import { TestStack } from '@app/testing';
-import { Client } from 'pg';
 
 /**
  * A research whose engine keeps failing is retried with backoff and then marked failed with a
@@ -8,7 +7,7 @@ import { Client } from 'pg';
  */
 describe('failing research', () => {
   let stack: TestStack;
-  let lock: Client | undefined;
+  let lock: { release(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     stack = await TestStack.create({ label: 'failure', env: { RESEARCH_ATTEMPTS: '2', RESEARCH_BACKOFF_MS: '100' } });
@@ -17,15 +16,12 @@ describe('failing research', () => {
   });
 
   afterAll(async () => {
-    await lock?.query('COMMIT').catch(() => undefined);
-    await lock?.end();
+    await lock?.release();
     await stack?.teardown();
   });
 
   it('retries, then fails with the reason, the attempts and the events that show it', async () => {
-    lock = await stack.database.connect();
-    await lock.query('BEGIN');
-    await lock.query('LOCK TABLE documents IN ACCESS EXCLUSIVE MODE');
+    lock = await stack.database.lockTable('documents');
 
     const id = await stack.submit({ question: 'a research that cannot search' });
     const research = await stack.waitForStatus(id, ['failed', 'completed', 'cancelled']);

@@ -1,5 +1,4 @@
 import { TestStack, sleep } from '@app/testing';
-import { Client } from 'pg';
 
 /**
  * Nothing accepted is lost: cancellation, a worker killed mid-research, Redis flushed or
@@ -7,7 +6,7 @@ import { Client } from 'pg';
  */
 describe('recovery and cancellation', () => {
   let stack: TestStack;
-  let lock: Client | undefined;
+  let lock: { release(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     // Redis db 5 is this suite's own: it is flushed here.
@@ -28,15 +27,11 @@ describe('recovery and cancellation', () => {
 
   /** Blocks every query on documents until released: a research stays mid-run. */
   async function holdDocuments(): Promise<void> {
-    lock = await stack.database.connect();
-    await lock.query('BEGIN');
-    await lock.query('LOCK TABLE documents IN ACCESS EXCLUSIVE MODE');
+    lock = await stack.database.lockTable('documents');
   }
 
   async function releaseDocuments(): Promise<void> {
-    if (!lock) return;
-    await lock.query('COMMIT').catch(() => undefined);
-    await lock.end();
+    await lock?.release();
     lock = undefined;
   }
 

@@ -1,10 +1,9 @@
 import { TestStack, sleep, waitFor } from '@app/testing';
-import { Client } from 'pg';
 
 /** SIGTERM: the api drains in-flight requests; the worker finishes or hands back its research. */
 describe('graceful shutdown', () => {
   let stack: TestStack;
-  let lock: Client | undefined;
+  let lock: { release(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     stack = await TestStack.create({ label: 'shutdown' });
@@ -21,16 +20,13 @@ describe('graceful shutdown', () => {
     await stack?.teardown();
   });
 
+  /** Blocks every query on documents until released: a research stays mid-run. */
   async function holdDocuments(): Promise<void> {
-    lock = await stack.database.connect();
-    await lock.query('BEGIN');
-    await lock.query('LOCK TABLE documents IN ACCESS EXCLUSIVE MODE');
+    lock = await stack.database.lockTable('documents');
   }
 
   async function releaseDocuments(): Promise<void> {
-    if (!lock) return;
-    await lock.query('COMMIT').catch(() => undefined);
-    await lock.end();
+    await lock?.release();
     lock = undefined;
   }
 

@@ -1,3 +1,4 @@
+export { sleep, untilAborted } from './abortable';
 export { DomainError, ErrorCode, NotFoundError, ValidationError } from './domain-error';
 export type { ErrorDetails } from './domain-error';
 export { DEFAULT_TENANT_ID } from './tenant';

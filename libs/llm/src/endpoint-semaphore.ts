@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
-import { sleep, untilAborted } from './abortable';
+import { sleep, untilAborted } from '@app/common';
 
 export interface EndpointSemaphoreOptions {
   /** The sorted set of leases: token → expiry in Redis server time (ms). */

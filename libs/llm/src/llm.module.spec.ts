@@ -2,7 +2,8 @@ import { Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AppConfig, loadConfig } from '@app/config';
 import { MetricsModule } from '@app/observability';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { TestConfigModule } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { register } from 'prom-client';
@@ -12,18 +13,6 @@ import { LlmStartupCheck } from './llm-startup.check';
 import { OpenAiLlmClient } from './openai/openai-llm.client';
 
 const PREFIX = `llm-module-spec-${process.pid}-${Date.now()}`;
-
-@Module({})
-class TestConfigModule {
-  static with(config: AppConfig): DynamicModule {
-    return {
-      module: TestConfigModule,
-      global: true,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
-    };
-  }
-}
 
 function configFor(env: Record<string, string>): AppConfig {
   return loadConfig({

@@ -22,3 +22,4 @@ export type {
   FakeLlmResponder,
 } from './fake-llm/fake-llm.types';
 export { installResearchResponders } from './research-llm.responders';
+export { TestConfigModule } from './test-config.module';

@@ -35,6 +35,25 @@ export class TestDatabase {
     return client;
   }
 
+  /**
+   * Takes an ACCESS EXCLUSIVE lock on a table in a transaction of its own: every query on it
+   * waits until `release()`. Holds a research mid-run, or a request in flight.
+   */
+  async lockTable(table: string): Promise<{ release(): Promise<void> }> {
+    const client = await this.connect();
+    await client.query('BEGIN');
+    await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await client.query('COMMIT').catch(() => undefined);
+        await client.end();
+      },
+    };
+  }
+
   async drop(): Promise<void> {
     await this.client?.end();
     this.client = undefined;

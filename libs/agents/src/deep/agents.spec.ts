@@ -1,10 +1,10 @@
-import { AppConfig, loadConfig } from '@app/config';
+import { loadConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { Metric, MetricsModule } from '@app/observability';
 import { StoredSource } from '@app/research';
 import { SearchHit, SearchProvider, SearchQuery } from '@app/search';
-import { FakeLlmServer, installResearchResponders } from '@app/testing';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { FakeLlmServer, TestConfigModule, installResearchResponders } from '@app/testing';
+import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { BudgetExhaustedError, BudgetTracker } from './budget';
@@ -14,18 +14,6 @@ import { Searcher } from './searcher.agent';
 import { simplifiedCharacters } from '../extractive/report-language';
 import { Verifier } from './verifier.agent';
 import { DraftRejectedError, Writer } from './writer.agent';
-
-@Module({})
-class TestConfigModule {
-  static with(config: AppConfig): DynamicModule {
-    return {
-      module: TestConfigModule,
-      global: true,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
-    };
-  }
-}
 
 class FixedSearch extends SearchProvider {
   readonly name = 'fixed';

@@ -2,7 +2,8 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http
 import { AddressInfo, Socket } from 'node:net';
 import { AppConfig, loadConfig } from '@app/config';
 import { Metric, MetricsModule } from '@app/observability';
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { TestConfigModule } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { Counter, Histogram, register } from 'prom-client';
@@ -166,18 +167,6 @@ function configFor(baseUrl: string, env: Record<string, string> = {}): AppConfig
     REDIS_URL,
     ...env,
   });
-}
-
-@Module({})
-class TestConfigModule {
-  static with(config: AppConfig): DynamicModule {
-    return {
-      module: TestConfigModule,
-      global: true,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
-    };
-  }
 }
 
 type Sample = { labels: Record<string, unknown>; value: number; metricName?: string };

@@ -4,7 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
 import { Counter, Histogram } from 'prom-client';
-import { sleep } from '../abortable';
+import { sleep } from '@app/common';
 import { EndpointSemaphore } from '../endpoint-semaphore';
 import { LlmClient, LlmMessage, LlmUsage, StructuredRequest, StructuredResponse } from '../llm-client';
 import { LlmError, LlmFailure } from '../llm.errors';

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '@app/common';
+import { DomainError, ErrorCode, untilAborted } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric, runWithLogContext } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
@@ -231,25 +231,6 @@ export class ResearchExecutionService {
     const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
     return state?.status === ResearchStatus.Cancelled ? StopReason.Cancelled : StopReason.LeaseLost;
   }
-}
-
-/** Resolves with the work, or rejects as soon as the signal aborts, whichever comes first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 function describeFailure(error: unknown): ResearchFailure {

@@ -24,7 +24,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function untilAborted<T>(
   work: Promise<T>,
   signal: AbortSignal | undefined,
-  onAbandoned: (outcome: Promise<T>) => void,
+  onAbandoned: (outcome: Promise<T>) => void = (outcome) => void outcome.catch(() => undefined),
 ): Promise<T> {
   if (!signal) return work;
   return new Promise((resolve, reject) => {
