@@ -15,7 +15,14 @@ describe('deep research engine', () => {
     installResearchResponders(llm);
     stack = await TestStack.create({
       label: 'deep',
-      env: { LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'sk-test', LLM_MAX_RETRIES: '2', RESEARCH_ATTEMPTS: '2' },
+      env: {
+        LLM_BASE_URL: llm.baseUrl,
+        LLM_API_KEY: 'sk-test',
+        LLM_MAX_RETRIES: '2',
+        RESEARCH_ATTEMPTS: '2',
+        // These tests count every call the model gets; the cache has its own test below.
+        LLM_CACHE_TTL_SECONDS: '0',
+      },
     });
     expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);
     await stack.startApi();
@@ -299,5 +306,45 @@ describe('deep research engine', () => {
     expect(research.result).toMatchObject({ evidence: 'none', findings: [], claims: [] });
     expect(research.result.report).toContain('No document in the corpus matches this question');
     expect(llm.callsFor('report_draft')).toHaveLength(0);
+  });
+});
+
+describe('deep research with the LLM response cache', () => {
+  let llm: FakeLlmServer;
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    installResearchResponders(llm);
+    stack = await TestStack.create({ label: 'deepcache', env: { LLM_BASE_URL: llm.baseUrl } });
+    expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);
+    await stack.startApi();
+    await stack.startWorker();
+  });
+
+  afterAll(async () => {
+    await stack?.teardown();
+    await llm?.stop();
+  });
+
+  it('answers a repeated research from the cache: no model call, nothing in the ledger, same report', async () => {
+    const first = await stack.waitForStatus(await stack.submit({ question: 'HBM supply 2024', language: 'en' }), [
+      'completed',
+    ]);
+    const calls = llm.calls.length;
+    expect(first.result.usage.total.calls).toBe(calls);
+
+    const again = await stack.waitForStatus(await stack.submit({ question: 'HBM supply 2024', language: 'en' }), [
+      'completed',
+    ]);
+    expect(llm.calls).toHaveLength(calls);
+    expect(again.result.usage.total).toMatchObject({ calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 });
+    expect(again.result.report).toBe(first.result.report);
+
+    const worker = stack.workers[0]!;
+    const port = worker.lines.find((l) => l.message === 'worker started')?.port as number;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`research_cache_hits_total\\{cache="llm",service="worker"\\} ${calls}\\b`));
+    expect(metrics).toMatch(new RegExp(`research_cache_size\\{cache="llm",service="worker"\\} ${calls}\\b`));
   });
 });

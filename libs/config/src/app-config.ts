@@ -20,6 +20,8 @@ export interface LlmSettings {
   /** Calls in flight to this endpoint across every worker. */
   maxConcurrency: number;
   prices: Readonly<Record<string, ModelPrice>>;
+  /** How long identical LLM requests are answered from the Redis cache; 0 turns it off. */
+  cacheTtlSeconds: number;
 }
 
 export interface BudgetLimits {

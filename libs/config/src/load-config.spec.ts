@@ -136,6 +136,7 @@ describe('LLM and budget settings', () => {
       timeoutMs: 60000,
       maxRetries: 3,
       maxConcurrency: 4,
+      cacheTtlSeconds: 86400,
       prices: { 'qwen-72b': { prompt: 0.9, completion: 0.9 }, 'qwen-7b': { prompt: 0.1, completion: 0.2 } },
     });
   });

@@ -211,6 +211,7 @@ function readLlm(read: EnvReader): LlmSettings | null {
     timeoutMs: read.int('LLM_TIMEOUT_MS', 60_000, 100, 600_000),
     maxRetries: read.int('LLM_MAX_RETRIES', 3, 0, 10),
     maxConcurrency: read.int('LLM_MAX_CONCURRENCY', 8, 1, 1000),
+    cacheTtlSeconds: read.int('LLM_CACHE_TTL_SECONDS', 86_400, 0, 30 * 86_400),
     prices: read.pairs(
       'LLM_PRICES',
       parsePrice,

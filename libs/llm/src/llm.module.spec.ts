@@ -7,6 +7,7 @@ import { TestConfigModule } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { register } from 'prom-client';
+import { CachedLlmClient } from './cached-llm.client';
 import { LlmClient } from './llm-client';
 import { LLM_REDIS, LlmModule } from './llm.module';
 import { LlmStartupCheck } from './llm-startup.check';
@@ -86,8 +87,9 @@ describe('LlmModule', () => {
     const moduleRef = await compile(configFor({ LLM_BASE_URL: baseUrl }));
     const redis = moduleRef.get<Redis>(LLM_REDIS);
 
-    expect(moduleRef.get(LlmClient)).toBeInstanceOf(OpenAiLlmClient);
-    expect(moduleRef.get(LlmClient)).toBe(moduleRef.get(OpenAiLlmClient));
+    expect(moduleRef.get(LlmClient)).toBeInstanceOf(CachedLlmClient);
+    expect(moduleRef.get(LlmClient)).toBe(moduleRef.get(CachedLlmClient));
+    expect(moduleRef.get(OpenAiLlmClient)).toBeInstanceOf(OpenAiLlmClient);
     expect(await redis.ping()).toBe('PONG');
     const ended = new Promise<'ended'>((resolve) => redis.once('end', () => resolve('ended')));
 

@@ -2,13 +2,14 @@ import { AppConfig } from '@app/config';
 import { Inject, Logger, Module, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DEFAULT_LEASE_MS, EndpointSemaphore } from './endpoint-semaphore';
+import { CachedLlmClient } from './cached-llm.client';
 import { LlmClient } from './llm-client';
+import { LLM_REDIS } from './llm-redis';
 import { endpointOf, llmSettings } from './llm-settings';
 import { LlmStartupCheck } from './llm-startup.check';
 import { OpenAiLlmClient } from './openai/openai-llm.client';
 
-/** The Redis connection of the LLM concurrency limit, apart from Bull's. */
-export const LLM_REDIS = Symbol('LLM_REDIS');
+export { LLM_REDIS };
 
 /**
  * The LLM port bound to the OpenAI-compatible adapter. Import it only when `AppConfig.llm` is
@@ -46,7 +47,8 @@ export const LLM_REDIS = Symbol('LLM_REDIS');
       },
     },
     OpenAiLlmClient,
-    { provide: LlmClient, useExisting: OpenAiLlmClient },
+    CachedLlmClient,
+    { provide: LlmClient, useExisting: CachedLlmClient },
     LlmStartupCheck,
   ],
   exports: [LlmClient],

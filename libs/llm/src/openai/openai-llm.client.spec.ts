@@ -7,6 +7,7 @@ import { TestConfigModule } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { Counter, Histogram, register } from 'prom-client';
+import { CachedLlmClient } from '../cached-llm.client';
 import { EndpointSemaphore } from '../endpoint-semaphore';
 import { JsonSchemaFormat, LlmClient, StructuredRequest } from '../llm-client';
 import { LlmError, LlmFailure } from '../llm.errors';
@@ -165,6 +166,8 @@ function configFor(baseUrl: string, env: Record<string, string> = {}): AppConfig
     LLM_MAX_CONCURRENCY: '4',
     QUEUE_PREFIX: PREFIX,
     REDIS_URL,
+    // The adapter itself, every call to the server: the cache has its own tests.
+    LLM_CACHE_TTL_SECONDS: '0',
     ...env,
   });
 }
@@ -227,7 +230,7 @@ describe('OpenAiLlmClient', () => {
     moduleRef = await Test.createTestingModule({
       imports: [TestConfigModule.with(configFor(baseUrl)), MetricsModule.forApp('worker'), LlmModule],
     }).compile();
-    client = moduleRef.get(LlmClient);
+    client = moduleRef.get(OpenAiLlmClient);
   });
 
   beforeEach(() => {
@@ -246,7 +249,8 @@ describe('OpenAiLlmClient', () => {
     register.clear();
   });
 
-  it('is the LlmClient of the module', () => {
+  it('is behind the LlmClient of the module', () => {
+    expect(moduleRef.get(LlmClient)).toBeInstanceOf(CachedLlmClient);
     expect(client).toBeInstanceOf(OpenAiLlmClient);
   });
 
