@@ -73,6 +73,8 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       LLM_BASE_URL: llm.baseUrl,
       LLM_STAGE_MODELS: 'reader=qwen-7b',
       LLM_MAX_RETRIES: '1',
+      // Each test programs the model's replies: none may come from an earlier test's cache.
+      LLM_CACHE_TTL_SECONDS: '0',
       QUEUE_PREFIX: `agents-spec-${process.pid}`,
     });
     module = await Test.createTestingModule({
