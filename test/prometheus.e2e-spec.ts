@@ -83,7 +83,8 @@ describeWithPrometheus('the chapter PromQL queries against a real Prometheus', (
     const deadline = Date.now() + 6000;
     const ids: string[] = [];
     while (Date.now() < deadline) {
-      ids.push(await stack.submit({ question: 'AI chip supply 2024' }));
+      // A new question each time: a repeated one would be answered from the LLM cache.
+      ids.push(await stack.submit({ question: `AI chip supply 2024, part ${ids.length + 1}` }));
       await stack.http.request('POST', '/api/v1/research', {
         raw: '{"question":',
         headers: { 'content-type': 'application/json' },
