@@ -120,6 +120,7 @@ describe('bad input', () => {
       ['/api/v1/research?status=done', 'validation_failed', 400],
       ['/api/v1/research?cursor=not-a-cursor', 'validation_failed', 400],
       ['/api/v1/research?sort=asc', 'validation_failed', 400],
+      ['/api/v1/documents?cursor=not-a-cursor', 'validation_failed', 400],
       ['/api/v1/nothing-here', 'route_not_found', 404],
     ])('GET %s answers %s', async (path, code, status) => {
       expectErrorShape(await stack.http.get(path), status, code);
@@ -174,6 +175,16 @@ describe('bad input', () => {
 
       const list = await stack.http.get('/api/v1/documents');
       expect(list.body.items.map((d: { document_id: string }) => d.document_id)).toEqual([created.body.document_id]);
+      // Pages follow the cursor, newest first.
+      const second = await stack.http.post('/api/v1/documents', { title: 'Second', text: 'Another text.' });
+      const first = await stack.http.get('/api/v1/documents?limit=1');
+      expect(first.body.items.map((d: { document_id: string }) => d.document_id)).toEqual([second.body.document_id]);
+      const next = await stack.http.get(`/api/v1/documents?limit=1&cursor=${first.body.next_cursor}`);
+      expect(next.body).toEqual({
+        items: [expect.objectContaining({ document_id: created.body.document_id })],
+        next_cursor: null,
+      });
+      expect((await stack.http.delete(`/api/v1/documents/${second.body.document_id}`)).status).toBe(204);
       const one = await stack.http.get(`/api/v1/documents/${created.body.document_id}`);
       expect(one.body.text).toBe(body.text);
 

@@ -32,3 +32,6 @@ export function IsSmallJsonObject(maxBytes: number, options?: ValidationOptions)
       },
     });
 }
+
+/** For `@ValidateIf`: validate a property only when the client sent it (null counts as sent). */
+export const present = (_: object, value: unknown): boolean => value !== undefined;

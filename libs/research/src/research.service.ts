@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { NotFoundError, ValidationError } from '@app/common';
+import { NotFoundError, ValidationError, decodeCursor, encodeCursor } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
-import { decodeCursor, encodeCursor } from './research-cursor';
 import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
 import { IdempotencyKeyReusedError, ResearchNotCancellableError } from './research.errors';

@@ -1,12 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { HasNoNullCharacters } from '@app/common';
+import { HasNoNullCharacters, present } from '@app/common';
 import { IsBoolean, IsInt, IsObject, IsString, Length, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
 import { ResearchBudgetRequestDto } from './research-budget.dto';
-
-const present = (_: object, value: unknown) => value !== undefined;
 
 export class CreateResearchRequestDto {
   @ApiProperty({

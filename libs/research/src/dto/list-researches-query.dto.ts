@@ -1,9 +1,8 @@
+import { present } from '@app/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
 import { RESEARCH_STATUSES, ResearchStatus } from '../research-status';
-
-const present = (_: object, value: unknown) => value !== undefined;
 
 /** Query strings arrive as text; only plain decimal integers are taken as numbers. */
 const toInteger = ({ value }: { value: unknown }) =>

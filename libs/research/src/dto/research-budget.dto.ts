@@ -1,7 +1,6 @@
+import { present } from '@app/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsNumber, Max, Min, ValidateIf } from 'class-validator';
-
-const present = (_: object, value: unknown) => value !== undefined;
 
 /** Per-request limits; each defaults to the configured budget and may not exceed its maximum. */
 export class ResearchBudgetRequestDto {

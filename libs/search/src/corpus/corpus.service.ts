@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { NotFoundError, ValidationError } from '@app/common';
+import { NotFoundError, decodeCursor, encodeCursor } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Injectable, Logger } from '@nestjs/common';
 import { toSearchText } from '../text/segmenter';
@@ -68,12 +68,11 @@ export class CorpusService {
   }
 
   async list(tenantId: string, limit: number, cursor?: string): Promise<DocumentList> {
-    const page = await this.repository.list(tenantId, limit, cursor ? decodeDocumentCursor(cursor) : undefined);
+    const page = await this.repository.list(tenantId, limit, cursor ? decodeCursor(cursor) : undefined);
     const last = page.items.at(-1);
     return {
       items: page.items,
-      nextCursor:
-        page.hasMore && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
+      nextCursor: page.hasMore && last ? encodeCursor(last) : null,
     };
   }
 
@@ -126,15 +125,4 @@ async function listFiles(folder: string): Promise<string[]> {
     else if (entry.isFile()) files.push(path);
   }
   return files;
-}
-
-function decodeDocumentCursor(cursor: string): { createdAt: Date; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const date = new Date(createdAt ?? '');
-  if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/i.test(id ?? '')) {
-    throw new ValidationError('cursor is not valid; use the next_cursor of a previous page', [
-      { field: 'cursor', message: 'cursor is not valid' },
-    ]);
-  }
-  return { createdAt: date, id: id as string };
 }

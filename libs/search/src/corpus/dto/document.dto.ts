@@ -1,10 +1,9 @@
-import { HasNoNullCharacters, IsSmallJsonObject } from '@app/common';
+import { HasNoNullCharacters, IsSmallJsonObject, present } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsString, IsUrl, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { DocumentEntity } from '../document.entity';
 
-const present = (_: object, value: unknown) => value !== undefined;
 const METADATA_MAX_BYTES = 16 * 1024;
 
 export class CreateDocumentRequestDto {

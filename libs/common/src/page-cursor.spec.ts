@@ -1,7 +1,7 @@
-import { ValidationError } from '@app/common';
-import { decodeCursor, encodeCursor } from './research-cursor';
+import { ValidationError } from './domain-error';
+import { decodeCursor, encodeCursor } from './page-cursor';
 
-describe('research cursor', () => {
+describe('page cursor', () => {
   it('round-trips a position with millisecond precision', () => {
     const position = { createdAt: new Date('2026-11-25T10:30:00.123Z'), id: '3f0c2f7e-8b9a-4c1e-9a57-1d2c3b4a5e6f' };
     const cursor = encodeCursor(position);

@@ -1,6 +1,7 @@
-import { ValidationError } from '@app/common';
+import { ValidationError } from './domain-error';
 
-export interface ResearchCursor {
+/** A position in a list ordered newest first by (created_at, id). */
+export interface PageCursor {
   createdAt: Date;
   id: string;
 }
@@ -8,11 +9,11 @@ export interface ResearchCursor {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Opaque to clients: base64url of the last item's position in the newest-first order. */
-export function encodeCursor(cursor: ResearchCursor): string {
+export function encodeCursor(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
 }
 
-export function decodeCursor(value: string): ResearchCursor {
+export function decodeCursor(value: string): PageCursor {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
     if (Array.isArray(decoded) && decoded.length === 2) {
