@@ -182,6 +182,32 @@ describe('deep research engine', () => {
     expect(research.result.report).not.toMatch(SIMPLIFIED);
   });
 
+  it('lists the evidence under a plain notice when the draft is rejected, never an unfilled template', async () => {
+    // Both drafts cite only a finding that does not exist: nothing survives the repair.
+    const citeNothingReal = (reply: unknown) => {
+      const draft = reply as { sections: { heading: string; sentences: { text: string; findings: string[] }[] }[] };
+      return {
+        ...draft,
+        sections: draft.sections.map((section) => ({
+          ...section,
+          sentences: section.sentences.map((sentence) => ({ ...sentence, findings: ['F999'] })),
+        })),
+      };
+    };
+    llm.inject({ transform: citeNothingReal }, { schema: 'report_draft', times: 2 });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    expect(llm.callsFor('report_draft')).toHaveLength(2);
+    const { result } = research;
+    expect(result).toMatchObject({ evidence: 'sufficient', partial: false });
+    expect(result.report).toContain('The written draft did not pass the citation checks');
+    expect(result.report).not.toMatch(/\{\w+\}|fewer than|insufficient/i);
+    // Every finding is quoted with its source number.
+    expect(result.findings.length).toBeGreaterThan(1);
+    for (const finding of result.findings) expect(result.report).toContain(`[${finding.source}]`);
+  });
+
   it('stops at the budget and writes a partial report with a correct ledger', async () => {
     const id = await stack.submit({
       question: 'lithium battery supply 2024',

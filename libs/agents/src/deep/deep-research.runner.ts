@@ -17,11 +17,11 @@ import { Counter } from 'prom-client';
 import { reportWording } from '../extractive/report-language';
 import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
 import { mapWithConcurrency } from './concurrency';
-import { reportProblems } from './grounding';
+import { reportProblems, templateLeftovers } from './grounding';
 import { Plan, Planner } from './planner.agent';
 import { FindingForWriting, SentenceForVerifying } from './prompts';
 import { Reader, SourceReading } from './reader.agent';
-import { renderDraft, renderEvidenceList } from './render-report';
+import { RenderedReport, renderDraft, renderEvidenceList } from './render-report';
 import { DraftReply, DraftSentence } from './schemas';
 import { Searcher } from './searcher.agent';
 import { VerifiedClaim, Verifier } from './verifier.agent';
@@ -177,21 +177,21 @@ export class DeepResearchRunner extends ResearchRunner {
     const result = (report: { markdown: string }, claims: VerifiedClaim[], evidence: ResearchResult['evidence']) =>
       this.result(run, report.markdown, sources, findings, claims, evidence, readings);
 
+    const partial = run.partial ? [wording.partial(run.partial)] : [];
+    const evidenceList = (...messages: string[]) =>
+      renderEvidenceList(task.question, [...partial, ...messages], findings, sources, wording);
+
     if (withEvidence < this.config.evidenceMinSources) {
       // Too little to write from: say so, show what there is, and write nothing from memory.
+      const evidence = withEvidence === 0 ? 'none' : 'insufficient';
       const message =
-        withEvidence === 0
-          ? wording.noEvidence
-          : fill(wording.insufficientEvidence, {
-              found: withEvidence,
-              required: this.config.evidenceMinSources,
-            });
-      await run.context.emit('stage.finished', {
-        stage: 'write',
-        evidence: withEvidence === 0 ? 'none' : 'insufficient',
-      });
-      const report = renderEvidenceList(task.question, message, findings, sources, wording);
-      return result(report, [], withEvidence === 0 ? 'none' : 'insufficient');
+        withEvidence > 0
+          ? wording.insufficientEvidence(withEvidence, this.config.evidenceMinSources)
+          : sources.length > 0
+            ? wording.noFindings(sources.length)
+            : wording.noEvidence;
+      await run.context.emit('stage.finished', { stage: 'write', evidence });
+      return result(this.checked(evidenceList(message)), [], evidence);
     }
 
     const forWriting: FindingForWriting[] = findings.map((f) => ({
@@ -202,8 +202,9 @@ export class DeepResearchRunner extends ResearchRunner {
     }));
     const draft = await this.draftStep(run, forWriting);
     if (!draft) {
-      const message = run.partial ? partialNotice(wording, run.partial) : wording.insufficientEvidence;
-      return result(renderEvidenceList(task.question, message, findings, sources, wording), [], 'sufficient');
+      // No draft: a budget ran out before or while writing (the notice says which), or it was rejected.
+      const report = run.partial ? evidenceList() : evidenceList(wording.draftRejected);
+      return result(this.checked(report), [], 'sufficient');
     }
 
     const claims = task.params.verify ? await this.verifyStep(run, forWriting, draft) : [];
@@ -212,19 +213,31 @@ export class DeepResearchRunner extends ResearchRunner {
     const contradicted = new Set<DraftSentence>(
       claims.filter((c) => c.label === 'contradicted').map((c) => sentences[c.sentence - 1] as DraftSentence),
     );
-    const notice = run.partial ? partialNotice(wording, run.partial) : null;
-    const report = renderDraft(draft, findings, sources, wording, notice, contradicted);
-    const problems = reportProblems(report.markdown, sources.length, report.sentences);
+    const report = renderDraft(draft, findings, sources, wording, partial[0] ?? null, contradicted);
+    const problems = [
+      ...reportProblems(report.markdown, sources.length, report.sentences),
+      ...templateLeftovers(report.markdown, [
+        task.question,
+        ...stored.map((s) => s.title),
+        ...findings.map((f) => f.quote),
+      ]),
+    ];
     if (problems.length > 0) {
-      // Unreachable unless rendering is broken: a report that fails the check is never stored.
-      this.logger.error({ problems }, 'rendered report failed the citation check; writing the evidence list');
-      return result(
-        renderEvidenceList(task.question, wording.insufficientEvidence, findings, sources, wording),
-        claims,
-        'sufficient',
-      );
+      // A report that fails the checks is never stored: the findings are listed instead.
+      this.logger.error({ problems }, 'rendered report failed its checks; writing the evidence list');
+      return result(this.checked(evidenceList(wording.draftRejected)), claims, 'sufficient');
     }
     return result(report, claims, 'sufficient');
+  }
+
+  /**
+   * The service's own wording must never show an unfilled `{placeholder}`: the evidence list
+   * is built from fixed wording and verbatim quotes only, so any leftover is a bug to stop on.
+   */
+  private checked(report: RenderedReport): RenderedReport {
+    const leftovers = templateLeftovers(report.markdown, report.verbatim);
+    if (leftovers.length > 0) throw new Error(`the report has unfilled placeholders: ${leftovers.join(', ')}`);
+    return report;
   }
 
   private async draftStep(run: Run, findings: FindingForWriting[]): Promise<DraftReply | null> {
@@ -394,14 +407,6 @@ function numberFindings(sources: StoredSource[], readings: Map<number, SourceRea
     }
   }
   return findings;
-}
-
-function partialNotice(wording: { partial: string; budgets: Record<BudgetKind, string> }, kind: BudgetKind): string {
-  return wording.partial.replace('{budget}', wording.budgets[kind]);
-}
-
-function fill(template: string, values: Record<string, number>): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? ''));
 }
 
 function countBy(labels: string[]): Record<string, number> {

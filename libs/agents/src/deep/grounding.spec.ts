@@ -1,4 +1,4 @@
-import { citationsIn, locateQuote, reportProblems } from './grounding';
+import { citationsIn, locateQuote, reportProblems, templateLeftovers } from './grounding';
 
 describe('locateQuote', () => {
   const text = 'Demand grew in 2024.\n  NVIDIA   supplied most\naccelerators sold in 2024. Other text.';
@@ -37,5 +37,18 @@ describe('report checks', () => {
       ]),
     ).toEqual(['[3] cites no stored source', '"B" cites [2] without a finding from it']);
     expect(reportProblems('# Q\n\nA [1].', 1, [{ text: 'A', sources: [1], findingSources: [1] }])).toEqual([]);
+  });
+});
+
+describe('templateLeftovers', () => {
+  it('finds placeholders that no verbatim text explains', () => {
+    const report = '# Q\n\nOnly {found} of the sources hold evidence, fewer than {required}.\n';
+    expect(templateLeftovers(report, ['Q'])).toEqual(['{found}', '{required}']);
+  });
+
+  it('accepts braces that a quote, a title or the question brings', () => {
+    const report = '# How does {name} work?\n\n- “Use the {name} variable here.” [1]\n';
+    expect(templateLeftovers(report, ['How does {name} work?', 'Use the {name} variable here.'])).toEqual([]);
+    expect(templateLeftovers('a JSON object like {"a": 1} is not a placeholder', [])).toEqual([]);
   });
 });

@@ -79,3 +79,12 @@ export function reportProblems(report: string, sourceCount: number, sentences: C
   }
   return problems;
 }
+
+/**
+ * `{name}` placeholders of a rendered report that none of the verbatim texts (the question,
+ * quotes, titles) contains: wording that was never filled in.
+ */
+export function templateLeftovers(report: string, verbatim: readonly string[]): string[] {
+  const tokens = new Set(report.match(/\{[A-Za-z_]\w*\}/g) ?? []);
+  return [...tokens].filter((token) => !verbatim.some((text) => text.includes(token)));
+}

@@ -3,6 +3,15 @@ import { ReportWording } from '../extractive/report-language';
 import { CitedSentence } from './grounding';
 import { DraftReply, DraftSentence } from './schemas';
 
+/** A rendered report, with what its checks need. */
+export interface RenderedReport {
+  markdown: string;
+  /** Each sentence with what it cites. */
+  sentences: CitedSentence[];
+  /** Texts shown as written by the user or a source, which may hold braces of their own. */
+  verbatim: string[];
+}
+
 function singleLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
@@ -35,7 +44,7 @@ export function renderDraft(
   wording: ReportWording,
   notice: string | null,
   omitted: ReadonlySet<DraftSentence> = new Set(),
-): { markdown: string; sentences: CitedSentence[] } {
+): RenderedReport {
   const sourceOf = new Map(findings.map((f) => [f.id, f.source]));
   const sentences: CitedSentence[] = [];
   const render = (sentence: DraftSentence) => {
@@ -56,7 +65,7 @@ export function renderDraft(
   if (draft.uncertainty) conclusion.push(escapeMarkdown(singleLine(draft.uncertainty)));
   lines.push(`## ${wording.conclusion}`, '', conclusion.join(' '), '');
   lines.push(...sourceList(sources, wording), '');
-  return { markdown: lines.join('\n'), sentences };
+  return { markdown: lines.join('\n'), sentences, verbatim: sources.map((source) => source.title) };
 }
 
 /**
@@ -65,12 +74,13 @@ export function renderDraft(
  */
 export function renderEvidenceList(
   question: string,
-  message: string,
+  messages: readonly string[],
   findings: ResearchFinding[],
   sources: ResearchSource[],
   wording: ReportWording,
-): { markdown: string; sentences: CitedSentence[] } {
-  const lines = [`# ${escapeMarkdown(singleLine(question))}`, '', message, ''];
+): RenderedReport {
+  const lines = [`# ${escapeMarkdown(singleLine(question))}`, ''];
+  for (const message of messages) lines.push(message, '');
   const sentences: CitedSentence[] = [];
   if (findings.length > 0) {
     lines.push(`## ${wording.findings}`, '');
@@ -83,5 +93,6 @@ export function renderEvidenceList(
     lines.push('');
   }
   if (sources.length > 0) lines.push(...sourceList(sources, wording), '');
-  return { markdown: lines.join('\n'), sentences };
+  const verbatim = [question, ...findings.map((finding) => finding.quote), ...sources.map((source) => source.title)];
+  return { markdown: lines.join('\n'), sentences, verbatim };
 }

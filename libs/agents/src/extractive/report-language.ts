@@ -1,3 +1,9 @@
+import type { BudgetKind } from '../deep/budget';
+
+/**
+ * The fixed wording of a report. Messages with numbers in them are functions, so a report can
+ * never show an unfilled template.
+ */
 export interface ReportWording {
   findings: string;
   sources: string;
@@ -5,11 +11,12 @@ export interface ReportWording {
   openQuote: string;
   closeQuote: string;
   conclusion: string;
-  /** `{found}` and `{required}` are replaced. */
-  insufficientEvidence: string;
-  /** `{budget}` is replaced by one of `budgets`. */
-  partial: string;
-  budgets: Record<'tokens' | 'cost' | 'llm_calls' | 'time', string>;
+  /** Sources were found but none of them holds evidence on the question. */
+  noFindings: (sources: number) => string;
+  insufficientEvidence: (found: number, required: number) => string;
+  /** The writer's draft failed the checks in code; the findings are listed instead. */
+  draftRejected: string;
+  partial: (budget: BudgetKind) => string;
   /** How the writer is told to write: the language and, for Chinese, the script. */
   instruction: string;
 }
@@ -21,11 +28,18 @@ const ENGLISH: ReportWording = {
   openQuote: '“',
   closeQuote: '”',
   conclusion: 'Conclusion',
-  insufficientEvidence:
-    'Only {found} of the sources found hold evidence on this question, fewer than the {required} a report needs. ' +
-    'The evidence found is listed below without further analysis.',
-  partial: 'This report is partial: the {budget} budget ran out before the research was complete.',
-  budgets: { tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' },
+  noFindings: (sources) =>
+    `None of the ${sources} ${sources === 1 ? 'source' : 'sources'} found holds evidence on this question, ` +
+    'so this report has no findings.',
+  insufficientEvidence: (found, required) =>
+    `Only ${found} of the sources found ${found === 1 ? 'holds' : 'hold'} evidence on this question, fewer than ` +
+    `the ${required} a report needs. The evidence found is listed below without further analysis.`,
+  draftRejected:
+    'The written draft did not pass the citation checks, so the evidence found is listed below without further ' +
+    'analysis.',
+  partial: (budget) =>
+    `This report is partial: the ${{ tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' }[budget]} ` +
+    'budget ran out before the research was complete.',
   instruction: 'English',
 };
 
@@ -36,10 +50,12 @@ const TRADITIONAL_CHINESE: ReportWording = {
   openQuote: '「',
   closeQuote: '」',
   conclusion: '結論',
-  insufficientEvidence:
-    '找到的來源中只有 {found} 個含有與此問題相關的證據，少於撰寫報告所需的 {required} 個。以下僅列出找到的證據，不作進一步分析。',
-  partial: '本報告不完整：研究完成前已用盡{budget}預算。',
-  budgets: { tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' },
+  noFindings: (sources) => `找到的 ${sources} 個來源都不含與此問題相關的證據，因此本報告沒有研究發現。`,
+  insufficientEvidence: (found, required) =>
+    `找到的來源中只有 ${found} 個含有與此問題相關的證據，少於撰寫報告所需的 ${required} 個。以下僅列出找到的證據，不作進一步分析。`,
+  draftRejected: '撰寫的草稿未通過引用檢查，以下僅列出找到的證據，不作進一步分析。',
+  partial: (budget) =>
+    `本報告不完整：研究完成前已用盡${{ tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' }[budget]}預算。`,
   instruction:
     'Traditional Chinese as written in Taiwan (繁體中文). Use Traditional characters only; never Simplified ' +
     'characters (write 這、們、個、說、為、發、與、國, not 这、们、个、说、为、发、与、国)',
@@ -52,10 +68,12 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   openQuote: '“',
   closeQuote: '”',
   conclusion: '结论',
-  insufficientEvidence:
-    '找到的来源中只有 {found} 个含有与此问题相关的证据，少于撰写报告所需的 {required} 个。以下仅列出找到的证据，不作进一步分析。',
-  partial: '本报告不完整：研究完成前已用尽{budget}预算。',
-  budgets: { tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' },
+  noFindings: (sources) => `找到的 ${sources} 个来源都不含与此问题相关的证据，因此本报告没有研究发现。`,
+  insufficientEvidence: (found, required) =>
+    `找到的来源中只有 ${found} 个含有与此问题相关的证据，少于撰写报告所需的 ${required} 个。以下仅列出找到的证据，不作进一步分析。`,
+  draftRejected: '撰写的草稿未通过引用检查，以下仅列出找到的证据，不作进一步分析。',
+  partial: (budget) =>
+    `本报告不完整：研究完成前已用尽${{ tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' }[budget]}预算。`,
   instruction: 'Simplified Chinese (简体中文)',
 };
 
@@ -66,11 +84,14 @@ const JAPANESE: ReportWording = {
   openQuote: '「',
   closeQuote: '」',
   conclusion: '結論',
-  insufficientEvidence:
-    '見つかった出典のうち、この質問に関する証拠を含むものは {found} 件で、報告に必要な {required} 件に足りません。' +
+  noFindings: (sources) =>
+    `見つかった ${sources} 件の出典のいずれにもこの質問に関する証拠がないため、この報告書には調査結果がありません。`,
+  insufficientEvidence: (found, required) =>
+    `見つかった出典のうち、この質問に関する証拠を含むものは ${found} 件で、報告に必要な ${required} 件に足りません。` +
     '見つかった証拠を分析せずに以下に示します。',
-  partial: 'この報告は不完全です：調査が終わる前に{budget}の予算を使い切りました。',
-  budgets: { tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' },
+  draftRejected: '作成された草稿が引用の検査に通らなかったため、見つかった証拠を分析せずに以下に示します。',
+  partial: (budget) =>
+    `この報告は不完全です：調査が終わる前に${{ tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' }[budget]}の予算を使い切りました。`,
   instruction: 'Japanese (日本語)',
 };
 
