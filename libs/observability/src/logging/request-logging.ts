@@ -2,6 +2,7 @@ import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { Store, storage } from 'nestjs-pino/storage';
 import { Level } from 'pino';
+import { endLogContext } from './log-context';
 import { QUIET_PATHS } from './logger-params';
 
 function pathOf(url: string): string {
@@ -27,7 +28,8 @@ export function installRequestLogging(fastify: FastifyInstance): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const path = pathOf(request.url);
     const level = levelFor(path, reply.statusCode);
-    const logger = storage.getStore()?.logger ?? PinoLogger.root;
+    const store = storage.getStore();
+    const logger = store?.logger ?? PinoLogger.root;
     if (logger.isLevelEnabled(level)) {
       logger[level](
         {
@@ -39,6 +41,7 @@ export function installRequestLogging(fastify: FastifyInstance): void {
         'request completed',
       );
     }
+    endLogContext(store);
     done();
   });
 }
