@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
+import { TcpProxy } from '@app/testing';
 import { EndpointSemaphore } from './endpoint-semaphore';
+import { createLlmRedis } from './llm-redis';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const PREFIX = `llm-semaphore-spec-${process.pid}-${Date.now()}`;
@@ -24,8 +26,18 @@ describe('EndpointSemaphore', () => {
   }
 
   /** Settles with 'pending' when the promise has not settled within `ms`. */
-  function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
-    return Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
+  async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        promise,
+        new Promise<'pending'>((resolve) => {
+          timer = setTimeout(() => resolve('pending'), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   beforeAll(() => {
@@ -121,5 +133,24 @@ describe('EndpointSemaphore', () => {
     await expect(slots.acquire(controller.signal)).rejects.toBe(reason);
     await slots.release(held);
     expect(await holders('abort')).toEqual([]);
+  });
+
+  it('rides out a Redis outage on the LLM connection: a caller waiting through it gets its slot after', async () => {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 6379 });
+    const redis = createLlmRedis(`redis://127.0.0.1:${proxy.port}/0`);
+    const slots = new EndpointSemaphore(redis, { key: `${PREFIX}:llm:outage`, limit: 1, leaseMs: 15_000 });
+    await slots.release(await slots.acquire());
+
+    await proxy.cut();
+    // Longer than a few reconnection attempts: a client that gives up after two would fail here.
+    const waiting = slots.acquire();
+    expect(await within(waiting, 3000)).toBe('pending');
+    await proxy.restore();
+    const token = await within(waiting, 10_000);
+    expect(token).toEqual(expect.any(String));
+    expect(await holders('outage')).toEqual([token]);
+    await slots.release(token as string);
+    await redis.quit();
+    await proxy.cut();
   });
 });

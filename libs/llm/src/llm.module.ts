@@ -1,10 +1,10 @@
 import { AppConfig } from '@app/config';
-import { Inject, Logger, Module, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DEFAULT_LEASE_MS, EndpointSemaphore } from './endpoint-semaphore';
 import { CachedLlmClient } from './cached-llm.client';
 import { LlmClient } from './llm-client';
-import { LLM_REDIS } from './llm-redis';
+import { LLM_REDIS, createLlmRedis } from './llm-redis';
 import { endpointOf, llmSettings } from './llm-settings';
 import { LlmStartupCheck } from './llm-startup.check';
 import { OpenAiLlmClient } from './openai/openai-llm.client';
@@ -22,16 +22,7 @@ export { LLM_REDIS };
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
         llmSettings(config);
-        const logger = new Logger(LlmModule.name);
-        const redis = new Redis(config.redisUrl, {
-          connectionName: 'llm-semaphore',
-          maxRetriesPerRequest: 2,
-          // Connects at the first LLM call: a process that makes none holds no connection.
-          lazyConnect: true,
-        });
-        // Unhandled, ioredis would print every reconnection error on stderr.
-        redis.on('error', (error: Error) => logger.warn(`llm semaphore redis: ${error.message}`));
-        return redis;
+        return createLlmRedis(config.redisUrl);
       },
     },
     {
