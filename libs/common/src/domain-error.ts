@@ -12,6 +12,7 @@ export enum ErrorCode {
   MethodNotAllowed = 'method_not_allowed',
   Conflict = 'conflict',
   NotCancellable = 'research_not_cancellable',
+  NotRetryable = 'research_not_retryable',
   IdempotencyKeyReused = 'idempotency_key_reused',
   NotReady = 'not_ready',
   DependencyUnavailable = 'dependency_unavailable',

@@ -5,3 +5,4 @@ export { DEFAULT_TENANT_ID } from './tenant';
 export { HasNoNullCharacters, IsSmallJsonObject, present } from './validators';
 export { decodeCursor, encodeCursor } from './page-cursor';
 export type { PageCursor } from './page-cursor';
+export { isUnavailableError } from './unavailable';

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode, ErrorDetails } from '@app/common';
+import { DomainError, ErrorCode, ErrorDetails, isUnavailableError } from '@app/common';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorResponseDto } from './error-response.dto';
@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.MethodNotAllowed]: HttpStatus.METHOD_NOT_ALLOWED,
   [ErrorCode.Conflict]: HttpStatus.CONFLICT,
   [ErrorCode.NotCancellable]: HttpStatus.CONFLICT,
+  [ErrorCode.NotRetryable]: HttpStatus.CONFLICT,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.NotReady]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.DependencyUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -122,7 +123,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: fastifyError.message ?? 'bad request',
       };
     }
-    if (isUnavailable(exception)) {
+    if (isUnavailableError(exception)) {
       return {
         status: HttpStatus.SERVICE_UNAVAILABLE,
         code: ErrorCode.DependencyUnavailable,
@@ -162,28 +163,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
         : exception.message;
     return { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, message };
   }
-}
-
-/** Network errors and PostgreSQL's "server unavailable" states: the request may succeed later. */
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  '57P01',
-  '57P03',
-  '53300',
-]);
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect/i;
-
-function isUnavailable(exception: unknown): boolean {
-  for (let error = exception as { code?: unknown; message?: unknown; driverError?: unknown } | undefined; error;) {
-    if (typeof error.code === 'string' && UNAVAILABLE_CODES.has(error.code)) return true;
-    if (typeof error.message === 'string' && UNAVAILABLE_MESSAGES.test(error.message)) return true;
-    error = error.driverError as typeof error;
-  }
-  return false;
 }
 
 function isRouteMiss(response: string | object): boolean {
