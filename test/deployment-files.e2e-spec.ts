@@ -364,7 +364,9 @@ describe('monitoring files', () => {
 
   it('has the alerts, each with a duration, a severity, a summary and a description', () => {
     expect(alerts.map((rule) => rule.alert).sort()).toEqual([
+      'LlmCircuitOpen',
       'LlmHighErrorRatio',
+      'LlmOutageLong',
       'LlmTokenBurnHigh',
       'ResearchApiHighErrorRatio',
       'ResearchApiHighLatency',

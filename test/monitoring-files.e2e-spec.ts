@@ -118,6 +118,8 @@ describe('metric names in the alert rules and dashboards', () => {
   it('covers each alert topic in the rules', () => {
     expect(namesIn('monitoring/alerts/research.rules.yml')).toEqual([
       'llm_calls_total',
+      'llm_circuit_open',
+      'llm_outage_seconds',
       'llm_tokens_total',
       'research_queue_jobs',
       'research_request_duration_seconds',

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
-import { ResearchExecutionService, ResearchQueueProducer, ResearchRunner } from '@app/research';
+import { ResearchExecutionService, ResearchIntake, ResearchRunner } from '@app/research';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -29,7 +29,7 @@ async function bootstrap(): Promise<void> {
   const app = await createWorkerApp();
   const logger = app.get(Logger);
   const lifecycle = app.get(LifecycleState);
-  const producer = app.get(ResearchQueueProducer);
+  const intake = app.get(ResearchIntake);
   const execution = app.get(ResearchExecutionService);
 
   installGracefulShutdown(app, {
@@ -37,7 +37,7 @@ async function bootstrap(): Promise<void> {
     logger,
     beforeClose: async (deadline) => {
       lifecycle.markShuttingDown();
-      await producer.pauseLocal();
+      await intake.hold('shutdown');
       const handBackAt = deadline - Math.min(HAND_BACK_MARGIN_MS, config.shutdownTimeoutMs / 4);
       while (execution.activeRuns > 0 && Date.now() < handBackAt) {
         await new Promise((resolve) => setTimeout(resolve, 100));

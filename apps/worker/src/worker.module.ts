@@ -1,12 +1,14 @@
 import { AgentsModule, configuredEngine } from '@app/agents';
-import { ConfigModule } from '@app/config';
+import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
+import { LlmOutageListener } from './llm-outage.listener';
 import { ResearchProcessor } from './research.processor';
 
-const execution = ResearchExecutionModule.register({ imports: [AgentsModule.register()], runner: configuredEngine() });
+const agents = AgentsModule.register();
+const execution = ResearchExecutionModule.register({ imports: [agents], runner: configuredEngine() });
 
 @Module({
   imports: [
@@ -14,9 +16,10 @@ const execution = ResearchExecutionModule.register({ imports: [AgentsModule.regi
     LoggingModule.forApp('worker'),
     MetricsModule.forApp('worker'),
     DatabaseModule,
+    agents,
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
   ],
-  providers: [ResearchProcessor],
+  providers: [ResearchProcessor, ...(appConfig().llm ? [LlmOutageListener] : [])],
 })
 export class WorkerModule {}

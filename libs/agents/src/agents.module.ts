@@ -29,7 +29,8 @@ export class AgentsModule {
         ExtractiveResearchRunner,
         ...(deep ? DEEP_AGENTS : []),
       ],
-      exports: deep ? [ExtractiveResearchRunner, DeepResearchRunner] : [ExtractiveResearchRunner],
+      // The LLM module goes along so that the worker can follow the endpoint's circuit.
+      exports: deep ? [ExtractiveResearchRunner, DeepResearchRunner, LlmModule] : [ExtractiveResearchRunner],
     };
   }
 }

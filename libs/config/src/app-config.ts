@@ -22,6 +22,20 @@ export interface LlmSettings {
   prices: Readonly<Record<string, ModelPrice>>;
   /** How long identical LLM requests are answered from the Redis cache; 0 turns it off. */
   cacheTtlSeconds: number;
+  circuit: LlmCircuitSettings;
+}
+
+/**
+ * The circuit breaker of an endpoint, shared by every worker: after `failures` failed calls in a
+ * row it opens, workers stop taking researches, and one of them probes the endpoint, first after
+ * `cooldownMs`, then twice as long after each failed probe up to `maxCooldownMs`. An outage longer
+ * than `outageMaxMs` stops holding work: researches then fail with a readable reason.
+ */
+export interface LlmCircuitSettings {
+  failures: number;
+  cooldownMs: number;
+  maxCooldownMs: number;
+  outageMaxMs: number;
 }
 
 export interface BudgetLimits {

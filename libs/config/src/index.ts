@@ -1,5 +1,5 @@
 export { AppConfig } from './app-config';
-export type { BudgetLimits, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
+export type { BudgetLimits, LlmCircuitSettings, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
 export { ConfigError, loadConfig } from './load-config';

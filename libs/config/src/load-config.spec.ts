@@ -138,7 +138,25 @@ describe('LLM and budget settings', () => {
       maxConcurrency: 4,
       cacheTtlSeconds: 86400,
       prices: { 'qwen-72b': { prompt: 0.9, completion: 0.9 }, 'qwen-7b': { prompt: 0.1, completion: 0.2 } },
+      circuit: { failures: 5, cooldownMs: 5000, maxCooldownMs: 60000, outageMaxMs: 7_200_000 },
     });
+  });
+
+  it('holds work through an LLM outage of two hours by default, and reads the circuit settings', () => {
+    const base = { LLM_BASE_URL: 'http://vllm:8000/v1' };
+    expect(loadConfig(base).llm?.circuit.outageMaxMs).toBeGreaterThanOrEqual(30 * 60 * 1000);
+    expect(
+      loadConfig({
+        ...base,
+        LLM_CIRCUIT_FAILURES: '3',
+        LLM_CIRCUIT_COOLDOWN_MS: '500',
+        LLM_CIRCUIT_MAX_COOLDOWN_MS: '2000',
+        LLM_OUTAGE_MAX_SECONDS: '60',
+      }).llm?.circuit,
+    ).toEqual({ failures: 3, cooldownMs: 500, maxCooldownMs: 2000, outageMaxMs: 60_000 });
+    expect(() => loadConfig({ ...base, LLM_CIRCUIT_COOLDOWN_MS: '9000', LLM_CIRCUIT_MAX_COOLDOWN_MS: '1000' })).toThrow(
+      'LLM_CIRCUIT_COOLDOWN_MS (9000) must not be above LLM_CIRCUIT_MAX_COOLDOWN_MS (1000)',
+    );
   });
 
   it('names malformed LLM settings and budgets', () => {

@@ -1,4 +1,4 @@
-import { AppConfig, BudgetLimits, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
+import { AppConfig, BudgetLimits, LlmCircuitSettings, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -217,8 +217,24 @@ function readLlm(read: EnvReader): LlmSettings | null {
       parsePrice,
       'model=prompt/completion pairs in USD per million tokens, e.g. gpt-4o-mini=0.15/0.6',
     ),
+    circuit: readCircuit(read),
   };
   if (read.raw('LLM_BASE_URL') === undefined) return null;
   const baseUrl = read.url('LLM_BASE_URL', ['http', 'https'], undefined, 'http://vllm:8000/v1');
   return { baseUrl, ...settings };
+}
+
+function readCircuit(read: EnvReader): LlmCircuitSettings {
+  const circuit: LlmCircuitSettings = {
+    failures: read.int('LLM_CIRCUIT_FAILURES', 5, 1, 1000),
+    cooldownMs: read.int('LLM_CIRCUIT_COOLDOWN_MS', 5_000, 100, 3_600_000),
+    maxCooldownMs: read.int('LLM_CIRCUIT_MAX_COOLDOWN_MS', 60_000, 100, 3_600_000),
+    outageMaxMs: read.int('LLM_OUTAGE_MAX_SECONDS', 7_200, 1, 7 * 86_400) * 1000,
+  };
+  if (circuit.cooldownMs > circuit.maxCooldownMs) {
+    read.problems.push(
+      `LLM_CIRCUIT_COOLDOWN_MS (${circuit.cooldownMs}) must not be above LLM_CIRCUIT_MAX_COOLDOWN_MS (${circuit.maxCooldownMs})`,
+    );
+  }
+  return circuit;
 }

@@ -1,5 +1,7 @@
 export { LlmClient } from './llm-client';
 export type { JsonSchemaFormat, LlmMessage, LlmUsage, StructuredRequest, StructuredResponse } from './llm-client';
-export { LlmError, LlmFailure } from './llm.errors';
+export { LlmCircuit } from './circuit/llm-circuit';
+export type { CircuitState, CircuitView } from './circuit/llm-circuit';
+export { LlmError, LlmFailure, LlmOutageError } from './llm.errors';
 export { LlmModule } from './llm.module';
 export { extractJson, stripThinking } from './structured-reply';

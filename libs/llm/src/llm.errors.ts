@@ -19,3 +19,18 @@ export class LlmError extends DomainError {
     super(ErrorCode.LlmFailed, message, { failure, ...(status ? { status } : {}) }, failure !== LlmFailure.Rejected);
   }
 }
+
+/**
+ * The endpoint's circuit is open: the call was not made. Not a failure of the research, which
+ * waits for the endpoint (`dependency_unavailable`).
+ */
+export class LlmOutageError extends DomainError {
+  constructor(endpoint: string, openedAt: number | null) {
+    const since = openedAt ? ` since ${new Date(openedAt).toISOString()}` : '';
+    super(
+      ErrorCode.DependencyUnavailable,
+      `the LLM endpoint ${endpoint} is unavailable${since}; the research waits until it answers again`,
+      { dependency: 'llm', endpoint },
+    );
+  }
+}

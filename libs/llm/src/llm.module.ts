@@ -3,6 +3,8 @@ import { Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DEFAULT_LEASE_MS, EndpointSemaphore } from './endpoint-semaphore';
 import { CachedLlmClient } from './cached-llm.client';
+import { LlmCircuit } from './circuit/llm-circuit';
+import { LlmCircuitMonitor } from './circuit/llm-circuit.monitor';
 import { LlmClient } from './llm-client';
 import { LLM_REDIS, createLlmRedis } from './llm-redis';
 import { endpointOf, llmSettings } from './llm-settings';
@@ -37,12 +39,22 @@ export { LLM_REDIS };
         });
       },
     },
+    {
+      provide: LlmCircuit,
+      inject: [LLM_REDIS, AppConfig],
+      useFactory: (redis: Redis, config: AppConfig) => {
+        const settings = llmSettings(config);
+        const endpoint = endpointOf(settings.baseUrl);
+        return new LlmCircuit(redis, endpoint, `${config.queuePrefix}:llm-circuit:${endpoint}`, settings.circuit);
+      },
+    },
+    LlmCircuitMonitor,
     OpenAiLlmClient,
     CachedLlmClient,
     { provide: LlmClient, useExisting: CachedLlmClient },
     LlmStartupCheck,
   ],
-  exports: [LlmClient],
+  exports: [LlmClient, LlmCircuit],
 })
 export class LlmModule implements OnModuleDestroy {
   constructor(@Inject(LLM_REDIS) private readonly redis: Redis) {}

@@ -13,6 +13,8 @@ export { ResearchReconciler } from './execution/research.reconciler';
 export { ResearchEntity } from './persistence/research.entity';
 export { RESEARCH_QUEUE, ResearchJobName } from './queue/research-queue';
 export type { RunResearchJob } from './queue/research-queue';
+export { ResearchIntake } from './queue/research-intake';
+export type { IntakeHold } from './queue/research-intake';
 export { ResearchQueueProducer } from './queue/research-queue.producer';
 export { QueueReadinessCheck } from './queue/queue.readiness-check';
 export { ResearchEventType } from './research-event-type';
@@ -34,6 +36,7 @@ export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './
 export {
   IdempotencyKeyReusedError,
   ResearchNotCancellableError,
+  ResearchNotRetryableError,
   ResearchStoppedError,
   StopReason,
 } from './research.errors';

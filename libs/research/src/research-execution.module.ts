@@ -4,6 +4,7 @@ import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchExecutionService } from './execution/research-execution.service';
 import { ResearchReconciler } from './execution/research.reconciler';
 import { queueDepthMetric } from './queue/queue-depth.metric';
+import { ResearchIntake } from './queue/research-intake';
 import { ResearchQueueModule } from './queue/research-queue.module';
 
 export interface ResearchExecutionOptions {
@@ -24,9 +25,10 @@ export class ResearchExecutionModule {
         { provide: ResearchRunner, useExisting: options.runner },
         ResearchExecutionService,
         ResearchReconciler,
+        ResearchIntake,
         queueDepthMetric,
       ],
-      exports: [ResearchExecutionService, ResearchQueueModule],
+      exports: [ResearchExecutionService, ResearchIntake, ResearchQueueModule],
     };
   }
 }

@@ -10,6 +10,7 @@ import { Counter, Histogram, register } from 'prom-client';
 import { CachedLlmClient } from '../cached-llm.client';
 import { EndpointSemaphore } from '../endpoint-semaphore';
 import { JsonSchemaFormat, LlmClient, StructuredRequest } from '../llm-client';
+import { LlmCircuit } from '../circuit/llm-circuit';
 import { LlmError, LlmFailure } from '../llm.errors';
 import { LlmModule } from '../llm.module';
 import { OpenAiLlmClient } from './openai-llm.client';
@@ -168,6 +169,8 @@ function configFor(baseUrl: string, env: Record<string, string> = {}): AppConfig
     REDIS_URL,
     // The adapter itself, every call to the server: the cache has its own tests.
     LLM_CACHE_TTL_SECONDS: '0',
+    // Retries are tested here; the circuit breaker has its own tests.
+    LLM_CIRCUIT_FAILURES: '1000',
     ...env,
   });
 }
@@ -537,6 +540,7 @@ describe('OpenAiLlmClient', () => {
         new OpenAiLlmClient(
           config,
           new EndpointSemaphore(redis, { key: `${PREFIX}:llm:shared`, limit: 2, leaseMs: 5_000 }),
+          moduleRef.get(LlmCircuit),
           register.getSingleMetric(Metric.LlmCost) as Counter<string>,
           register.getSingleMetric(Metric.LlmRetries) as Counter<string>,
           register.getSingleMetric(Metric.LlmSlotWait) as Histogram<string>,

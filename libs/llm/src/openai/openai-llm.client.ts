@@ -7,7 +7,8 @@ import { Counter, Histogram } from 'prom-client';
 import { sleep } from '@app/common';
 import { EndpointSemaphore } from '../endpoint-semaphore';
 import { LlmClient, LlmMessage, LlmUsage, StructuredRequest, StructuredResponse } from '../llm-client';
-import { LlmError, LlmFailure } from '../llm.errors';
+import { LlmCircuit } from '../circuit/llm-circuit';
+import { LlmError, LlmFailure, LlmOutageError } from '../llm.errors';
 import { LlmSettings, llmSettings } from '../llm-settings';
 import { ReplyValidator, stripThinking } from '../structured-reply';
 import { retryDelayMs, transientFailure } from './openai-failure';
@@ -56,6 +57,7 @@ export class OpenAiLlmClient extends LlmClient {
   constructor(
     config: AppConfig,
     private readonly semaphore: EndpointSemaphore,
+    private readonly circuit: LlmCircuit,
     @InjectMetric(Metric.LlmCost) private readonly cost: Counter<string>,
     @InjectMetric(Metric.LlmRetries) private readonly retries: Counter<string>,
     @InjectMetric(Metric.LlmSlotWait) private readonly slotWait: Histogram<string>,
@@ -140,8 +142,11 @@ export class OpenAiLlmClient extends LlmClient {
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     };
     for (let attempt = 1; ; attempt += 1) {
+      // While the endpoint is held to be down, calls are not made at all: the research waits.
+      if (!this.circuit.allowsCalls()) throw new LlmOutageError(this.circuit.endpoint, this.circuit.view.openedAt);
       try {
         const reply = await this.callInSlot(completion, body);
+        await this.circuit.recordSuccess();
         const message = reply.choices[0]?.message;
         return {
           text: message?.content ?? '',
@@ -152,10 +157,13 @@ export class OpenAiLlmClient extends LlmClient {
         completion.signal?.throwIfAborted();
         const failure = transientFailure(error);
         if (!failure) throw rejection(completion.model, error);
+        // Rate limits say the endpoint is up but busy: they are waited out, not counted as an outage.
+        if (failure.reason !== 'rate_limited') await this.circuit.recordFailure();
         if (attempt > this.settings.maxRetries) {
+          if (!this.circuit.allowsCalls()) throw new LlmOutageError(this.circuit.endpoint, this.circuit.view.openedAt);
           throw new LlmError(
             LlmFailure.Unavailable,
-            `${completion.model} is unavailable after ${attempt} attempts; the last one: ${failure.cause}`,
+            `${completion.model} is unavailable after ${attempt} attempts; the last one: ${failure.cause}${this.outageNote()}`,
             failure.status,
           );
         }
@@ -163,6 +171,24 @@ export class OpenAiLlmClient extends LlmClient {
         await sleep(retryDelayMs(attempt, failure.retryAfterMs), completion.signal);
       }
     }
+  }
+
+  /**
+   * One plain call that costs a token, to learn whether the endpoint answers: the circuit
+   * breaker's probe. Not retried, not cached, outside every research's ledger.
+   */
+  async probe(timeoutMs: number): Promise<void> {
+    await this.openai.chat.completions.create(
+      { model: this.settings.model, messages: [{ role: 'user', content: 'Reply with OK.' }], max_tokens: 1 },
+      { timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) },
+    );
+  }
+
+  private outageNote(): string {
+    const { view } = this.circuit;
+    if (view.state !== 'exhausted') return '';
+    const minutes = Math.round(view.outageMs / 60_000);
+    return ` (the endpoint has been failing for ${minutes} min, longer than LLM_OUTAGE_MAX_SECONDS; retry the research when it answers again)`;
   }
 
   /** One HTTP call within a slot of the endpoint's concurrency limit, accounted and logged. */

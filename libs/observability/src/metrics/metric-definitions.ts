@@ -27,6 +27,9 @@ export const Metric = {
   CacheHits: 'research_cache_hits_total',
   CacheMisses: 'research_cache_misses_total',
   CacheSize: 'research_cache_size',
+  LlmCircuitOpen: 'llm_circuit_open',
+  LlmOutage: 'llm_outage_seconds',
+  IntakePaused: 'research_intake_paused',
 } as const;
 
 /** The api's HTTP metrics. */
@@ -130,4 +133,19 @@ export const WORKER_METRICS: Provider[] = [
   makeCounterProvider({ name: Metric.CacheHits, help: 'Cache hits by cache.', labelNames: ['cache'] }),
   makeCounterProvider({ name: Metric.CacheMisses, help: 'Cache misses by cache.', labelNames: ['cache'] }),
   makeGaugeProvider({ name: Metric.CacheSize, help: 'Entries in a cache.', labelNames: ['cache'] }),
+  makeGaugeProvider({
+    name: Metric.LlmCircuitOpen,
+    help: "1 while the LLM endpoint's circuit breaker is open (work held, endpoint probed), else 0.",
+    labelNames: ['endpoint'],
+  }),
+  makeGaugeProvider({
+    name: Metric.LlmOutage,
+    help: 'How long the current outage of the LLM endpoint has lasted, in seconds; 0 when it answers.',
+    labelNames: ['endpoint'],
+  }),
+  makeGaugeProvider({
+    name: Metric.IntakePaused,
+    help: '1 while this worker takes no new research, by reason (llm_unavailable, shutdown).',
+    labelNames: ['reason'],
+  }),
 ];

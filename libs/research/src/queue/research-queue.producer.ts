@@ -88,15 +88,4 @@ export class ResearchQueueProducer implements OnModuleInit {
   async ping(): Promise<void> {
     await this.queue.client.ping();
   }
-
-  /** Stops this process taking new jobs; active ones go on. Bounded: Redis may be down. */
-  async pauseLocal(timeoutMs = 2000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.queue.pause(true, true),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  }
 }
