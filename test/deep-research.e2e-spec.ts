@@ -272,6 +272,33 @@ describe('deep research engine', () => {
     expect(llm.callsFor('research_plan')).toHaveLength(4);
   });
 
+  it('retries a failed research from its checkpoints, without paying again or charging the time it spent failed', async () => {
+    llm.inject({ invalidJson: true }, { schema: 'report_draft', times: Infinity });
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      language: 'en',
+      budget: { max_seconds: 5 },
+    });
+    const failed = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'llm_failed' } });
+    const readBefore = llm.callsFor('source_findings').length;
+    expect(readBefore).toBeGreaterThan(0);
+
+    // Longer than its whole time budget: the time spent failed must not be charged.
+    await sleep(5500);
+    llm.reset();
+    expect((await stack.http.post(`/api/v1/research/${id}/retry`)).status).toBe(202);
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    expect(research.result).toMatchObject({ partial: false, evidence: 'sufficient' });
+    expect(research.result.stats.sources_read).toBe(6);
+    // The plan and every source read came from the checkpoints: only the writer and verifier ran.
+    expect(llm.callsFor('research_plan')).toHaveLength(0);
+    expect(llm.callsFor('source_findings')).toHaveLength(0);
+    expect(llm.callsFor('report_draft').length).toBeGreaterThan(0);
+  });
+
   it('resumes after the read stage without repeating finished LLM calls when its worker is killed', async () => {
     llm.inject({ hang: true }, { schema: 'report_draft' });
     const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });

@@ -52,5 +52,43 @@ describe('failing research', () => {
     const cancel = await stack.http.post(`/api/v1/research/${id}/cancel`);
     expect(cancel.status).toBe(409);
     expect(cancel.body.error.details).toEqual({ status: 'failed' });
+
+    // Once the cause is gone, the failed research can be run again, and completes.
+    await lock.release();
+    lock = undefined;
+    const retry = await stack.http.post(`/api/v1/research/${id}/retry`);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('location')).toBe(`/api/v1/research/${id}`);
+    expect(retry.body).toMatchObject({ research_id: id, status: 'pending', error: null, finished_at: null });
+    const retried = await stack.waitForStatus(id, ['failed', 'completed', 'cancelled']);
+    expect(retried).toMatchObject({ status: 'completed', attempts: 3, error: null });
+    const after = await stack.database.query<{ type: string }>(
+      `SELECT type FROM research_events WHERE research_id = $1 AND seq > 7 ORDER BY seq`,
+      [id],
+    );
+    expect(after.map((e) => e.type)).toEqual([
+      'research.retried',
+      'research.started',
+      'stage.started',
+      'stage.finished',
+      'stage.started',
+      'stage.finished',
+      'stage.started',
+      'stage.finished',
+      'research.completed',
+    ]);
+  });
+
+  it('retries only a failed research', async () => {
+    const id = await stack.submit({ question: 'a research that completes' });
+    await stack.waitForStatus(id, ['completed']);
+    const completed = await stack.http.post(`/api/v1/research/${id}/retry`);
+    expect(completed.status).toBe(409);
+    expect(completed.body.error).toMatchObject({ code: 'research_not_retryable', details: { status: 'completed' } });
+
+    const missing = await stack.http.post('/api/v1/research/00000000-0000-4000-8000-000000000000/retry');
+    expect(missing.status).toBe(404);
+    const malformed = await stack.http.post('/api/v1/research/not-a-uuid/retry');
+    expect(malformed.status).toBe(400);
   });
 });

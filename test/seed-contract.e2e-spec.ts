@@ -101,6 +101,7 @@ describe("the chapter's API examples", () => {
         'GET /api/v1/research',
         'GET /api/v1/research/{id}',
         'POST /api/v1/research/{id}/cancel',
+        'POST /api/v1/research/{id}/retry',
         'POST /api/v1/documents',
         'GET /api/v1/documents',
         'GET /api/v1/documents/{id}',

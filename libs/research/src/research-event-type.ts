@@ -8,4 +8,5 @@ export enum ResearchEventType {
   RetryScheduled = 'research.retry_scheduled',
   HandedBack = 'research.handed_back',
   Requeued = 'research.requeued',
+  Retried = 'research.retried',
 }

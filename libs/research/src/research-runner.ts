@@ -9,7 +9,11 @@ export interface ResearchTask {
   requestId: string | null;
   /** 1 for the first run of this research, higher after retries and recoveries. */
   attempt: number;
-  /** When the research first started: budgets of time count from here, across runs. */
+  /**
+   * Where the time budget counts from, across runs: the first start, moved later by the time
+   * the research then spent waiting (handed back during an outage or a shutdown, failed before
+   * a retry).
+   */
   startedAt: Date;
 }
 

@@ -1,12 +1,14 @@
 import { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal, statusesAllowing } from './research-status';
 
 describe('research status', () => {
-  it('has three terminal states that never change', () => {
+  it('has three terminal states; only a failed one can be retried, back to pending', () => {
     const terminal = RESEARCH_STATUSES.filter(isTerminal);
     expect(terminal.sort()).toEqual(['cancelled', 'completed', 'failed']);
-    for (const from of terminal) {
+    for (const from of [ResearchStatus.Completed, ResearchStatus.Cancelled]) {
       for (const to of RESEARCH_STATUSES) expect(canTransition(from, to)).toBe(false);
     }
+    expect(RESEARCH_STATUSES.filter((to) => canTransition(ResearchStatus.Failed, to))).toEqual(['pending']);
+    expect(statusesAllowing(ResearchStatus.Pending).sort()).toEqual(['failed', 'running']);
   });
 
   it('lets a pending research start or be cancelled, nothing else', () => {

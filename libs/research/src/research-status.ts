@@ -19,12 +19,20 @@ const TRANSITIONS: Readonly<Record<ResearchStatus, readonly ResearchStatus[]>> =
     ResearchStatus.Cancelled,
   ],
   [ResearchStatus.Completed]: [],
-  [ResearchStatus.Failed]: [],
+  // Only when a user asks for it: POST /api/v1/research/{id}/retry.
+  [ResearchStatus.Failed]: [ResearchStatus.Pending],
   [ResearchStatus.Cancelled]: [],
 };
 
+const TERMINAL: ReadonlySet<ResearchStatus> = new Set([
+  ResearchStatus.Completed,
+  ResearchStatus.Failed,
+  ResearchStatus.Cancelled,
+]);
+
+/** A state the service never leaves on its own; a failed research leaves it only when retried. */
 export function isTerminal(status: ResearchStatus): boolean {
-  return TRANSITIONS[status].length === 0;
+  return TERMINAL.has(status);
 }
 
 export function canTransition(from: ResearchStatus, to: ResearchStatus): boolean {

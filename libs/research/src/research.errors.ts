@@ -7,6 +7,17 @@ export class ResearchNotCancellableError extends DomainError {
   }
 }
 
+export class ResearchNotRetryableError extends DomainError {
+  constructor(id: string, status: ResearchStatus) {
+    super(
+      ErrorCode.NotRetryable,
+      `research ${id} is ${status}; only a failed research can be retried`,
+      { status },
+      false,
+    );
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor(researchId: string) {
     super(

@@ -7,7 +7,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
-import { IdempotencyKeyReusedError, ResearchNotCancellableError } from './research.errors';
+import { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchNotRetryableError } from './research.errors';
 import { ResearchEntity } from './persistence/research.entity';
 import { IdempotencyConflict, ResearchRepository } from './persistence/research.repository';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
@@ -115,6 +115,25 @@ export class ResearchService {
     const current = await this.get(tenantId, id);
     if (current.status === ResearchStatus.Cancelled) return current;
     throw new ResearchNotCancellableError(id, current.status);
+  }
+
+  /**
+   * Runs a failed research again from its checkpoints: the steps it finished are not paid for
+   * again. Its failure, runs and time spent failed are forgiven. Only a failed research.
+   */
+  async retry(tenantId: string, id: string): Promise<ResearchEntity> {
+    const retried = await this.repository.retry(tenantId, id);
+    if (!retried) {
+      const current = await this.get(tenantId, id);
+      throw new ResearchNotRetryableError(id, current.status);
+    }
+    // The failed job keeps its id in the queue: take it off so the new one can be added.
+    await this.producer.removeIdle(id).catch((error: Error) => {
+      this.logger.warn(`could not remove the failed job of research ${id}: ${error.message}`);
+    });
+    const enqueued = await this.producer.enqueue({ researchId: id, tenantId, requestId: retried.requestId });
+    this.logger.log({ research_id: id, enqueued }, 'research retried');
+    return retried;
   }
 
   /** The request's limits over the defaults, refused above the configured maxima. */

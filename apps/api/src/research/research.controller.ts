@@ -131,4 +131,33 @@ export class ResearchController {
   ): Promise<ResearchResponseDto> {
     return ResearchResponseDto.from(await this.research.cancel(tenantId, id));
   }
+
+  @Post(':id/retry')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Run a failed research again',
+    description:
+      'Puts a `failed` research back to `pending` and queues it. It resumes from its checkpoints: the plan, ' +
+      'the sources and every source already read are kept, and are not paid for again. Its earlier runs and ' +
+      'the time it spent failed are not charged to its budgets. Poll the research as after a submission.',
+  })
+  @ApiAcceptedResponse({
+    type: ResearchResponseDto,
+    description: 'Queued again, `status: "pending"`; the `Location` header is the research URL.',
+    headers: { Location: { description: 'URL of the research', schema: { type: 'string' } } },
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The research is not failed (`research_not_retryable`); `details.status` says what it is.',
+  })
+  async retry(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ResearchResponseDto> {
+    const research = await this.research.retry(tenantId, id);
+    void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
+    return ResearchResponseDto.from(research);
+  }
 }

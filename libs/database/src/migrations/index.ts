@@ -1,10 +1,12 @@
 import { CreateResearches1795597200000 } from './1795597200000-CreateResearches';
 import { CreateDocuments1795597260000 } from './1795597260000-CreateDocuments';
 import { CreateResearchStepsAndSources1795597320000 } from './1795597320000-CreateResearchStepsAndSources';
+import { AddResearchRunAccounting1795597380000 } from './1795597380000-AddResearchRunAccounting';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
   CreateResearches1795597200000,
   CreateDocuments1795597260000,
   CreateResearchStepsAndSources1795597320000,
+  AddResearchRunAccounting1795597380000,
 ];

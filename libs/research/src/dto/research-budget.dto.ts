@@ -29,7 +29,13 @@ export class ResearchBudgetRequestDto {
   @IsInt()
   max_llm_calls?: number;
 
-  @ApiPropertyOptional({ description: 'Wall-clock seconds from the first start.', minimum: 5, example: 300 })
+  @ApiPropertyOptional({
+    description:
+      'Wall-clock seconds from the first start, not counting time spent waiting to run again (handed back ' +
+      'during an LLM outage or a shutdown, failed before a retry).',
+    minimum: 5,
+    example: 300,
+  })
   @ValidateIf(present)
   @Max(86_400)
   @Min(5)

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode, untilAborted } from '@app/common';
+import { DomainError, ErrorCode, isUnavailableError, sleep, untilAborted } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric, runWithLogContext } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
@@ -21,6 +21,9 @@ export interface JobAttempt {
   giveUp(): Promise<void>;
 }
 
+const RECORD_FIRST_DELAY_MS = 100;
+const RECORD_MAX_DELAY_MS = 2000;
+
 export type ExecutionOutcome = 'completed' | 'failed' | 'cancelled' | 'handed_back' | 'lease_lost' | 'skipped';
 
 /** A research failed for good: the queue records the job as failed too. */
@@ -40,6 +43,8 @@ export class ResearchFailedError extends Error {
 export class ResearchExecutionService {
   private readonly logger = new Logger('ResearchExecution');
   private readonly runs = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  /** Set at shutdown: outcomes that cannot be written now are left to the reconciler. */
+  private stopping = false;
 
   constructor(
     private readonly repository: ResearchRepository,
@@ -88,12 +93,15 @@ export class ResearchExecutionService {
     }
     const fence: RunFence = { tenantId: research.tenantId, researchId: research.id, token: research.attempts };
 
+    // Runs that crashed count; hand-backs and the runs before a retry do not.
     const maxRuns = this.config.researchAttempts * 2;
-    if (research.attempts > maxRuns) {
-      await this.repository.fail(fence, {
-        code: ErrorCode.RunnerFailed,
-        message: `gave up after ${maxRuns} runs: the research kept stopping without a result`,
-      });
+    if (research.attempts - research.freeRuns > maxRuns) {
+      await this.record('abandoned', () =>
+        this.repository.fail(fence, {
+          code: ErrorCode.RunnerFailed,
+          message: `gave up after ${maxRuns} runs: the research kept stopping without a result`,
+        }),
+      );
       this.logger.error({ attempts: research.attempts }, 'research abandoned');
       return 'failed';
     }
@@ -110,6 +118,7 @@ export class ResearchExecutionService {
 
   /** Asks every run in this process to hand its research back, and waits until they have. */
   async handBackAll(): Promise<void> {
+    this.stopping = true;
     const runs = [...this.runs.values()];
     for (const run of runs) run.controller.abort(new ResearchStoppedError(StopReason.Shutdown));
     await Promise.allSettled(runs.map((run) => run.done));
@@ -135,10 +144,10 @@ export class ResearchExecutionService {
         params: research.params,
         requestId: research.requestId,
         attempt: research.attempts,
-        startedAt: research.startedAt ?? research.createdAt,
+        startedAt: new Date((research.startedAt ?? research.createdAt).getTime() + research.waitedMs),
       };
       const result = await untilAborted(this.runner.run(task, this.context(fence, controller)), controller.signal);
-      if (!(await this.repository.complete(fence, result))) {
+      if (!(await this.record('completed', () => this.repository.complete(fence, result)))) {
         const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
         this.logger.warn({ status: state?.status }, 'research finished but was no longer ours; result discarded');
         return state?.status === ResearchStatus.Cancelled ? 'cancelled' : 'lease_lost';
@@ -161,7 +170,7 @@ export class ResearchExecutionService {
   ): Promise<ExecutionOutcome> {
     if (error instanceof ResearchStoppedError) {
       if (error.reason === StopReason.Shutdown) {
-        await this.repository.release(fence, ResearchEventType.HandedBack, null);
+        await this.record('handed back', () => this.repository.release(fence, ResearchEventType.HandedBack, null));
         this.logger.warn('research handed back for another worker');
         return 'handed_back';
       }
@@ -170,19 +179,52 @@ export class ResearchExecutionService {
     }
 
     const failure = describeFailure(error);
+    if (error instanceof DomainError && error.code === ErrorCode.DependencyUnavailable) {
+      // An outage (the LLM endpoint's circuit is open) is not the research's fault: it waits in
+      // the queue for the dependency, keeping its steps, without spending an attempt.
+      await this.record('handed back', () => this.repository.release(fence, ResearchEventType.HandedBack, failure));
+      this.logger.warn({ error: failure }, 'a dependency is unavailable; research handed back to wait for it');
+      return 'handed_back';
+    }
+
     const retryable = !(error instanceof DomainError) || error.retryable;
     if (retryable && attempt.number < attempt.max) {
-      await this.repository.release(fence, ResearchEventType.RetryScheduled, failure);
+      await this.record('retry scheduled', () =>
+        this.repository.release(fence, ResearchEventType.RetryScheduled, failure),
+      );
       this.logger.warn(
         { attempt: attempt.number, max_attempts: attempt.max, error: failure },
         'research attempt failed; will retry',
       );
       throw error;
     }
-    await this.repository.fail(fence, failure);
+    await this.record('failed', () => this.repository.fail(fence, failure));
     this.logger.error({ attempt: attempt.number, duration: seconds(started), error: failure }, 'research failed');
     if (!retryable) await attempt.giveUp();
     throw new ResearchFailedError(failure);
+  }
+
+  /**
+   * Writes the outcome of a run, again and again while PostgreSQL cannot be reached: the
+   * research is released or finished as soon as the database is back, instead of staying
+   * `running` until its lease expires. False when the run no longer owns the research. At
+   * shutdown it gives up, and the lease and the reconciler take over.
+   */
+  private async record(outcome: string, write: () => Promise<boolean>): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const written = await write();
+        if (attempt > 1) this.logger.log({ outcome, attempt }, 'research outcome recorded once the database answered');
+        return written;
+      } catch (error) {
+        if (!isUnavailableError(error) || this.stopping) throw error;
+        this.logger.warn(
+          { outcome, attempt, error: (error as Error).message },
+          'research outcome not recorded: the database is unavailable; trying again',
+        );
+        await sleep(Math.min(RECORD_MAX_DELAY_MS, RECORD_FIRST_DELAY_MS * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   private context(fence: RunFence, controller: AbortController): ResearchRunContext {

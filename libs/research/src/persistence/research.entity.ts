@@ -31,6 +31,14 @@ export class ResearchEntity {
   @Column('int')
   attempts: number;
 
+  /** Runs that do not count towards giving up: hand-backs, and every run before a retry. */
+  @Column('int', { name: 'free_runs' })
+  freeRuns: number;
+
+  /** Time spent waiting to run again after the first start; the time budget does not count it. */
+  @Column('bigint', { name: 'waited_ms', transformer: { to: (value: number) => value, from: Number } })
+  waitedMs: number;
+
   @Column('int', { name: 'event_seq' })
   eventSeq: number;
 

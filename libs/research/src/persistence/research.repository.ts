@@ -51,7 +51,10 @@ export class IdempotencyConflict {
   constructor(readonly existing: ResearchEntity) {}
 }
 
-const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, event_seq, request_id,
+/** Whole milliseconds from a timestamp column to now. */
+const MS_SINCE = (column: string) => `floor(extract(epoch FROM now() - ${column}) * 1000)::bigint`;
+
+const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, free_runs, waited_ms, event_seq, request_id,
   idempotency_key, idempotency_hash, lease_expires_at, created_at, updated_at, started_at, finished_at`;
 
 /**
@@ -159,6 +162,8 @@ export class ResearchRepository {
       `WITH claimed AS (
          UPDATE researches
             SET status = 'running', attempts = attempts + 1, event_seq = event_seq + 1,
+                waited_ms = waited_ms + CASE WHEN status = 'pending' AND started_at IS NOT NULL
+                                             THEN ${MS_SINCE('updated_at')} ELSE 0 END,
                 started_at = COALESCE(started_at, now()), updated_at = now(),
                 lease_expires_at = now() + $3 * interval '1 millisecond'
           WHERE tenant_id = $1 AND id = $2
@@ -216,9 +221,40 @@ export class ResearchRepository {
     return this.finishRun(fence, 'failed', ResearchEventType.Failed, { error, eventData: { ...error } });
   }
 
-  /** Gives the research back to the queue (`pending`), for a retry or another worker. */
+  /**
+   * Gives the research back to the queue (`pending`), for a retry or another worker. A
+   * hand-back (shutdown, a dependency down) is a free run: it does not count towards giving up.
+   */
   release(fence: RunFence, type: ResearchEventType, error: ResearchFailure | null): Promise<boolean> {
-    return this.finishRun(fence, 'pending', type, { error, eventData: error ? { ...error } : {} });
+    return this.finishRun(fence, 'pending', type, {
+      error,
+      eventData: error ? { ...error } : {},
+      freeRun: type === ResearchEventType.HandedBack,
+    });
+  }
+
+  /**
+   * Puts a failed research back to `pending` to run again from its checkpoints: its earlier
+   * runs no longer count towards giving up, and the time it spent failed is not charged to its
+   * time budget. Null when it was not failed.
+   */
+  async retry(tenantId: string, id: string): Promise<ResearchEntity | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `WITH retried AS (
+         UPDATE researches
+            SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, lease_expires_at = NULL,
+                free_runs = attempts, waited_ms = waited_ms + ${MS_SINCE('COALESCE(finished_at, now())')},
+                updated_at = now(), event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = 'failed'
+         RETURNING ${RESEARCH_COLUMNS}
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+         SELECT id, event_seq, tenant_id, $3, jsonb_build_object('runs_before', attempts) FROM retried
+       )
+       SELECT * FROM retried`,
+      [tenantId, id, ResearchEventType.Retried],
+    );
+    return rows.length > 0 ? toResearch(rows[0]) : null;
   }
 
   async currentRunState(tenantId: string, id: string): Promise<Pick<ResearchEntity, 'status' | 'attempts'> | null> {
@@ -356,14 +392,20 @@ export class ResearchRepository {
     fence: RunFence,
     status: 'completed' | 'failed' | 'pending',
     eventType: ResearchEventType,
-    values: { result?: ResearchResult; error?: ResearchFailure | null; eventData: Record<string, unknown> },
+    values: {
+      result?: ResearchResult;
+      error?: ResearchFailure | null;
+      eventData: Record<string, unknown>;
+      freeRun?: boolean;
+    },
   ): Promise<boolean> {
     const terminal = status !== 'pending';
     const rows: unknown[] = await this.dataSource.query(
       `WITH finished AS (
          UPDATE researches
             SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),
-                finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1
+                finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1,
+                free_runs = free_runs + CASE WHEN $10::boolean THEN 1 ELSE 0 END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq
        )
@@ -380,6 +422,7 @@ export class ResearchRepository {
         terminal,
         eventType,
         JSON.stringify(values.eventData),
+        values.freeRun ?? false,
       ],
     );
     return rows.length > 0;
@@ -396,6 +439,8 @@ function toResearch(row: Record<string, unknown>): ResearchEntity {
     result: (row.result ?? null) as ResearchResult | null,
     error: (row.error ?? null) as ResearchFailure | null,
     attempts: row.attempts as number,
+    freeRuns: row.free_runs as number,
+    waitedMs: Number(row.waited_ms),
     eventSeq: row.event_seq as number,
     requestId: (row.request_id ?? null) as string | null,
     idempotencyKey: (row.idempotency_key ?? null) as string | null,
