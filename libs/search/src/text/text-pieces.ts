@@ -2,7 +2,9 @@
  * V8 walks an Intl.Segmenter over a string in time that grows faster than its length: 20,000
  * English words in one string take seconds, 40,000 tens of seconds, while the same words a line
  * at a time take milliseconds. So text is segmented in pieces of bounded length, cut where the
- * segmenters would break anyway, which keeps the result the same as segmenting the whole text.
+ * segmenters would break anyway, which keeps the result that of the whole text; only a sentence
+ * longer than a piece comes out cut in two (and, in Chinese without punctuation, the word at the
+ * cut).
  */
 export const MAX_PIECE_LENGTH = 1024;
 
