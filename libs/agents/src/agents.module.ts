@@ -1,7 +1,7 @@
 import { appConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { ResearchRunner } from '@app/research';
-import { CorpusModule, CorpusSearchProvider, SearchProvider } from '@app/search';
+import { CorpusModule, CorpusSearchProvider, SearchProvider, TextModule } from '@app/search';
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { DeepResearchRunner } from './deep/deep-research.runner';
 import { Planner } from './deep/planner.agent';
@@ -23,7 +23,7 @@ export class AgentsModule {
     const deep = appConfig().llm !== null;
     return {
       module: AgentsModule,
-      imports: [CorpusModule, ...(deep ? [LlmModule] : [])],
+      imports: [CorpusModule, TextModule, ...(deep ? [LlmModule] : [])],
       providers: [
         { provide: SearchProvider, useExisting: CorpusSearchProvider },
         ExtractiveResearchRunner,

@@ -10,6 +10,6 @@ export { Searcher } from './deep/searcher.agent';
 export { Verifier } from './deep/verifier.agent';
 export { Writer } from './deep/writer.agent';
 export { ExtractiveResearchRunner } from './extractive/extractive-research.runner';
-export { rankPassages } from './extractive/passage-ranker';
+export { PASSAGE_RULES, choosePassages, rankPassages, rankingTerms } from './extractive/passage-ranker';
 export type { Passage, RankOptions } from './extractive/passage-ranker';
 export { isTraditionalChinese, reportWording, simplifiedCharacters } from './extractive/report-language';

@@ -23,6 +23,7 @@ export enum ErrorCode {
   RunnerFailed = 'runner_failed',
   LlmFailed = 'llm_failed',
   BudgetExhausted = 'budget_exhausted',
+  TextProcessingTimeout = 'text_processing_timeout',
 }
 
 export type ErrorDetails = Readonly<Record<string, unknown>> | readonly object[];

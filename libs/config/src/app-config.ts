@@ -68,6 +68,10 @@ export class AppConfig {
   readonly shutdownReadyDelayMs: number;
   readonly httpBodyLimitBytes: number;
   readonly documentMaxBytes: number;
+  /** Worker threads for text work (indexing, sentence scans) in each process. */
+  readonly textWorkerThreads: number;
+  /** Longest one text task may run before it is stopped and its caller gets an error. */
+  readonly textTaskTimeoutMs: number;
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
   /** Null when no LLM is configured: the extractive engine runs then. */

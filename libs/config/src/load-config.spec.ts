@@ -90,6 +90,29 @@ describe('loadConfig', () => {
   });
 });
 
+describe('text worker settings', () => {
+  it('defaults to two threads and a 10 s limit per task', () => {
+    expect(loadConfig({})).toMatchObject({ textWorkerThreads: 2, textTaskTimeoutMs: 10000 });
+  });
+
+  it('reads them and rejects values out of range', () => {
+    expect(loadConfig({ TEXT_WORKER_THREADS: '4', TEXT_TASK_TIMEOUT_MS: '250' })).toMatchObject({
+      textWorkerThreads: 4,
+      textTaskTimeoutMs: 250,
+    });
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ TEXT_WORKER_THREADS: '0', TEXT_TASK_TIMEOUT_MS: '5' });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'TEXT_WORKER_THREADS must be an integer from 1 to 64; got "0"',
+      'TEXT_TASK_TIMEOUT_MS must be an integer from 10 to 600000; got "5"',
+    ]);
+  });
+});
+
 describe('.env.example', () => {
   it('explains every variable the configuration reads, with its default', () => {
     const read = new Set<string>();

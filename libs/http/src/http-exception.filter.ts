@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RunnerFailed]: HttpStatus.INTERNAL_SERVER_ERROR,
   [ErrorCode.LlmFailed]: HttpStatus.BAD_GATEWAY,
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
+  [ErrorCode.TextProcessingTimeout]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** Codes for errors raised by Fastify itself, before a request reaches a controller. */

@@ -13,5 +13,17 @@ export {
 } from './corpus/dto/document.dto';
 export { SearchProvider } from './search-provider';
 export type { SearchHit, SearchQuery } from './search-provider';
+export { InlineTextProcessor } from './text/inline-text-processor';
 export { containsCjk, queryTerms, segmentWords, splitSentences, stem, toSearchText } from './text/segmenter';
 export type { Sentence } from './text/segmenter';
+export { TextProcessor } from './text/text-processor';
+export { scanSentences } from './text/text-tasks';
+export type {
+  DocumentText,
+  IndexedText,
+  PassageRules,
+  SentenceScan,
+  SentenceScanInput,
+  TermMatch,
+} from './text/text-tasks';
+export { TextModule } from './text.module';

@@ -16,6 +16,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
@@ -38,6 +39,11 @@ export class DocumentsController {
   @ApiCreatedResponse({ type: DocumentSummaryDto })
   @ApiOkResponse({ type: DocumentSummaryDto, description: 'The same text was already stored.' })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The text is over DOCUMENT_MAX_BYTES.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      'Code `text_processing_timeout`: segmenting the text took longer than TEXT_TASK_TIMEOUT_MS; nothing was stored. Try again later.',
+  })
   async create(
     @Body() body: CreateDocumentRequestDto,
     @CurrentTenant() tenantId: string,

@@ -1,5 +1,5 @@
 import { ResearchRunContext, ResearchTask } from '@app/research';
-import { SearchHit, SearchProvider, SearchQuery } from '@app/search';
+import { InlineTextProcessor, SearchHit, SearchProvider, SearchQuery } from '@app/search';
 import { ExtractiveResearchRunner } from './extractive-research.runner';
 
 class FixedSearch extends SearchProvider {
@@ -59,6 +59,8 @@ const task = (question: string, overrides: Partial<ResearchTask['params']> = {})
   startedAt: new Date(),
 });
 
+const runner = (search: SearchProvider) => new ExtractiveResearchRunner(search, new InlineTextProcessor());
+
 describe('ExtractiveResearchRunner', () => {
   const hits = [
     hit('Weather', 'It rained all day. Nothing about chips.'),
@@ -73,7 +75,7 @@ describe('ExtractiveResearchRunner', () => {
   it('writes a report in which every finding line is a quote with a citation to a listed source', async () => {
     const search = new FixedSearch(hits);
     const ctx = context();
-    const result = await new ExtractiveResearchRunner(search).run(task('What limited AI chip supply in 2024?'), ctx);
+    const result = await runner(search).run(task('What limited AI chip supply in 2024?'), ctx);
 
     expect(search.queries[0]).toMatchObject({ tenantId: 't', limit: 5 });
     expect(result.sources.map((s) => s.title)).toEqual(['Packaging', 'Memory']);
@@ -101,28 +103,19 @@ describe('ExtractiveResearchRunner', () => {
   });
 
   it('escapes brackets in quotes so they cannot read as citations', async () => {
-    const result = await new ExtractiveResearchRunner(new FixedSearch([hits[1]!])).run(
-      task('Note brackets verbatim'),
-      context(),
-    );
+    const result = await runner(new FixedSearch([hits[1]!])).run(task('Note brackets verbatim'), context());
     expect(result.findings.map((f) => f.quote)).toContain('[Note] brackets stay verbatim.');
     expect(result.report).toContain('\\[Note\\] brackets stay verbatim.');
   });
 
   it('says plainly that nothing was found, in the requested language', async () => {
-    const result = await new ExtractiveResearchRunner(new FixedSearch([])).run(
-      task('量子色動力學', { language: 'zh-TW' }),
-      context(),
-    );
+    const result = await runner(new FixedSearch([])).run(task('量子色動力學', { language: 'zh-TW' }), context());
     expect(result).toMatchObject({ evidence: 'none', sources: [], findings: [], claims: [], language: 'zh-TW' });
     expect(result.report).toBe('# 量子色動力學\n\n語料庫中沒有與此問題相關的文件，因此本報告沒有研究發現。\n');
   });
 
   it('labels one source as insufficient evidence', async () => {
-    const result = await new ExtractiveResearchRunner(new FixedSearch([hits[2]!])).run(
-      task('HBM shortages'),
-      context(),
-    );
+    const result = await runner(new FixedSearch([hits[2]!])).run(task('HBM shortages'), context());
     expect(result.evidence).toBe('insufficient');
   });
 });

@@ -7,10 +7,10 @@ import {
   ResearchSource,
   ResearchTask,
 } from '@app/research';
-import { SearchHit, SearchProvider, queryTerms } from '@app/search';
+import { SearchHit, SearchProvider, TextProcessor, queryTerms } from '@app/search';
 import { TrackResearchTask } from '@app/observability';
 import { Injectable } from '@nestjs/common';
-import { Passage, rankPassages } from './passage-ranker';
+import { PASSAGE_RULES, Passage, choosePassages, rankingTerms } from './passage-ranker';
 import { ReportWording, reportWording } from './report-language';
 
 const PASSAGES_PER_SOURCE = 3;
@@ -26,7 +26,10 @@ const MIN_RELATIVE_SCORE = 0.3;
 export class ExtractiveResearchRunner extends ResearchRunner {
   readonly engine = 'extractive';
 
-  constructor(private readonly search: SearchProvider) {
+  constructor(
+    private readonly search: SearchProvider,
+    private readonly textProcessor: TextProcessor,
+  ) {
     super();
   }
 
@@ -57,11 +60,16 @@ export class ExtractiveResearchRunner extends ResearchRunner {
   @TrackResearchTask('reader')
   private async readPassages(task: ResearchTask, hits: SearchHit[], context: ResearchRunContext): Promise<Passage[]> {
     await context.emit('stage.started', { stage: 'read', documents: hits.length });
-    const passages = rankPassages(
-      queryTerms(task.question),
-      hits.map((hit) => hit.text),
-      { perSource: PASSAGES_PER_SOURCE, total: PASSAGES_IN_ALL, minRelativeScore: MIN_RELATIVE_SCORE },
+    const terms = rankingTerms(queryTerms(task.question));
+    const sources = hits.map((hit) => hit.text);
+    const scans = await Promise.all(
+      sources.map((text) => this.textProcessor.scanSentences({ text, terms, rules: PASSAGE_RULES }, context.signal)),
     );
+    const passages = choosePassages(terms, sources, scans, {
+      perSource: PASSAGES_PER_SOURCE,
+      total: PASSAGES_IN_ALL,
+      minRelativeScore: MIN_RELATIVE_SCORE,
+    });
     await context.emit('stage.finished', { stage: 'read', passages: passages.length });
     return passages;
   }

@@ -1,4 +1,4 @@
-import { Sentence, segmentWords, splitSentences, stem } from '@app/search';
+import { PassageRules, Sentence, SentenceScan, scanSentences, stem } from '@app/search';
 
 export interface Passage extends Sentence {
   /** Index of the source the passage comes from. */
@@ -15,50 +15,65 @@ export interface RankOptions {
   minRelativeScore: number;
 }
 
-const MIN_WORDS = 3;
-const MAX_PASSAGE_LENGTH = 600;
+/** Sentences that may be quoted: headings and very long sentences are not. */
+export const PASSAGE_RULES: PassageRules = { minWords: 3, maxLength: 600, skipHeadings: true };
 const K1 = 1.2;
 const B = 0.75;
 
 interface Candidate extends Passage {
-  words: Map<string, number>;
+  counts: number[];
   length: number;
+}
+
+/** The question's terms as the sentence scans count them. */
+export function rankingTerms(question: readonly string[]): string[] {
+  return [...new Set(question.map(stem))];
 }
 
 /**
  * Ranks the sentences of the sources against the question with BM25 over sentences, and keeps
- * the best ones. Every passage is an exact slice of its source text.
+ * the best ones. Every passage is an exact slice of its source text. Scans the sources on the
+ * calling thread; the engine scans them in worker threads and calls `choosePassages`.
  */
 export function rankPassages(question: string[], sources: readonly string[], options: RankOptions): Passage[] {
-  const terms = [...new Set(question.map(stem))];
+  const terms = rankingTerms(question);
   if (terms.length === 0) return [];
+  const scans = sources.map((text) => scanSentences({ text, terms, rules: PASSAGE_RULES }));
+  return choosePassages(terms, sources, scans, options);
+}
 
-  const candidates: Candidate[] = [];
-  sources.forEach((text, sourceIndex) => {
-    for (const sentence of splitSentences(text)) {
-      if (sentence.text.startsWith('#') || sentence.text.length > MAX_PASSAGE_LENGTH) continue;
-      const words = segmentWords(sentence.text).map(stem);
-      if (words.length < MIN_WORDS) continue;
-      const counts = new Map<string, number>();
-      for (const word of words) counts.set(word, (counts.get(word) ?? 0) + 1);
-      candidates.push({ ...sentence, sourceIndex, score: 0, words: counts, length: words.length });
-    }
-  });
-  if (candidates.length === 0) return [];
+/** BM25 over the scanned sentences of every source (`scans[i]` is of `sources[i]`), best first. */
+export function choosePassages(
+  terms: readonly string[],
+  sources: readonly string[],
+  scans: readonly SentenceScan[],
+  options: RankOptions,
+): Passage[] {
+  const sentences = scans.reduce((sum, scan) => sum + scan.sentences, 0);
+  if (terms.length === 0 || sentences === 0) return [];
+  const averageLength = scans.reduce((sum, scan) => sum + scan.words, 0) / sentences;
 
-  const averageLength = candidates.reduce((sum, c) => sum + c.length, 0) / candidates.length;
-  const idf = new Map(
-    terms.map((term) => {
-      const df = candidates.filter((c) => c.words.has(term)).length;
-      return [term, Math.log(1 + (candidates.length - df + 0.5) / (df + 0.5))];
-    }),
+  const candidates: Candidate[] = scans.flatMap((scan, sourceIndex) =>
+    scan.matches.map((match) => ({
+      text: (sources[sourceIndex] ?? '').slice(match.start, match.end),
+      start: match.start,
+      end: match.end,
+      sourceIndex,
+      score: 0,
+      counts: match.counts,
+      length: match.length,
+    })),
   );
+  const idf = terms.map((_, term) => {
+    const df = candidates.filter((c) => (c.counts[term] ?? 0) > 0).length;
+    return Math.log(1 + (sentences - df + 0.5) / (df + 0.5));
+  });
   for (const candidate of candidates) {
-    for (const term of terms) {
-      const tf = candidate.words.get(term) ?? 0;
+    for (let term = 0; term < terms.length; term += 1) {
+      const tf = candidate.counts[term] ?? 0;
       if (tf === 0) continue;
       const norm = tf + K1 * (1 - B + (B * candidate.length) / averageLength);
-      candidate.score += (idf.get(term) ?? 0) * ((tf * (K1 + 1)) / norm);
+      candidate.score += (idf[term] ?? 0) * ((tf * (K1 + 1)) / norm);
     }
   }
 

@@ -4,7 +4,7 @@ import { extname, join, relative } from 'node:path';
 import { NotFoundError, decodeCursor, encodeCursor } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Injectable, Logger } from '@nestjs/common';
-import { toSearchText } from '../text/segmenter';
+import { TextProcessor } from '../text/text-processor';
 import { DocumentTooLargeError } from './corpus.errors';
 import { CorpusRepository } from './corpus.repository';
 import { DocumentEntity } from './document.entity';
@@ -37,6 +37,7 @@ export class CorpusService {
   constructor(
     private readonly repository: CorpusRepository,
     private readonly config: AppConfig,
+    private readonly textProcessor: TextProcessor,
   ) {}
 
   /** Stores a document; the same text twice gives back the first one (`created: false`). */
@@ -44,6 +45,7 @@ export class CorpusService {
     const bytes = Buffer.byteLength(input.text, 'utf8');
     if (bytes > this.config.documentMaxBytes) throw new DocumentTooLargeError(bytes, this.config.documentMaxBytes);
     const title = input.title.trim();
+    const { searchTitle, searchText } = await this.textProcessor.indexDocument({ title, text: input.text });
     const document = Object.assign(new DocumentEntity(), {
       id: randomUUID(),
       tenantId,
@@ -52,8 +54,8 @@ export class CorpusService {
       text: input.text,
       metadata: input.metadata ?? {},
       contentHash: contentHash(input.text),
-      searchTitle: toSearchText(title),
-      searchText: toSearchText(input.text),
+      searchTitle,
+      searchText,
       createdAt: new Date(),
     });
     const outcome = await this.repository.insertOrGetExisting(document);

@@ -1,8 +1,11 @@
 /**
  * Word segmentation for indexing and matching. PostgreSQL's text search parser does not split
  * Chinese or Japanese into words; ICU's word segmenter (Intl.Segmenter) does, with a dictionary.
- * Documents and questions go through the same function, so their words line up.
+ * Documents and questions go through the same function, so their words line up. Long texts are
+ * segmented piece by piece (see text-pieces.ts), which keeps the time linear in their length.
  */
+import { textPieces } from './text-pieces';
+
 const wordSegmenter = new Intl.Segmenter(undefined, { granularity: 'word' });
 const sentenceSegmenter = new Intl.Segmenter(undefined, { granularity: 'sentence' });
 
@@ -102,9 +105,12 @@ export interface Sentence {
 
 /** The words of a text, lower-cased and NFKC-normalised (full-width letters become ASCII). */
 export function segmentWords(text: string): string[] {
+  const normalized = text.normalize('NFKC').toLowerCase();
   const words: string[] = [];
-  for (const { segment, isWordLike } of wordSegmenter.segment(text.normalize('NFKC').toLowerCase())) {
-    if (isWordLike) words.push(segment);
+  for (const { start, end } of textPieces(normalized)) {
+    for (const { segment, isWordLike } of wordSegmenter.segment(normalized.slice(start, end))) {
+      if (isWordLike) words.push(segment);
+    }
   }
   return words;
 }
@@ -145,18 +151,24 @@ export function stem(word: string): string {
 /** The sentences of a text with their offsets, whitespace trimmed: `text.slice(start, end) === sentence.text`. */
 export function splitSentences(text: string): Sentence[] {
   const sentences: Sentence[] = [];
-  for (const { segment, index } of sentenceSegmenter.segment(text)) {
-    // A sentence segment may span line breaks (headings, list items): split on them too.
-    let offset = index;
-    for (const line of segment.split(/(\n+)/)) {
-      const leading = line.length - line.trimStart().length;
-      const trimmed = line.trim();
-      if (trimmed.length > 0)
-        sentences.push({ text: trimmed, start: offset + leading, end: offset + leading + trimmed.length });
-      offset += line.length;
+  for (const piece of textPieces(text)) {
+    for (const { segment, index } of sentenceSegmenter.segment(text.slice(piece.start, piece.end))) {
+      splitLines(segment, piece.start + index, sentences);
     }
   }
   return sentences;
+}
+
+/** A sentence segment may span line breaks (headings, list items): split on them too. */
+function splitLines(segment: string, index: number, sentences: Sentence[]): void {
+  let offset = index;
+  for (const line of segment.split(/(\n+)/)) {
+    const leading = line.length - line.trimStart().length;
+    const trimmed = line.trim();
+    if (trimmed.length > 0)
+      sentences.push({ text: trimmed, start: offset + leading, end: offset + leading + trimmed.length });
+    offset += line.length;
+  }
 }
 
 export function containsCjk(text: string): boolean {
