@@ -84,6 +84,23 @@ describe('text processing of maximum-size documents', () => {
         });
       },
     );
+    it('refuses with 413 a document with more distinct words than the full-text index holds', async () => {
+      // 1 MiB of words that never repeat: PostgreSQL's tsvector would need more than its 1 MB.
+      const words: string[] = [];
+      for (let i = 0, size = 0; size < MAX_BYTES - 16; i += 1) {
+        const word = `w${i.toString(36)}q${((i * 7919) % 104729).toString(36)}`;
+        words.push(word);
+        size += word.length + 1;
+      }
+      const before = await stack.database.query<{ n: string }>('SELECT count(*) AS n FROM documents');
+      const response = await stack.http.post('/api/v1/documents', { title: 'unique words', text: words.join(' ') });
+      expect(response.status).toBe(413);
+      expect(response.body.error).toMatchObject({
+        code: 'payload_too_large',
+        details: { reason: 'search_index_limit' },
+      });
+      expect(await stack.database.query('SELECT count(*) AS n FROM documents')).toEqual(before);
+    });
   });
 
   describe('with a time limit shorter than a maximum-size document needs', () => {

@@ -1,6 +1,6 @@
 export { DatabaseModule } from './database.module';
 export { databaseOptions } from './database-options';
-export { isUniqueViolation } from './postgres-errors';
+export { isProgramLimitExceeded, isUniqueViolation } from './postgres-errors';
 export { DatabaseReadinessCheck } from './database.readiness-check';
 export { ensureDatabase } from './ensure-database';
 export { withCancellableConnection } from './cancellable';

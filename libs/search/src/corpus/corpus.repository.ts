@@ -1,8 +1,9 @@
-import { isUniqueViolation, withCancellableConnection } from '@app/database';
+import { isProgramLimitExceeded, isUniqueViolation, withCancellableConnection } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { DocumentNotIndexableError } from './corpus.errors';
 import { DocumentEntity } from './document.entity';
 
 export interface DocumentPage {
@@ -31,6 +32,7 @@ export class CorpusRepository {
       await this.documents.insert(document as QueryDeepPartialEntity<DocumentEntity>);
       return { document, created: true };
     } catch (error) {
+      if (isProgramLimitExceeded(error)) throw new DocumentNotIndexableError();
       if (!isUniqueViolation(error, 'documents_tenant_content_hash_uq')) throw error;
       const existing = await this.documents.findOneByOrFail({
         tenantId: document.tenantId,
