@@ -1,4 +1,4 @@
-import { TestStack } from '@app/testing';
+import { LogLine, TcpProxy, TestStack, sleep, waitFor } from '@app/testing';
 
 /**
  * A research whose engine keeps failing is retried with backoff and then marked failed with a
@@ -90,5 +90,79 @@ describe('failing research', () => {
     expect(missing.status).toBe(404);
     const malformed = await stack.http.post('/api/v1/research/not-a-uuid/retry');
     expect(malformed.status).toBe(400);
+  });
+});
+
+/**
+ * A run that fails while PostgreSQL is unreachable cannot record that it failed. It keeps trying,
+ * says so in the log, and hands the research back as soon as the database answers, instead of
+ * leaving it `running` until its lease expires. The worker reaches PostgreSQL through a proxy
+ * that the test cuts; the api and the test reach it directly.
+ */
+describe('a run failing while the database is down', () => {
+  let stack: TestStack;
+  let proxy: TcpProxy;
+  let lock: { release(): Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    // A lease far longer than the test: only the recorded outcome can move the research on.
+    stack = await TestStack.create({
+      label: 'failuredb',
+      env: { RESEARCH_LEASE_MS: '60000', RESEARCH_BACKOFF_MS: '100' },
+    });
+    expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);
+    await stack.startApi();
+    proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+    const url = new URL(stack.database.url);
+    url.port = String(proxy.port);
+    await stack.startWorker({ DATABASE_URL: url.toString() });
+  });
+
+  afterAll(async () => {
+    await proxy?.restore();
+    await lock?.release();
+    await stack?.teardown();
+    await proxy?.cut();
+  });
+
+  it('logs each try, and hands the research back once the database is back, long before the lease ends', async () => {
+    lock = await stack.database.lockTable('documents');
+    const id = await stack.submit({ question: 'NVIDIA data center revenue 2024' });
+    await stack.waitForStatus(id, ['running']);
+    await waitFor('the run to be searching', async () => {
+      const rows = await stack.database.query(
+        `SELECT 1 FROM pg_locks WHERE relation = 'documents'::regclass AND NOT granted`,
+      );
+      return rows.length > 0;
+    });
+
+    await proxy.cut();
+    const worker = stack.workers[0]!;
+    const notRecorded = (line: LogLine) => line.message.startsWith('research outcome not recorded');
+    const first = await worker.waitForLog('the outcome not recorded', notRecorded);
+    expect(first).toMatchObject({ level: 'WARN', research_id: id, outcome: 'retry scheduled' });
+    await sleep(1500);
+    expect(worker.lines.filter(notRecorded).length).toBeGreaterThan(1);
+    expect((await stack.research(id)).status).toBe('running');
+
+    const restoredAt = Date.now();
+    await proxy.restore();
+    await waitFor(
+      'the research to be handed back',
+      async () => (await stack.research(id)).status !== 'running' || (await stack.research(id)).attempts > 1,
+      15000,
+    );
+    expect(Date.now() - restoredAt).toBeLessThan(15000);
+    await worker.waitForLog('the outcome recorded', (line) => line.message.startsWith('research outcome recorded'));
+
+    await lock.release();
+    lock = undefined;
+    const research = await stack.waitForStatus(id);
+    expect(research).toMatchObject({ status: 'completed', attempts: 2 });
+    const events = await stack.database.query<{ type: string }>(
+      `SELECT type FROM research_events WHERE research_id = $1 ORDER BY seq`,
+      [id],
+    );
+    expect(events.map((e) => e.type)).toContain('research.retry_scheduled');
   });
 });
