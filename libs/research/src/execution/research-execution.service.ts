@@ -12,6 +12,7 @@ import { ResearchStoppedError, StopReason } from '../research.errors';
 import { ResearchEntity } from '../persistence/research.entity';
 import { ResearchRepository, RunFence } from '../persistence/research.repository';
 import { RunResearchJob } from '../queue/research-queue';
+import { ResearchIntake } from '../queue/research-intake';
 
 export interface JobAttempt {
   /** 1-based attempt of this queue job. */
@@ -24,7 +25,14 @@ export interface JobAttempt {
 const RECORD_FIRST_DELAY_MS = 100;
 const RECORD_MAX_DELAY_MS = 2000;
 
-export type ExecutionOutcome = 'completed' | 'failed' | 'cancelled' | 'handed_back' | 'lease_lost' | 'skipped';
+export type ExecutionOutcome =
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'handed_back'
+  | 'lease_lost'
+  | 'skipped'
+  | 'deferred';
 
 /** A research failed for good: the queue records the job as failed too. */
 export class ResearchFailedError extends Error {
@@ -49,6 +57,7 @@ export class ResearchExecutionService {
   constructor(
     private readonly repository: ResearchRepository,
     private readonly runner: ResearchRunner,
+    private readonly intake: ResearchIntake,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Runs) private readonly runsTotal: Counter<string>,
     @InjectMetric(Metric.RunDuration) private readonly runDuration: Histogram<string>,
@@ -85,6 +94,11 @@ export class ResearchExecutionService {
   }
 
   private async claimAndRun(job: RunResearchJob, attempt: JobAttempt): Promise<ExecutionOutcome> {
+    if (!this.intake.open) {
+      // Taken by a wait that began before the hold: left pending, for the reconciler to queue again.
+      this.logger.log({ holds: this.intake.held }, 'research intake is held; job left for later');
+      return 'deferred';
+    }
     const research = await this.repository.claim(job.tenantId, job.researchId, this.config.researchLeaseMs);
     if (!research) {
       const state = await this.repository.currentRunState(job.tenantId, job.researchId);

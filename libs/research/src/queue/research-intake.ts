@@ -31,14 +31,23 @@ export class ResearchIntake {
     return [...this.holds];
   }
 
-  /** Stops taking jobs for this reason; runs in progress go on. */
+  /** Whether jobs should be run now; a job that arrives while a hold stands is left for later. */
+  get open(): boolean {
+    return this.holds.size === 0;
+  }
+
+  /**
+   * Stops taking jobs for this reason; runs in progress go on. The wait for a job already under
+   * way is not cut (Bull would drop its connection, racing its own start-up commands): a job it
+   * brings while held is not run, and the reconciler queues it again.
+   */
   async hold(reason: IntakeHold): Promise<void> {
     const first = this.holds.size === 0;
     if (this.holds.has(reason)) return;
     this.holds.add(reason);
     this.paused.set({ reason }, 1);
     this.logger.warn({ reason }, 'research intake paused');
-    if (first) await this.bounded(this.queue.pause(true, true));
+    if (first) await this.bounded(this.queue.pause(true, false));
   }
 
   /** Lifts one hold; jobs are taken again once none is left. */
