@@ -1,18 +1,24 @@
 import { IncomingMessage } from 'node:http';
-import { DomainError, ErrorCode } from '@app/common';
+import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { jsonNestsDeeperThan } from './json-depth';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+
+/** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
+const DEFAULT_MAX_JSON_DEPTH = 32;
 
 export interface HttpLimits {
   /** Default body limit of every route. */
   bodyLimitBytes: number;
   /** Larger limits for routes whose path starts with a prefix. */
   routeBodyLimits?: ReadonlyArray<{ pathPrefix: string; bodyLimitBytes: number }>;
+  /** Objects and arrays nested deeper than this in a JSON body are a 400. */
+  maxJsonDepth?: number;
 }
 
 /**
  * The Fastify adapter both apps use: request ids from X-Request-Id (or new ones), returned on
- * every response; JSON bodies only; body limits per route.
+ * every response; JSON bodies only, of limited depth; body limits per route.
  */
 export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   const adapter = new FastifyAdapter({
@@ -32,7 +38,13 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   // Fastify's JSON parser, with its errors raised as our own: Nest would turn them into bare
   // HttpExceptions and lose what went wrong.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const maxDepth = limits.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNestsDeeperThan(body as string, maxDepth)) {
+      const message = `the request body nests objects and arrays deeper than ${maxDepth} levels`;
+      done(new ValidationError(message, [{ field: 'body', message }]), undefined);
+      return;
+    }
     void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (!error) return done(null, value);
       const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
