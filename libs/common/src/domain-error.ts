@@ -5,6 +5,11 @@
 export enum ErrorCode {
   ValidationFailed = 'validation_failed',
   MalformedJson = 'malformed_json',
+  /** Not HTTP that the server could read: a bad request line or header. */
+  MalformedRequest = 'malformed_request',
+  /** The headers or the body did not arrive in time. */
+  RequestTimeout = 'request_timeout',
+  HeadersTooLarge = 'headers_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
   PayloadTooLarge = 'payload_too_large',
   NotFound = 'not_found',

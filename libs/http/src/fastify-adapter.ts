@@ -3,9 +3,12 @@ import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { jsonNestsDeeperThan } from './json-depth';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+import { answerClientError, installBodyTimeout } from './request-timeouts';
 
 /** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
 const DEFAULT_MAX_JSON_DEPTH = 32;
+/** How often Node looks for requests past its own timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface HttpLimits {
   /** Default body limit of every route. */
@@ -14,11 +17,16 @@ export interface HttpLimits {
   routeBodyLimits?: ReadonlyArray<{ pathPrefix: string; bodyLimitBytes: number }>;
   /** Objects and arrays nested deeper than this in a JSON body are a 400. */
   maxJsonDepth?: number;
+  /** Time a body has to arrive whole once the headers are in; then a 408. */
+  bodyTimeoutMs: number;
+  /** Time the headers have to arrive whole; then a 408. */
+  headersTimeoutMs: number;
 }
 
 /**
  * The Fastify adapter both apps use: request ids from X-Request-Id (or new ones), returned on
- * every response; JSON bodies only, of limited depth; body limits per route.
+ * every response; JSON bodies only, of limited depth; body limits per route; timeouts for
+ * headers and bodies, answered in the common error shape.
  */
 export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   const adapter = new FastifyAdapter({
@@ -32,6 +40,11 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // Node's own limit on a whole request, a backstop that fires only after the body timeout
+    // would have: Fastify turns it off by default.
+    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS,
+    clientErrorHandler: answerClientError,
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
@@ -61,6 +74,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
   });
+  installBodyTimeout(fastify, limits.bodyTimeoutMs);
   const routeLimits = limits.routeBodyLimits ?? [];
   if (routeLimits.length > 0) {
     fastify.addHook('onRoute', (route) => {

@@ -6,6 +6,10 @@ import { ErrorResponseDto } from './error-response.dto';
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
   [ErrorCode.MalformedJson]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.MalformedRequest]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.RequestTimeout]: HttpStatus.REQUEST_TIMEOUT,
+  // Nest's HttpStatus has no 431.
+  [ErrorCode.HeadersTooLarge]: 431,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -24,6 +28,11 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.LlmFailed]: HttpStatus.BAD_GATEWAY,
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
 };
+
+/** The HTTP status of an error code. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code] ?? HttpStatus.INTERNAL_SERVER_ERROR;
+}
 
 /** Codes for errors raised by Fastify itself, before a request reaches a controller. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
@@ -94,7 +103,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private map(exception: unknown, request: FastifyRequest): Mapped {
     if (exception instanceof DomainError) {
       return {
-        status: STATUS_BY_CODE[exception.code] ?? HttpStatus.INTERNAL_SERVER_ERROR,
+        status: httpStatusOf(exception.code),
         code: exception.code,
         message: exception.message,
         details: exception.details,
