@@ -10,6 +10,7 @@ export enum ErrorCode {
   /** The headers or the body did not arrive in time. */
   RequestTimeout = 'request_timeout',
   HeadersTooLarge = 'headers_too_large',
+  UriTooLong = 'uri_too_long',
   UnsupportedMediaType = 'unsupported_media_type',
   PayloadTooLarge = 'payload_too_large',
   NotFound = 'not_found',

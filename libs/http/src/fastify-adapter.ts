@@ -3,7 +3,8 @@ import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { jsonNestsDeeperThan } from './json-depth';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
-import { answerClientError, installBodyTimeout } from './request-timeouts';
+import { answerClientError, answerFrameworkError } from './early-errors';
+import { installBodyTimeout } from './request-timeouts';
 
 /** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
 const DEFAULT_MAX_JSON_DEPTH = 32;
@@ -45,6 +46,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     // would have: Fastify turns it off by default.
     requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS,
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);

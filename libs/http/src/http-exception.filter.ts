@@ -10,6 +10,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RequestTimeout]: HttpStatus.REQUEST_TIMEOUT,
   // Nest's HttpStatus has no 431.
   [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.UriTooLong]: HttpStatus.URI_TOO_LONG,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,

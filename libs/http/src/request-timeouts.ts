@@ -1,12 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { IncomingMessage, STATUS_CODES } from 'node:http';
-import { Socket } from 'node:net';
+import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { DomainError, ErrorCode } from '@app/common';
 import { FastifyInstance } from 'fastify';
-import { ErrorResponseDto } from './error-response.dto';
-import { httpStatusOf } from './http-exception.filter';
-import { REQUEST_ID_HEADER } from './request-id';
 
 /**
  * The body as Fastify's parser reads it, failed with a 408 `DomainError` when it has not arrived
@@ -81,44 +76,4 @@ export function installBodyTimeout(fastify: FastifyInstance, timeoutMs: number):
     reply.raw.once('close', stop);
     done(null, body);
   });
-}
-
-const CLIENT_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string }>> = {
-  ERR_HTTP_REQUEST_TIMEOUT: {
-    code: ErrorCode.RequestTimeout,
-    message: 'the request did not arrive in time; the connection is closed',
-  },
-  HPE_HEADER_OVERFLOW: { code: ErrorCode.HeadersTooLarge, message: 'the request headers are too large' },
-};
-
-/**
- * Answers what Node refuses before a request exists (malformed HTTP, headers too large, and its
- * own request timeouts, the backstop of the body timeout) in the common error shape, with a new
- * request id, then closes the connection. Fastify's default answers in a shape of its own.
- */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const known = (error.code && CLIENT_ERRORS[error.code]) || {
-    code: ErrorCode.MalformedRequest,
-    message: 'the request is not valid HTTP',
-  };
-  // As Node's own handler: no answer once a response has begun on this connection.
-  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || response?.headersSent) {
-    socket.destroy();
-    return;
-  }
-  const status = httpStatusOf(known.code);
-  const requestId = randomUUID();
-  const body: ErrorResponseDto = { error: { code: known.code, message: known.message }, request_id: requestId };
-  const json = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      `content-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(json)}\r\n` +
-      `${REQUEST_ID_HEADER}: ${requestId}\r\n` +
-      `connection: close\r\n\r\n${json}`,
-  );
-  // A client that never reads its answer does not keep the socket either.
-  setTimeout(() => socket.destroy(), 1000).unref();
 }
