@@ -41,7 +41,12 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node answers a missing Host with a bare 400; the onRequest hook below answers it instead.
+      requireHostHeader: false,
+    },
     // Node's own limit on a whole request, a backstop that fires only after the body timeout
     // would have: Fastify turns it off by default.
     requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS,
@@ -54,13 +59,23 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   // HttpExceptions and lose what went wrong.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const maxDepth = limits.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (jsonNestsDeeperThan(body as string, maxDepth)) {
+  // Fastify's own decoding would turn bytes that are not UTF-8 into U+FFFD and store the
+  // altered text; they are refused instead.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    let body: string;
+    try {
+      body = utf8.decode(bytes as Buffer);
+    } catch {
+      done(new DomainError(ErrorCode.MalformedJson, 'the request body is not valid UTF-8'), undefined);
+      return;
+    }
+    if (jsonNestsDeeperThan(body, maxDepth)) {
       const message = `the request body nests objects and arrays deeper than ${maxDepth} levels`;
       done(new ValidationError(message, [{ field: 'body', message }]), undefined);
       return;
     }
-    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+    void parseJson(request, body, (error: Error | null, value?: unknown) => {
       if (!error) return done(null, value);
       const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
       done(
@@ -74,6 +89,10 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      done(new DomainError(ErrorCode.MalformedRequest, 'an HTTP/1.1 request needs a Host header'));
+      return;
+    }
     done();
   });
   installBodyTimeout(fastify, limits.bodyTimeoutMs);

@@ -2,6 +2,7 @@ import { DomainError, ErrorCode, ErrorDetails } from '@app/common';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorResponseDto } from './error-response.dto';
+import { REQUEST_ID_HEADER } from './request-id';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
@@ -98,7 +99,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       },
       request_id: String(request.id),
     };
-    void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
+    // The onRequest hook sets it too, but Fastify's fallback 404 (an unknown method on a path
+    // that is not UTF-8) runs no hooks.
+    void reply
+      .status(mapped.status)
+      .header(REQUEST_ID_HEADER, String(request.id))
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(body);
   }
 
   private map(exception: unknown, request: FastifyRequest): Mapped {
