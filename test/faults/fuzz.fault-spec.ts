@@ -144,14 +144,22 @@ describe(`fuzz (seed ${SEED})`, () => {
     expect(outcomes.filter(({ request }) => request.mustRefuse).length).toBeGreaterThan(COUNT / 3);
   });
 
+  /** The accepted POSTs to `path` with `status`, each with the body it sent, parsed. */
+  function accepted(path: string, status: number): { outcome: Outcome; sent: Record<string, any> }[] {
+    return outcomes
+      .filter(
+        ({ request, response }) => request.method === 'POST' && request.path === path && response.status === status,
+      )
+      .map((outcome) => ({
+        outcome,
+        // As the api reads it: a byte order mark is skipped.
+        sent: JSON.parse(new TextDecoder().decode(Buffer.from(outcome.request.body ?? ''))) as Record<string, any>,
+      }));
+  }
+
   it('stored every document it accepted exactly as it was sent', async () => {
-    const created = outcomes.filter(
-      ({ request, response }) =>
-        request.method === 'POST' && request.path === '/api/v1/documents' && response.status === 201,
-    );
     const failures: { outcome: Outcome; problem: string }[] = [];
-    for (const outcome of created) {
-      const sent = JSON.parse(new TextDecoder().decode(Buffer.from(outcome.request.body ?? ''))) as Record<string, any>;
+    for (const { outcome, sent } of accepted('/api/v1/documents', 201)) {
       const id = (outcome.response.json as { document_id: string }).document_id;
       const stored = (await stack.http.get(`/api/v1/documents/${id}`)).body;
       const expected = {
@@ -161,8 +169,37 @@ describe(`fuzz (seed ${SEED})`, () => {
         metadata: sent.metadata ?? {},
       };
       const actual = { title: stored.title, text: stored.text, url: stored.url, metadata: stored.metadata };
-      if (!isDeepStrictEqual(actual, expected))
+      if (!isDeepStrictEqual(actual, expected)) {
         failures.push({ outcome, problem: `stored ${JSON.stringify(actual).slice(0, 300)}` });
+      }
+    }
+    expect(report(failures)).toEqual([]);
+  });
+
+  it('stored every research it accepted as it was sent', async () => {
+    const failures: { outcome: Outcome; problem: string }[] = [];
+    for (const { outcome, sent } of accepted('/api/v1/research', 202)) {
+      // A replayed Idempotency-Key answers with the research stored the first time.
+      if (outcome.response.headers['idempotent-replayed']) continue;
+      const id = (outcome.response.json as { research_id: string }).research_id;
+      const stored = await stack.research(id);
+      const expected = {
+        question: sent.question.trim(),
+        max_sources: sent.max_sources ?? 10,
+        verify: sent.verify ?? true,
+        language: Intl.getCanonicalLocales(sent.language ?? 'en')[0],
+        budget: { ...stored.budget, ...sent.budget },
+      };
+      const actual = {
+        question: stored.question,
+        max_sources: stored.max_sources,
+        verify: stored.verify,
+        language: stored.language,
+        budget: stored.budget,
+      };
+      if (!isDeepStrictEqual(actual, expected)) {
+        failures.push({ outcome, problem: `stored ${JSON.stringify(actual).slice(0, 300)}` });
+      }
     }
     expect(report(failures)).toEqual([]);
   });
