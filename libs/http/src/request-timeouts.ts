@@ -54,7 +54,9 @@ class TimedBody extends Readable {
  */
 export function installBodyTimeout(fastify: FastifyInstance, timeoutMs: number): void {
   fastify.addHook('preParsing', (request, reply, payload, done) => {
-    if (payload !== request.raw) {
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+    const bodiless = encoding === undefined && (length === undefined || length === '0');
+    if (bodiless || payload !== request.raw) {
       done(null, payload);
       return;
     }
