@@ -2,8 +2,8 @@ import { IncomingMessage } from 'node:http';
 import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { jsonNestsDeeperThan } from './json-depth';
-import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 import { answerClientError, answerFrameworkError } from './early-errors';
+import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 import { installBodyTimeout } from './request-timeouts';
 
 /** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
@@ -30,6 +30,9 @@ export interface HttpLimits {
  * headers and bodies, answered in the common error shape.
  */
 export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
+  // Node's own limit on a whole request, a backstop that fires only after the body timeout
+  // would have: Fastify turns it off by default.
+  const requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS;
   const adapter = new FastifyAdapter({
     bodyLimit: limits.bodyLimitBytes,
     requestIdHeader: false,
@@ -42,14 +45,14 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     http: {
+      // Given here too: Node checks the headers timeout against it when it creates the server.
+      requestTimeout,
       headersTimeout: limits.headersTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
       // Node answers a missing Host with a bare 400; the onRequest hook below answers it instead.
       requireHostHeader: false,
     },
-    // Node's own limit on a whole request, a backstop that fires only after the body timeout
-    // would have: Fastify turns it off by default.
-    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS,
+    requestTimeout,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });
