@@ -12,6 +12,8 @@ import { setupOpenApi } from './openapi';
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = createFastifyAdapter({
     bodyLimitBytes: config.httpBodyLimitBytes,
+    bodyTimeoutMs: config.httpBodyTimeoutMs,
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
     // JSON escaping can double the text; the exact limit on the text itself is checked in the corpus.
     routeBodyLimits: [{ pathPrefix: DOCUMENTS_PATH, bodyLimitBytes: config.documentMaxBytes * 2 + 64 * 1024 }],
   });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, appConfig } from '@app/config';
+import { AppConfig, ConfigError, appConfig } from '@app/config';
 import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { ResearchExecutionService, ResearchIntake, ResearchRunner } from '@app/research';
@@ -11,9 +11,13 @@ import { WorkerModule } from './worker.module';
 /** How long before the deadline a run still going is handed back to the queue. */
 const HAND_BACK_MARGIN_MS = 3000;
 
-export async function createWorkerApp(): Promise<NestFastifyApplication> {
+export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
   // The worker's HTTP server exists for probes and metrics only.
-  const adapter = createFastifyAdapter({ bodyLimitBytes: 1024 });
+  const adapter = createFastifyAdapter({
+    bodyLimitBytes: 1024,
+    bodyTimeoutMs: config.httpBodyTimeoutMs,
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, {
     bufferLogs: true,
     bodyParser: false,
@@ -26,7 +30,7 @@ export async function createWorkerApp(): Promise<NestFastifyApplication> {
 
 async function bootstrap(): Promise<void> {
   const config = appConfig();
-  const app = await createWorkerApp();
+  const app = await createWorkerApp(config);
   const logger = app.get(Logger);
   const lifecycle = app.get(LifecycleState);
   const intake = app.get(ResearchIntake);

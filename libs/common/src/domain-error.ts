@@ -5,6 +5,12 @@
 export enum ErrorCode {
   ValidationFailed = 'validation_failed',
   MalformedJson = 'malformed_json',
+  /** Not HTTP that the server could read: a bad request line or header. */
+  MalformedRequest = 'malformed_request',
+  /** The headers or the body did not arrive in time. */
+  RequestTimeout = 'request_timeout',
+  HeadersTooLarge = 'headers_too_large',
+  UriTooLong = 'uri_too_long',
   UnsupportedMediaType = 'unsupported_media_type',
   PayloadTooLarge = 'payload_too_large',
   NotFound = 'not_found',

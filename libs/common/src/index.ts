@@ -2,7 +2,7 @@ export { sleep, untilAborted } from './abortable';
 export { DomainError, ErrorCode, NotFoundError, ValidationError } from './domain-error';
 export type { ErrorDetails } from './domain-error';
 export { DEFAULT_TENANT_ID } from './tenant';
-export { HasNoNullCharacters, IsSmallJsonObject, present } from './validators';
+export { IsSmallJsonObject, present } from './validators';
 export { decodeCursor, encodeCursor } from './page-cursor';
 export type { PageCursor } from './page-cursor';
 export { isUnavailableError } from './unavailable';

@@ -1,20 +1,5 @@
 import { ValidationOptions, registerDecorator } from 'class-validator';
 
-/**
- * PostgreSQL text cannot hold U+0000; without this check such input would fail at insert time
- * instead of being refused as bad input.
- */
-export function HasNoNullCharacters(options?: ValidationOptions): PropertyDecorator {
-  return (target: object, propertyName: string | symbol) =>
-    registerDecorator({
-      name: 'hasNoNullCharacters',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: '$property must not contain NUL (U+0000) characters', ...options },
-      validator: { validate: (value: unknown) => !JSON.stringify(value ?? null).includes('\\u0000') },
-    });
-}
-
 /** A JSON object whose serialised form is at most `maxBytes`. */
 export function IsSmallJsonObject(maxBytes: number, options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) =>

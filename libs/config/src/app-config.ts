@@ -67,6 +67,10 @@ export class AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly shutdownReadyDelayMs: number;
   readonly httpBodyLimitBytes: number;
+  /** Time a request body has to arrive whole, from the end of its headers; then a 408. */
+  readonly httpBodyTimeoutMs: number;
+  /** Time a request's headers have to arrive whole; then a 408. */
+  readonly httpHeadersTimeoutMs: number;
   readonly documentMaxBytes: number;
   /** Worker threads for text work (indexing, sentence scans) in each process. */
   readonly textWorkerThreads: number;

@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       queueConcurrency: 2,
       researchAttempts: 3,
       httpBodyLimitBytes: 65536,
+      httpBodyTimeoutMs: 30000,
+      httpHeadersTimeoutMs: 10000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,6 +32,8 @@ describe('loadConfig', () => {
       QUEUE_CONCURRENCY: '8',
       RESEARCH_ATTEMPTS: '5',
       DOCS_ENABLED: 'false',
+      HTTP_BODY_TIMEOUT_MS: '5000',
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -41,6 +45,8 @@ describe('loadConfig', () => {
       queueConcurrency: 8,
       researchAttempts: 5,
       docsEnabled: false,
+      httpBodyTimeoutMs: 5000,
+      httpHeadersTimeoutMs: 2000,
     });
   });
 
@@ -68,6 +74,8 @@ describe('loadConfig', () => {
         QUEUE_CONCURRENCY: '0',
         RESEARCH_ATTEMPTS: '2.5',
         DOCS_ENABLED: 'maybe',
+        HTTP_BODY_TIMEOUT_MS: '0',
+        HTTP_HEADERS_TIMEOUT_MS: '1h',
       });
     } catch (caught) {
       error = caught as ConfigError;
@@ -80,6 +88,8 @@ describe('loadConfig', () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud"',
       'QUEUE_CONCURRENCY must be an integer from 1 to 256; got "0"',
       'RESEARCH_ATTEMPTS must be an integer from 1 to 20; got "2.5"',
+      'HTTP_BODY_TIMEOUT_MS must be an integer from 100 to 600000; got "0"',
+      'HTTP_HEADERS_TIMEOUT_MS must be an integer from 100 to 600000; got "1h"',
       'DOCS_ENABLED must be true or false; got "maybe"',
     ]);
     expect(error?.message).not.toContain('hunter2');

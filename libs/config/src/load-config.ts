@@ -150,6 +150,8 @@ export function loadConfig(env: Env): AppConfig {
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25 * second, 1000, 600 * second),
     shutdownReadyDelayMs: read.int('SHUTDOWN_READY_DELAY_MS', 0, 0, 60 * second),
     httpBodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    httpBodyTimeoutMs: read.int('HTTP_BODY_TIMEOUT_MS', 30 * second, 100, 600 * second),
+    httpHeadersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10 * second, 100, 600 * second),
     documentMaxBytes: read.int('DOCUMENT_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     textWorkerThreads: read.int('TEXT_WORKER_THREADS', 2, 1, 64),
     textTaskTimeoutMs: read.int('TEXT_TASK_TIMEOUT_MS', 10 * second, 10, 600 * second),

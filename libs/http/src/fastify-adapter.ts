@@ -1,20 +1,38 @@
 import { IncomingMessage } from 'node:http';
-import { DomainError, ErrorCode } from '@app/common';
+import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { jsonNestsDeeperThan } from './json-depth';
+import { answerClientError, answerFrameworkError } from './early-errors';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+import { installBodyTimeout } from './request-timeouts';
+
+/** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
+const DEFAULT_MAX_JSON_DEPTH = 32;
+/** How often Node looks for requests past its own timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface HttpLimits {
   /** Default body limit of every route. */
   bodyLimitBytes: number;
   /** Larger limits for routes whose path starts with a prefix. */
   routeBodyLimits?: ReadonlyArray<{ pathPrefix: string; bodyLimitBytes: number }>;
+  /** Objects and arrays nested deeper than this in a JSON body are a 400. */
+  maxJsonDepth?: number;
+  /** Time a body has to arrive whole once the headers are in; then a 408. */
+  bodyTimeoutMs: number;
+  /** Time the headers have to arrive whole; then a 408. */
+  headersTimeoutMs: number;
 }
 
 /**
  * The Fastify adapter both apps use: request ids from X-Request-Id (or new ones), returned on
- * every response; JSON bodies only; body limits per route.
+ * every response; JSON bodies only, of limited depth; body limits per route; timeouts for
+ * headers and bodies, answered in the common error shape.
  */
 export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
+  // Node's own limit on a whole request, a backstop that fires only after the body timeout
+  // would have: Fastify turns it off by default.
+  const requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS;
   const adapter = new FastifyAdapter({
     bodyLimit: limits.bodyLimitBytes,
     requestIdHeader: false,
@@ -26,14 +44,41 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    http: {
+      // Given here too: Node checks the headers timeout against it when it creates the server.
+      requestTimeout,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node answers a missing Host with a bare 400; the onRequest hook below answers it instead.
+      requireHostHeader: false,
+    },
+    requestTimeout,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   // Fastify's JSON parser, with its errors raised as our own: Nest would turn them into bare
   // HttpExceptions and lose what went wrong.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+  const maxDepth = limits.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  // Fastify's own decoding would turn bytes that are not UTF-8 into U+FFFD and store the
+  // altered text; they are refused instead.
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    let body: string;
+    try {
+      body = utf8.decode(bytes as Buffer);
+    } catch {
+      done(new DomainError(ErrorCode.MalformedJson, 'the request body is not valid UTF-8'), undefined);
+      return;
+    }
+    if (jsonNestsDeeperThan(body, maxDepth)) {
+      const message = `the request body nests objects and arrays deeper than ${maxDepth} levels`;
+      done(new ValidationError(message, [{ field: 'body', message }]), undefined);
+      return;
+    }
+    void parseJson(request, body, (error: Error | null, value?: unknown) => {
       if (!error) return done(null, value);
       const empty = (error as { code?: string }).code === 'FST_ERR_CTP_EMPTY_JSON_BODY';
       done(
@@ -47,8 +92,13 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      done(new DomainError(ErrorCode.MalformedRequest, 'an HTTP/1.1 request needs a Host header'));
+      return;
+    }
     done();
   });
+  installBodyTimeout(fastify, limits.bodyTimeoutMs);
   const routeLimits = limits.routeBodyLimits ?? [];
   if (routeLimits.length > 0) {
     fastify.addHook('onRoute', (route) => {

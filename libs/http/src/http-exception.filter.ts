@@ -2,10 +2,16 @@ import { DomainError, ErrorCode, ErrorDetails, isUnavailableError } from '@app/c
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorResponseDto } from './error-response.dto';
+import { REQUEST_ID_HEADER } from './request-id';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
   [ErrorCode.MalformedJson]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.MalformedRequest]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.RequestTimeout]: HttpStatus.REQUEST_TIMEOUT,
+  // Nest's HttpStatus has no 431.
+  [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.UriTooLong]: HttpStatus.URI_TOO_LONG,
   [ErrorCode.UnsupportedMediaType]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [ErrorCode.PayloadTooLarge]: HttpStatus.PAYLOAD_TOO_LARGE,
   [ErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -26,6 +32,11 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.TextProcessingTimeout]: HttpStatus.SERVICE_UNAVAILABLE,
 };
+
+/** The HTTP status of an error code. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code] ?? HttpStatus.INTERNAL_SERVER_ERROR;
+}
 
 /** Codes for errors raised by Fastify itself, before a request reaches a controller. */
 const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
@@ -90,13 +101,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
       },
       request_id: String(request.id),
     };
-    void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
+    // The onRequest hook sets it too, but Fastify's fallback 404 (an unknown method on a path
+    // that is not UTF-8) runs no hooks.
+    void reply
+      .status(mapped.status)
+      .header(REQUEST_ID_HEADER, String(request.id))
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(body);
   }
 
   private map(exception: unknown, request: FastifyRequest): Mapped {
     if (exception instanceof DomainError) {
       return {
-        status: STATUS_BY_CODE[exception.code] ?? HttpStatus.INTERNAL_SERVER_ERROR,
+        status: httpStatusOf(exception.code),
         code: exception.code,
         message: exception.message,
         details: exception.details,

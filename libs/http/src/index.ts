@@ -4,4 +4,4 @@ export type { HttpLimits } from './fastify-adapter';
 export { HttpExceptionFilter } from './http-exception.filter';
 export { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 export { RequestValidationPipe, fieldProblems } from './validation.pipe';
-export type { FieldProblem } from './validation.pipe';
+export type { FieldProblem } from './input-problems';

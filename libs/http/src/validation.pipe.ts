@@ -1,10 +1,6 @@
-import { ValidationError as DomainValidationError } from '@app/common';
+import { DomainError, ErrorCode, ValidationError as DomainValidationError } from '@app/common';
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
+import { FieldProblem, MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
 
 /** Flattens class-validator's tree into one entry per failed rule, with dotted field paths. */
 export function fieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {
@@ -15,9 +11,13 @@ export function fieldProblems(errors: ValidationError[], parent = ''): FieldProb
   });
 }
 
+const validationFailed = (problems: FieldProblem[]) =>
+  new DomainValidationError(problems.map((p) => p.message).join('; ') || 'invalid request', problems);
+
 /**
  * Whitelists DTO fields, refuses unknown ones, applies defaults, and never converts types
- * implicitly ("10" is not a number). Bodies must be JSON objects.
+ * implicitly ("10" is not a number). Bodies must be JSON objects. Strings and field names of
+ * bodies, queries and parameters must be text PostgreSQL can store as sent (see `inputProblems`).
  */
 @Injectable()
 export class RequestValidationPipe extends ValidationPipe {
@@ -30,19 +30,37 @@ export class RequestValidationPipe extends ValidationPipe {
       forbidUnknownValues: true,
       stopAtFirstError: true,
       validationError: { target: false, value: false },
-      exceptionFactory: (errors) => {
-        const problems = fieldProblems(errors);
-        return new DomainValidationError(problems.map((p) => p.message).join('; ') || 'invalid request', problems);
-      },
+      exceptionFactory: (errors) => validationFailed(fieldProblems(errors)),
     });
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'custom') return super.transform(value, metadata);
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new DomainValidationError('the request body must be a JSON object', [
         { field: 'body', message: 'the request body must be a JSON object' },
       ]);
     }
-    return super.transform(value, metadata);
+    const found = inputProblems(
+      value,
+      metadata.metatype,
+      metadata.data ?? (typeof value === 'object' ? '' : metadata.type),
+    );
+    if (found.length === 0) return super.transform(value, metadata);
+    // Still validated, so that one answer names every problem.
+    let others: FieldProblem[] = [];
+    try {
+      await super.transform(value, metadata);
+    } catch (error) {
+      if (!(error instanceof DomainError && error.code === ErrorCode.ValidationFailed)) throw error;
+      others = (error.details ?? []) as FieldProblem[];
+    }
+    // class-validator names the same unknown fields, and echoes broken names as they came.
+    const key = (p: FieldProblem) => `${p.field}\n${p.message}`;
+    const seen = new Set(found.map(key));
+    const rest = others
+      .map((p) => ({ field: printable(p.field), message: printable(p.message) }))
+      .filter((p) => !seen.has(key(p)));
+    throw validationFailed([...found, ...rest].slice(0, MAX_FIELD_PROBLEMS));
   }
 }

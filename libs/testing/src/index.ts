@@ -24,3 +24,7 @@ export type {
 } from './fake-llm/fake-llm.types';
 export { installResearchResponders } from './research-llm.responders';
 export { TestConfigModule } from './test-config.module';
+export { hostileRequests, operationsOf, validSample } from './fuzz/hostile-requests';
+export type { FuzzOptions, HostileRequest, OpenApiDocument, Operation } from './fuzz/hostile-requests';
+export { exchange, socketExchange } from './fuzz/raw-http';
+export type { HttpExchange, RawResponse } from './fuzz/raw-http';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { HasNoNullCharacters, present } from '@app/common';
+import { present } from '@app/common';
 import { IsBoolean, IsInt, IsObject, IsString, Length, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
@@ -14,7 +14,6 @@ export class CreateResearchRequestDto {
     example: '2024年全球AI晶片市場分析',
   })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @HasNoNullCharacters()
   @Length(1, QUESTION_MAX_LENGTH)
   @IsString()
   question: string;

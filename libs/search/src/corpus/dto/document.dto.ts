@@ -1,4 +1,4 @@
-import { HasNoNullCharacters, IsSmallJsonObject, present } from '@app/common';
+import { IsSmallJsonObject, present } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsString, IsUrl, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
@@ -9,7 +9,6 @@ const METADATA_MAX_BYTES = 16 * 1024;
 export class CreateDocumentRequestDto {
   @ApiProperty({ minLength: 1, maxLength: 500, example: '2024 AI accelerator market overview' })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @HasNoNullCharacters()
   @Length(1, 500)
   @IsString()
   title: string;
@@ -18,7 +17,6 @@ export class CreateDocumentRequestDto {
     description: 'The document text (plain text or Markdown). Its size is limited by DOCUMENT_MAX_BYTES (413 above).',
     example: 'NVIDIA held about 80% of the AI accelerator market in 2024.',
   })
-  @HasNoNullCharacters()
   @MinLength(1)
   @IsString()
   text: string;
@@ -43,7 +41,9 @@ export class CreateDocumentRequestDto {
     example: { publisher: 'Example Research', year: 2024 },
   })
   @ValidateIf(present)
-  @HasNoNullCharacters()
+  // Kept exactly as parsed: class-transformer would copy it key by key and skip the keys that
+  // name methods of a plain object (`toString`, `valueOf`...).
+  @Transform(({ obj, key }: { obj: Record<string, unknown>; key: string }) => obj[key])
   @IsSmallJsonObject(METADATA_MAX_BYTES)
   metadata?: Record<string, unknown>;
 }
