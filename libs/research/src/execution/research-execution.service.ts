@@ -26,13 +26,7 @@ const RECORD_FIRST_DELAY_MS = 100;
 const RECORD_MAX_DELAY_MS = 2000;
 
 export type ExecutionOutcome =
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'handed_back'
-  | 'lease_lost'
-  | 'skipped'
-  | 'deferred';
+  'completed' | 'failed' | 'cancelled' | 'handed_back' | 'lease_lost' | 'skipped' | 'deferred';
 
 /** A research failed for good: the queue records the job as failed too. */
 export class ResearchFailedError extends Error {
