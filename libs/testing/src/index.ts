@@ -23,3 +23,14 @@ export type {
 } from './fake-llm/fake-llm.types';
 export { installResearchResponders } from './research-llm.responders';
 export { TestConfigModule } from './test-config.module';
+export { FaultServers } from './faults/fault-servers';
+export { PostgresCluster } from './faults/postgres-cluster';
+export type { PostgresStopMode } from './faults/postgres-cluster';
+export { RedisProcess } from './faults/redis-process';
+export { describeOutcome, settleResearches } from './faults/research-invariants';
+export type { OutcomeExpectation, OutcomeReport } from './faults/research-invariants';
+export { SubmissionLoad } from './faults/submission-load';
+export type { SubmissionAttempt, SubmissionLoadOptions } from './faults/submission-load';
+export { injectFaultMix } from './faults/llm-fault-mix';
+export type { LlmFaultMix } from './faults/llm-fault-mix';
+export { addFaultCorpus, faultQuestion } from './faults/fault-corpus';

@@ -14,6 +14,10 @@ export interface StackOptions {
   label: string;
   /** Redis database number; suites that flush Redis use one of their own. */
   redisDb?: number;
+  /** PostgreSQL server URL without a database name; the machine's server by default. */
+  postgresServer?: string;
+  /** Redis server URL without a database number; the machine's server by default. */
+  redisServer?: string;
   env?: Record<string, string>;
 }
 
@@ -48,14 +52,14 @@ export class TestStack {
   }
 
   static async create(options: StackOptions): Promise<TestStack> {
-    const database = await TestDatabase.create(options.label);
+    const database = await TestDatabase.create(options.label, options.postgresServer);
     const apiPort = options.env?.PORT ? Number(options.env.PORT) : await freePort();
     const env: Record<string, string> = {
       ...FAST_TIMINGS,
       HOST: '127.0.0.1',
       PORT: String(apiPort),
       DATABASE_URL: database.url,
-      REDIS_URL: `${REDIS_SERVER}/${options.redisDb ?? 0}`,
+      REDIS_URL: `${options.redisServer ?? REDIS_SERVER}/${options.redisDb ?? 0}`,
       QUEUE_PREFIX: `test-${options.label}-${randomBytes(3).toString('hex')}`,
       ...options.env,
     };
