@@ -10,6 +10,8 @@ export interface SubmissionLoadOptions {
   question: (n: number) => string;
   /** Pause between two submissions. */
   intervalMs: number;
+  /** Clients submitting side by side; 1 by default. */
+  clients?: number;
   /** Extra fields of every request body. */
   body?: Record<string, unknown>;
 }
@@ -34,9 +36,11 @@ export class SubmissionLoad {
   readonly attempts: SubmissionAttempt[] = [];
   private stopped = false;
   private readonly done: Promise<void>;
+  private sent = 0;
 
   private constructor(private readonly options: SubmissionLoadOptions) {
-    this.done = this.run();
+    const clients = Array.from({ length: options.clients ?? 1 }, () => this.run());
+    this.done = Promise.all(clients).then(() => undefined);
   }
 
   static start(options: SubmissionLoadOptions): SubmissionLoad {
@@ -76,12 +80,12 @@ export class SubmissionLoad {
   }
 
   private async run(): Promise<void> {
-    let n = 0;
     while (!this.stopped && this.acknowledged.length < this.options.count) {
+      const n = this.sent;
+      this.sent += 1;
       const targets = this.options.targets();
       const target = targets[n % targets.length] as HttpClient;
       const body = { question: this.options.question(n), ...this.options.body };
-      n += 1;
       const at = Date.now();
       try {
         const response = await target.post('/api/v1/research', body);
