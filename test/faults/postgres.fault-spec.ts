@@ -1,0 +1,131 @@
+import {
+  FaultServers,
+  SubmissionLoad,
+  TestStack,
+  addFaultCorpus,
+  describeOutcome,
+  faultQuestion,
+  freePort,
+  scrape,
+  settleResearches,
+  valueOf,
+  waitFor,
+} from '@app/testing';
+
+/**
+ * PostgreSQL, the source of truth, crashes or is restarted under load and comes back. While it is away the api
+ * says so with 503, never 500, and the queue gives up on the jobs it cannot run; once it is back,
+ * the same api and workers carry on, and every research acknowledged before or after the outage
+ * completes. Researches run on the offline engine; two clients submit faster than the workers,
+ * one job at a time each, can run them, so the outage finds researches waiting and running.
+ */
+describe('fault: PostgreSQL restarted under load', () => {
+  let servers: FaultServers;
+
+  beforeAll(async () => {
+    servers = await FaultServers.start();
+  });
+
+  afterAll(async () => {
+    await servers?.destroy();
+  });
+
+  async function statusCounts(stack: TestStack): Promise<Record<string, number>> {
+    const rows = await stack.database.query<{ status: string; count: number }>(
+      `SELECT status, count(*)::int AS count FROM researches GROUP BY status`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.count]));
+  }
+
+  it.each([
+    // A crash: every session is cut at once, and the next start replays the WAL.
+    { mode: 'immediate', what: 'crashed' },
+    // A clean restart: the server ends every session with an error, then shuts down.
+    { mode: 'fast', what: 'stopped cleanly' },
+  ] as const)(
+    'answers 503 while PostgreSQL is down ($what), recovers without restarts, and completes every research',
+    async ({ mode, what }) => {
+      const started = Date.now();
+      const stack = await servers.stack(`postgres-${mode}`, { QUEUE_CONCURRENCY: '1' });
+      try {
+        const api = await stack.startApi();
+        await addFaultCorpus(stack);
+        const workerPort = await freePort();
+        const workers = [await stack.startWorker({ WORKER_PORT: String(workerPort) }), await stack.startWorker()];
+        const load = SubmissionLoad.start({
+          targets: () => [stack.http],
+          count: 60,
+          intervalMs: 0,
+          clients: 2,
+          question: faultQuestion,
+        });
+        await waitFor(
+          'researches waiting and running',
+          async () => {
+            const counts = await statusCounts(stack);
+            return (counts.pending ?? 0) >= 6 && (counts.running ?? 0) >= 1;
+          },
+          30000,
+          10,
+        );
+        const someId = load.acknowledged[0]!;
+
+        const down = Date.now();
+        await servers.postgres.stopServer(mode);
+        const acknowledgedBefore = load.acknowledged.length;
+        const whileDown = await Promise.all([
+          stack.http.post('/api/v1/research', { question: faultQuestion(1000) }),
+          stack.http.get(`/api/v1/research/${someId}`),
+          stack.http.get('/api/v1/research?limit=5'),
+          stack.http.get('/ready'),
+        ]);
+        expect(whileDown.map((response) => response.status)).toEqual([503, 503, 503, 503]);
+        const [submitted, read, listed, ready] = whileDown;
+        expect([submitted, read, listed].map((response) => response!.body.error.code)).toEqual([
+          'dependency_unavailable',
+          'dependency_unavailable',
+          'dependency_unavailable',
+        ]);
+        expect(ready!.body.error.message).toContain('database');
+        // The load went on meanwhile and was told 503 too, and the queue gave up on jobs it could
+        // not run: only the reconciler brings those back.
+        await waitFor('a submission to be refused with 503', () =>
+          load.attempts.some((attempt) => attempt.at > down && attempt.status === 503),
+        );
+        await waitFor('the queue to give up on a job', async () => {
+          const { samples } = await scrape(`http://127.0.0.1:${workerPort}`);
+          return valueOf(samples, 'research_queue_jobs', { state: 'failed' }) > 0;
+        });
+
+        await servers.postgres.startServer();
+        const up = Date.now();
+        await waitFor(
+          'the api to accept submissions again',
+          () => load.attempts.some((attempt) => attempt.at > up && attempt.status === 202),
+          30000,
+        );
+        await load.finished();
+
+        const report = await settleResearches(stack.database, load.acknowledged, {
+          timeoutMs: 60000,
+          http: stack.http,
+        });
+        const outage = ((up - down) / 1000).toFixed(1);
+        process.stdout.write(
+          `${describeOutcome(`PostgreSQL ${what} for ${outage} s under load`, report, Date.now() - started)}; ` +
+            `answers to submissions: ${JSON.stringify(load.statusCounts())}\n`,
+        );
+        expect(load.unexpected()).toEqual([]);
+        expect(acknowledgedBefore).toBeGreaterThan(0);
+        expect(load.acknowledged.length).toBeGreaterThan(acknowledgedBefore);
+        expect(report.violations).toEqual([]);
+        expect(report.requeued).toBeGreaterThan(0);
+        // The same processes did it all: nothing was restarted to recover.
+        for (const process of [api, ...workers]) expect(process.running).toBe(true);
+        expect(stack.workers).toHaveLength(2);
+      } finally {
+        await stack.teardown();
+      }
+    },
+  );
+});
