@@ -125,7 +125,11 @@ describe('fault: PostgreSQL restarted under load', () => {
         expect(acknowledgedBefore.length).toBeGreaterThan(0);
         expect(report.violations).toEqual([]);
         expect(report.requeued).toBeGreaterThan(0);
-        // The same processes did it all: nothing was restarted to recover.
+        // The same processes did it all: nothing was restarted to recover, and all say they are ready.
+        await waitFor('the api and the workers to be ready again', async () => {
+          const answers = await Promise.all([stack.http.get('/ready'), fetch(`http://127.0.0.1:${workerPort}/ready`)]);
+          return answers.every((answer) => answer.status === 200);
+        });
         for (const process of [api, ...workers]) expect(process.running).toBe(true);
         expect(stack.workers).toHaveLength(2);
       } finally {

@@ -77,8 +77,24 @@ describe('fault: Redis loses the queue under load', () => {
     const { stack, load } = await busyStack('redis-restart');
     try {
       await waitForBacklog(stack);
-      await servers.redis.restart();
-      await expectNothingLost('Redis restarted empty under load', stack, load, started);
+      const down = Date.now();
+      await servers.redis.kill();
+      // Down long enough for the api to accept submissions without it, and to say so.
+      await waitFor(
+        'a submission to be acknowledged while Redis is down',
+        () => load.attempts.some((attempt) => attempt.at > down && attempt.status === 202),
+        20000,
+      );
+      const ready = await stack.http.get('/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error.message).toContain('redis');
+      await servers.redis.startServer();
+      await expectNothingLost(
+        `Redis down for ${((Date.now() - down) / 1000).toFixed(1)} s, restarted empty, under load`,
+        stack,
+        load,
+        started,
+      );
     } finally {
       await stack.teardown();
     }
