@@ -41,6 +41,7 @@ export class TestStack {
   readonly workers: AppProcess[] = [];
   readonly redis: Redis;
   http: HttpClient;
+  private tornDown: Promise<void> | undefined;
 
   private constructor(
     readonly database: TestDatabase,
@@ -120,7 +121,13 @@ export class TestStack {
     return this.redis.keys(`${this.env.QUEUE_PREFIX}:*`);
   }
 
-  async teardown(): Promise<void> {
+  /** Stops the processes, removes the queue keys and drops the database; once, however often called. */
+  teardown(): Promise<void> {
+    this.tornDown ??= this.tearDownOnce();
+    return this.tornDown;
+  }
+
+  private async tearDownOnce(): Promise<void> {
     await Promise.all([...this.workers, ...(this.api ? [this.api] : [])].map((process) => process.stop()));
     const keys = await this.queueKeys().catch(() => []);
     if (keys.length > 0) await this.redis.del(...keys);
