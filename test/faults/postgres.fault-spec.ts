@@ -8,6 +8,7 @@ import {
   freePort,
   scrape,
   settleResearches,
+  sleep,
   valueOf,
   waitFor,
 } from '@app/testing';
@@ -37,6 +38,26 @@ describe('fault: PostgreSQL restarted under load', () => {
     return Object.fromEntries(rows.map((row) => [row.status, row.count]));
   }
 
+  /** GETs a research and the first page of the list in turn until stopped; returns every status. */
+  function readContinuously(stack: TestStack, id: string): { stop(): Promise<number[]> } {
+    const statuses: number[] = [];
+    let stopped = false;
+    const reading = (async () => {
+      for (let n = 0; !stopped; n += 1) {
+        const response = await stack.http.get(n % 2 === 0 ? `/api/v1/research/${id}` : '/api/v1/research?limit=5');
+        statuses.push(response.status);
+        await sleep(10);
+      }
+    })();
+    return {
+      stop: async () => {
+        stopped = true;
+        await reading;
+        return statuses;
+      },
+    };
+  }
+
   it.each([
     // A crash: every session is cut at once, and the next start replays the WAL.
     { mode: 'immediate', what: 'crashed' },
@@ -56,7 +77,7 @@ describe('fault: PostgreSQL restarted under load', () => {
         const load = SubmissionLoad.start({
           targets: () => [stack.http],
           count: 1000,
-          intervalMs: 5,
+          intervalMs: 0,
           clients: 2,
           question: faultQuestion,
         });
@@ -70,6 +91,8 @@ describe('fault: PostgreSQL restarted under load', () => {
           10,
         );
         const someId = load.acknowledged[0]!;
+        // A reader too, polling a research and the list through the outage and the recovery.
+        const reads = readContinuously(stack, someId);
 
         const down = Date.now();
         await servers.postgres.stopServer(mode);
@@ -110,6 +133,7 @@ describe('fault: PostgreSQL restarted under load', () => {
           30000,
         );
         await load.stop();
+        const readStatuses = await reads.stop();
         const acknowledgedBefore = load.attempts.filter((attempt) => attempt.at < down && attempt.status === 202);
 
         const report = await settleResearches(stack.database, load.acknowledged, {
@@ -117,11 +141,14 @@ describe('fault: PostgreSQL restarted under load', () => {
           http: stack.http,
         });
         const outage = ((up - down) / 1000).toFixed(1);
+        const readCounts: Record<number, number> = {};
+        for (const status of readStatuses) readCounts[status] = (readCounts[status] ?? 0) + 1;
         process.stdout.write(
           `${describeOutcome(`PostgreSQL ${what} for ${outage} s under load`, report, Date.now() - started)}; ` +
-            `answers to submissions: ${JSON.stringify(load.statusCounts())}\n`,
+            `answers to submissions: ${JSON.stringify(load.statusCounts())}, to reads: ${JSON.stringify(readCounts)}\n`,
         );
         expect(load.unexpected()).toEqual([]);
+        expect(new Set(readStatuses)).toEqual(new Set([200, 503]));
         expect(acknowledgedBefore.length).toBeGreaterThan(0);
         expect(report.violations).toEqual([]);
         expect(report.requeued).toBeGreaterThan(0);
