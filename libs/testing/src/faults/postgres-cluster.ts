@@ -41,7 +41,7 @@ export class PostgresCluster {
   static async start(): Promise<PostgresCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'research-faults-pg-'));
     const cluster = new PostgresCluster(await freePort(), dir);
-    live.add(cluster);
+    track(cluster);
     try {
       if (asRoot()) chownSync(dir, ...postgresIds());
       await run('initdb', ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
@@ -102,7 +102,7 @@ export class PostgresCluster {
   private destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    live.delete(this);
+    untrack(this);
     if (this.running || existsSync(join(this.dataDir, 'postmaster.pid'))) {
       const [command, args] = asPostgres('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
       spawnSync(command, args, { stdio: 'ignore' });
@@ -117,8 +117,19 @@ export class PostgresCluster {
   }
 }
 
+/** Clusters not destroyed yet; while there are any, the test process stops them when it exits. */
 const live = new Set<PostgresCluster>();
-process.once('exit', () => PostgresCluster.destroyAllSync());
+const onExit = (): void => PostgresCluster.destroyAllSync();
+
+function track(cluster: PostgresCluster): void {
+  if (live.size === 0) process.once('exit', onExit);
+  live.add(cluster);
+}
+
+function untrack(cluster: PostgresCluster): void {
+  live.delete(cluster);
+  if (live.size === 0) process.off('exit', onExit);
+}
 
 function asRoot(): boolean {
   return process.getuid?.() === 0;

@@ -32,7 +32,7 @@ export class RedisProcess {
 
   static async start(): Promise<RedisProcess> {
     const redis = new RedisProcess(await freePort(), mkdtempSync(join(tmpdir(), 'research-faults-redis-')));
-    live.add(redis);
+    track(redis);
     try {
       await redis.startServer();
       return redis;
@@ -97,7 +97,7 @@ export class RedisProcess {
   }
 
   async destroy(): Promise<void> {
-    live.delete(this);
+    untrack(this);
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -107,8 +107,8 @@ export class RedisProcess {
     for (const redis of [...live]) {
       redis.child?.kill('SIGKILL');
       rmSync(redis.dir, { recursive: true, force: true });
+      untrack(redis);
     }
-    live.clear();
   }
 
   private async ping(): Promise<string | undefined> {
@@ -132,5 +132,16 @@ export class RedisProcess {
   }
 }
 
+/** Servers not destroyed yet; while there are any, the test process kills them when it exits. */
 const live = new Set<RedisProcess>();
-process.once('exit', () => RedisProcess.destroyAllSync());
+const onExit = (): void => RedisProcess.destroyAllSync();
+
+function track(redis: RedisProcess): void {
+  if (live.size === 0) process.once('exit', onExit);
+  live.add(redis);
+}
+
+function untrack(redis: RedisProcess): void {
+  live.delete(redis);
+  if (live.size === 0) process.off('exit', onExit);
+}
