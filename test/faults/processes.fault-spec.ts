@@ -39,7 +39,7 @@ function runsInFlight(worker: AppProcess): string[] {
 /**
  * Processes killed and stopped under load. The researches run on the deep engine against a fake
  * LLM that answers each call in 100 ms, so a research takes about a second and a signal finds
- * runs in progress, as it would in production.
+ * runs in progress, as it does in production where a research takes minutes.
  */
 describe('fault: api and worker processes under load', () => {
   let servers: FaultServers;

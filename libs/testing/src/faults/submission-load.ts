@@ -20,9 +20,12 @@ export interface SubmissionLoadOptions {
 export interface SubmissionAttempt {
   /** The base URL of the api it was sent to. */
   target: string;
+  /** When it was sent, in epoch milliseconds. */
   at: number;
   status: number | undefined;
+  /** What went wrong when there was no answer. */
   error: string | undefined;
+  /** `error.code` of an error answer. */
   code: string | undefined;
 }
 
@@ -57,7 +60,7 @@ export class SubmissionLoad {
     return counts;
   }
 
-  /** Answers that were neither 202 nor 503, nor a refused connection. */
+  /** Answers other than 202 and 503; requests that got no answer at all are not counted. */
   unexpected(): SubmissionAttempt[] {
     return this.attempts.filter(
       (attempt) => attempt.status !== 202 && attempt.status !== 503 && attempt.status !== undefined,
