@@ -147,7 +147,8 @@ describe('fault: PostgreSQL restarted under load', () => {
           `${describeOutcome(`PostgreSQL ${what} for ${outage} s under load`, report, Date.now() - started)}; ` +
             `answers to submissions: ${JSON.stringify(load.statusCounts())}, to reads: ${JSON.stringify(readCounts)}\n`,
         );
-        expect(load.unexpected()).toEqual([]);
+        // Acknowledged or refused with 503, and always answered: never a 500.
+        expect(Object.keys(load.statusCounts()).sort()).toEqual(['202', '503']);
         expect(new Set(readStatuses)).toEqual(new Set([200, 503]));
         expect(acknowledgedBefore.length).toBeGreaterThan(0);
         expect(report.violations).toEqual([]);

@@ -66,7 +66,8 @@ describe('fault: Redis loses the queue under load', () => {
     await load.finished();
     const report = await settleResearches(stack.database, load.acknowledged, { timeoutMs: 60000, http: stack.http });
     process.stdout.write(`${describeOutcome(scenario, report, Date.now() - started)}\n`);
-    expect(load.unexpected()).toEqual([]);
+    // Every submission was acknowledged: none refused, failed or left without an answer.
+    expect(load.statusCounts()).toEqual({ '202': load.acknowledged.length });
     expect(report.violations).toEqual([]);
     // The fault did lose queued jobs: the reconciler had to put researches back on the queue.
     expect(report.requeued).toBeGreaterThan(0);

@@ -60,13 +60,6 @@ export class SubmissionLoad {
     return counts;
   }
 
-  /** Answers other than 202 and 503; requests that got no answer at all are not counted. */
-  unexpected(): SubmissionAttempt[] {
-    return this.attempts.filter(
-      (attempt) => attempt.status !== 202 && attempt.status !== 503 && attempt.status !== undefined,
-    );
-  }
-
   /** Resolves once at least `n` researches have been acknowledged. */
   waitForAcknowledged(n: number, timeoutMs = 30000): Promise<true> {
     return waitFor(`${n} researches to be acknowledged`, () => this.acknowledged.length >= n, timeoutMs);
