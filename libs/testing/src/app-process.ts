@@ -27,6 +27,8 @@ export class AppProcess {
   readonly rawStdout: string[] = [];
   stderr = '';
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once its output is read to the end, which may be after it exited. */
+  private readonly closed: Promise<void>;
   private exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
   private constructor(
@@ -58,6 +60,7 @@ export class AppProcess {
         resolve(this.exitStatus);
       });
     });
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
   }
 
   static start(app: AppName, env: Record<string, string>): AppProcess {
@@ -103,8 +106,13 @@ export class AppProcess {
     if (this.running) this.child.kill(signal);
   }
 
-  waitForExit(timeoutMs = 30000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return waitFor(`${this.app} to exit`, () => this.exitStatus, timeoutMs);
+  /** Waits until it has exited and its last log lines are read. */
+  async waitForExit(timeoutMs = 30000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const status = await waitFor(`${this.app} to exit`, () => this.exitStatus, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
+    return status;
   }
 
   async stop(): Promise<void> {

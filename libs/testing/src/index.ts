@@ -28,3 +28,14 @@ export { hostileRequests, operationsOf, validSample } from './fuzz/hostile-reque
 export type { FuzzOptions, HostileRequest, OpenApiDocument, Operation } from './fuzz/hostile-requests';
 export { exchange, socketExchange } from './fuzz/raw-http';
 export type { HttpExchange, RawResponse } from './fuzz/raw-http';
+export { FaultServers } from './faults/fault-servers';
+export { PostgresCluster } from './faults/postgres-cluster';
+export type { PostgresStopMode } from './faults/postgres-cluster';
+export { RedisProcess } from './faults/redis-process';
+export { describeOutcome, settleResearches } from './faults/research-invariants';
+export type { OutcomeExpectation, OutcomeReport } from './faults/research-invariants';
+export { SubmissionLoad } from './faults/submission-load';
+export type { SubmissionAttempt, SubmissionLoadOptions } from './faults/submission-load';
+export { injectFaultMix } from './faults/llm-fault-mix';
+export type { LlmFaultMix } from './faults/llm-fault-mix';
+export { addFaultCorpus, faultQuestion } from './faults/fault-corpus';

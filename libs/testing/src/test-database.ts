@@ -13,12 +13,14 @@ export class TestDatabase {
   private constructor(
     readonly name: string,
     readonly url: string,
+    private readonly serverUrl: string,
   ) {}
 
-  static async create(label: string): Promise<TestDatabase> {
+  /** `serverUrl` is the PostgreSQL server without a database name; the machine's by default. */
+  static async create(label: string, serverUrl = SERVER_URL): Promise<TestDatabase> {
     const name = `research_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-    await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}"`));
-    const database = new TestDatabase(name, `${SERVER_URL}/${name}`);
+    await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
+    const database = new TestDatabase(name, `${serverUrl}/${name}`, serverUrl);
     const migrated = await runCli(['migrate'], { DATABASE_URL: database.url });
     if (migrated.code !== 0) throw new Error(`migrations failed: ${migrated.stderr}`);
     return database;
@@ -57,20 +59,31 @@ export class TestDatabase {
   async drop(): Promise<void> {
     await this.client?.end();
     this.client = undefined;
-    await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`));
+    await withAdmin(this.serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`));
   }
 
   private async connection(): Promise<Client> {
-    if (!this.client) {
-      this.client = new Client({ connectionString: this.url });
-      await this.client.connect();
+    if (this.client) return this.client;
+    const client = new Client({ connectionString: this.url });
+    // A server restarted under the tests ends the connection: the next query opens a new one.
+    const forget = () => {
+      if (this.client === client) this.client = undefined;
+    };
+    client.on('error', forget);
+    client.on('end', forget);
+    this.client = client;
+    try {
+      await client.connect();
+    } catch (error) {
+      forget();
+      throw error;
     }
-    return this.client;
+    return client;
   }
 }
 
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+async function withAdmin<T>(serverUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: `${serverUrl}/postgres` });
   await client.connect();
   try {
     return await work(client);

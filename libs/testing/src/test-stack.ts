@@ -14,6 +14,10 @@ export interface StackOptions {
   label: string;
   /** Redis database number; suites that flush Redis use one of their own. */
   redisDb?: number;
+  /** PostgreSQL server URL without a database name; the machine's server by default. */
+  postgresServer?: string;
+  /** Redis server URL without a database number; the machine's server by default. */
+  redisServer?: string;
   env?: Record<string, string>;
 }
 
@@ -37,6 +41,7 @@ export class TestStack {
   readonly workers: AppProcess[] = [];
   readonly redis: Redis;
   http: HttpClient;
+  private tornDown: Promise<void> | undefined;
 
   private constructor(
     readonly database: TestDatabase,
@@ -48,14 +53,14 @@ export class TestStack {
   }
 
   static async create(options: StackOptions): Promise<TestStack> {
-    const database = await TestDatabase.create(options.label);
+    const database = await TestDatabase.create(options.label, options.postgresServer);
     const apiPort = options.env?.PORT ? Number(options.env.PORT) : await freePort();
     const env: Record<string, string> = {
       ...FAST_TIMINGS,
       HOST: '127.0.0.1',
       PORT: String(apiPort),
       DATABASE_URL: database.url,
-      REDIS_URL: `${REDIS_SERVER}/${options.redisDb ?? 0}`,
+      REDIS_URL: `${options.redisServer ?? REDIS_SERVER}/${options.redisDb ?? 0}`,
       QUEUE_PREFIX: `test-${options.label}-${randomBytes(3).toString('hex')}`,
       ...options.env,
     };
@@ -116,7 +121,13 @@ export class TestStack {
     return this.redis.keys(`${this.env.QUEUE_PREFIX}:*`);
   }
 
-  async teardown(): Promise<void> {
+  /** Stops the processes, removes the queue keys and drops the database; once, however often called. */
+  teardown(): Promise<void> {
+    this.tornDown ??= this.tearDownOnce();
+    return this.tornDown;
+  }
+
+  private async tearDownOnce(): Promise<void> {
     await Promise.all([...this.workers, ...(this.api ? [this.api] : [])].map((process) => process.stop()));
     const keys = await this.queueKeys().catch(() => []);
     if (keys.length > 0) await this.redis.del(...keys);

@@ -1,0 +1,103 @@
+import {
+  FakeLlmFault,
+  FakeLlmServer,
+  FaultServers,
+  SubmissionLoad,
+  addFaultCorpus,
+  describeOutcome,
+  faultQuestion,
+  injectFaultMix,
+  installResearchResponders,
+  settleResearches,
+} from '@app/testing';
+
+const LLM_TIMEOUT_MS = 500;
+
+/**
+ * The deep engine against an LLM endpoint that misbehaves for a share of its calls: rate limits,
+ * server errors, and calls that never answer (cut by the client's timeout). Each failure is
+ * retried, so every research completes.
+ */
+describe('fault: the LLM fails a share of its calls', () => {
+  let servers: FaultServers;
+  let llm: FakeLlmServer;
+
+  beforeAll(async () => {
+    servers = await FaultServers.start();
+    llm = await FakeLlmServer.start({ models: ['qwen-72b'], latencyMs: 50 });
+    installResearchResponders(llm);
+  });
+
+  afterAll(async () => {
+    await servers?.destroy();
+    await llm?.stop();
+  });
+
+  it('completes every research when a quarter of the LLM calls answer 429, 500 or time out', async () => {
+    const started = Date.now();
+    const stack = await servers.stack('llm-faults', {
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_API_KEY: 'sk-test',
+      LLM_TIMEOUT_MS: String(LLM_TIMEOUT_MS),
+      LLM_MAX_RETRIES: '3',
+      LLM_MAX_CONCURRENCY: '64',
+      // Every call reaches the endpoint: none is answered from the cache.
+      LLM_CACHE_TTL_SECONDS: '0',
+    });
+    try {
+      await stack.startApi();
+      await addFaultCorpus(stack);
+      await stack.startWorker();
+      await stack.startWorker();
+
+      llm.reset();
+      const faults: Record<string, FakeLlmFault> = {
+        rateLimited: { status: 429, retryAfter: 0.2 },
+        serverError: { status: 500 },
+        timedOut: { hang: true },
+      };
+      const injections = injectFaultMix(llm, {
+        share: 0.25,
+        faults: Object.values(faults),
+        calls: 5000,
+        seed: 20260601,
+      });
+
+      const load = SubmissionLoad.start({
+        targets: () => [stack.http],
+        count: 32,
+        intervalMs: 50,
+        question: faultQuestion,
+      });
+      await load.finished();
+      const report = await settleResearches(stack.database, load.acknowledged, { timeoutMs: 120000, http: stack.http });
+
+      const hits = Object.fromEntries(
+        Object.entries(faults).map(([name, fault]) => [
+          name,
+          injections
+            .filter((injection) => injection.fault === fault)
+            .reduce((sum, injection) => sum + injection.hits, 0),
+        ]),
+      );
+      const partial = await stack.database.query<{ id: string; reason: string }>(
+        `SELECT id, result->>'partial_reason' AS reason FROM researches
+          WHERE id = ANY($1::uuid[]) AND (result->>'partial')::boolean`,
+        [load.acknowledged],
+      );
+      process.stdout.write(
+        `${describeOutcome('LLM fails a quarter of its calls', report, Date.now() - started)}; ` +
+          `${llm.calls.length} LLM calls, faults hit: ${JSON.stringify(hits)}, partial reports: ${partial.length}\n`,
+      );
+      // Every submission was acknowledged: none refused, failed or left without an answer.
+      expect(load.statusCounts()).toEqual({ '202': load.acknowledged.length });
+      expect(report.violations).toEqual([]);
+      // Every kind of fault happened, more than once.
+      for (const name of Object.keys(faults)) expect(hits[name]).toBeGreaterThan(1);
+      // Retries made up for the faults: no report was cut short.
+      expect(partial).toEqual([]);
+    } finally {
+      await stack.teardown();
+    }
+  });
+});
