@@ -100,4 +100,68 @@ describe('fault: the LLM fails a share of its calls', () => {
       await stack.teardown();
     }
   });
+
+  it('holds every research through an LLM outage longer than the old retry window, and completes them all after it', async () => {
+    const started = Date.now();
+    const stack = await servers.stack('llm-outage', {
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_API_KEY: 'sk-test',
+      LLM_TIMEOUT_MS: '2000',
+      LLM_MAX_RETRIES: '3',
+      LLM_MAX_CONCURRENCY: '64',
+      LLM_CACHE_TTL_SECONDS: '0',
+      LLM_CIRCUIT_FAILURES: '5',
+      LLM_CIRCUIT_COOLDOWN_MS: '500',
+      LLM_CIRCUIT_MAX_COOLDOWN_MS: '2000',
+      RESEARCH_ATTEMPTS: '3',
+    });
+    try {
+      await stack.startApi();
+      await addFaultCorpus(stack);
+      await stack.startWorker();
+      await stack.startWorker();
+
+      llm.reset();
+      const load = SubmissionLoad.start({
+        targets: () => [stack.http],
+        count: 32,
+        intervalMs: 50,
+        question: faultQuestion,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Down: every call and every probe answers 500. The old retry window (4 tries of each of 3
+      // attempts, with backoff) was about 12 s with these settings; the outage lasts 20 s.
+      const outage = llm.inject({ status: 500 }, { times: Infinity });
+      const outageStarted = Date.now();
+      await load.finished();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20000 - (Date.now() - outageStarted))));
+      const probes = llm.calls.filter((call) => call.schemaName === undefined).length;
+      const failedCalls = outage.hits;
+      const heldFor = Date.now() - outageStarted;
+      llm.reset();
+
+      const report = await settleResearches(stack.database, load.acknowledged, { timeoutMs: 120000, http: stack.http });
+      const events = await stack.database.query<{ type: string; n: string }>(
+        `SELECT type, count(*) AS n FROM research_events WHERE research_id = ANY($1::uuid[]) GROUP BY type`,
+        [load.acknowledged],
+      );
+      const count = (type: string) => Number(events.find((e) => e.type === type)?.n ?? 0);
+      process.stdout.write(
+        `${describeOutcome('LLM down for 20 s', report, Date.now() - started)}; outage held ${heldFor} ms, ` +
+          `${failedCalls} calls failed, ${probes} probes, ${count('research.handed_back')} hand-backs, ` +
+          `${count('research.retry_scheduled')} retries scheduled\n`,
+      );
+      expect(load.statusCounts()).toEqual({ '202': load.acknowledged.length });
+      expect(load.acknowledged.length).toBeGreaterThanOrEqual(30);
+      // Every research completed exactly once: the outage cost time, not researches.
+      expect(report.violations).toEqual([]);
+      expect(count('research.failed')).toBe(0);
+      expect(heldFor).toBeGreaterThanOrEqual(20000);
+      // Work was handed back while the circuit was open, and the endpoint was probed meanwhile.
+      expect(count('research.handed_back')).toBeGreaterThan(0);
+      expect(probes).toBeGreaterThan(1);
+    } finally {
+      await stack.teardown();
+    }
+  });
 });

@@ -72,7 +72,10 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
   }
 
   private async reconcile(research: UnfinishedResearch): Promise<boolean> {
-    const state = await this.producer.jobState(research.id);
+    let state = await this.producer.jobState(research.id);
+    // Bull reads a job's state in several steps: a job moving from waiting to active meanwhile
+    // reads as stuck. Read it again before taking it for lost.
+    if (state === 'stuck') state = await this.producer.jobState(research.id);
     if (LIVE_STATES.includes(state)) return false;
     // A finished or orphaned job keeps its id taken: remove it so the new one can be added.
     if (state !== 'missing') await this.producer.removeIdle(research.id);

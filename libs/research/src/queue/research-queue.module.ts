@@ -15,6 +15,9 @@ import { ResearchQueueProducer } from './research-queue.producer';
           lockDuration: config.queueLockMs,
           stalledInterval: Math.max(1000, Math.floor(config.queueLockMs / 2)),
           maxStalledCount: 1,
+          // After a Redis error Bull waits this long before taking jobs again (5 s by default):
+          // a Redis restart should cost a moment, not seconds of every worker's time.
+          retryProcessDelay: 500,
         },
       }),
     }),
