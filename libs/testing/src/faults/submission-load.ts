@@ -14,6 +14,8 @@ export interface SubmissionLoadOptions {
   clients?: number;
   /** Extra fields of every request body. */
   body?: Record<string, unknown>;
+  /** Gives up after this long, so a scenario that failed half-way never leaves it running; 2 min by default. */
+  maxMs?: number;
 }
 
 /** What one submission got: an HTTP status, or the network error when there was no answer. */
@@ -40,8 +42,10 @@ export class SubmissionLoad {
   private stopped = false;
   private readonly done: Promise<void>;
   private sent = 0;
+  private readonly deadline: number;
 
   private constructor(private readonly options: SubmissionLoadOptions) {
+    this.deadline = Date.now() + (options.maxMs ?? 120_000);
     const clients = Array.from({ length: options.clients ?? 1 }, () => this.run());
     this.done = Promise.all(clients).then(() => undefined);
   }
@@ -65,7 +69,7 @@ export class SubmissionLoad {
     return waitFor(`${n} researches to be acknowledged`, () => this.acknowledged.length >= n, timeoutMs);
   }
 
-  /** Resolves when every submission is acknowledged, or `stop()` was called. */
+  /** Resolves when every submission is acknowledged, `stop()` was called, or `maxMs` ran out. */
   finished(): Promise<void> {
     return this.done;
   }
@@ -76,7 +80,7 @@ export class SubmissionLoad {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopped && this.acknowledged.length < this.options.count) {
+    while (!this.stopped && this.acknowledged.length < this.options.count && Date.now() < this.deadline) {
       const n = this.sent;
       this.sent += 1;
       const targets = this.options.targets();
@@ -95,6 +99,8 @@ export class SubmissionLoad {
         if (response.status === 202) this.acknowledged.push((response.body as { research_id: string }).research_id);
       } catch (error) {
         this.attempts.push({ target: target.baseUrl, at, status: undefined, error: describe(error), code: undefined });
+        // No answer at all: do not spin on an api that is gone.
+        await sleep(50);
       }
       await sleep(this.options.intervalMs);
     }
