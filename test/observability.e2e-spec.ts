@@ -259,15 +259,33 @@ describe('queue dashboard', () => {
     expect(response.body.error.code).toBe('route_not_found');
   });
 
-  it('serves Bull Board at /admin/queues when enabled, showing the research queue', async () => {
+  it('serves Bull Board at /admin/queues when enabled, to admin keys only, showing the research queue', async () => {
     stack = await TestStack.create({ label: 'board-on', env: { QUEUE_DASHBOARD_ENABLED: 'true' } });
     await stack.startApi();
+    const admin = lastLine((await stack.cli(['keys', 'create', '--tenant', 'ops', '--scopes', 'admin'])).stdout);
+    const reader = lastLine(
+      (await stack.cli(['keys', 'create', '--tenant', 'ops', '--scopes', 'research:read'])).stdout,
+    );
     await stack.submit({ question: 'visible in the dashboard' });
-    const page = await stack.http.get('/admin/queues');
+
+    // Never anonymous, even in development; and only with the admin scope.
+    const anonymous = await stack.http.get('/admin/queues');
+    expect({ status: anonymous.status, code: anonymous.body.error?.code }).toEqual({
+      status: 401,
+      code: 'unauthorized',
+    });
+    const notAdmin = await stack.http.get('/admin/queues/api/queues', { authorization: `Bearer ${reader}` });
+    expect({ status: notAdmin.status, code: notAdmin.body.error?.code }).toEqual({ status: 403, code: 'forbidden' });
+
+    const page = await stack.http.get('/admin/queues', { authorization: `Bearer ${admin}` });
     expect(page.status).toBe(200);
     expect(page.text).toContain('<base href="/admin/queues/" />');
-    const queues = await stack.http.get('/admin/queues/api/queues');
+    const queues = await stack.http.get('/admin/queues/api/queues', { 'x-api-key': admin });
     expect(queues.body.queues.map((q: { name: string }) => q.name)).toEqual(['research']);
     expect(queues.body.queues[0].counts.waiting).toBe(1);
   });
 });
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}

@@ -106,10 +106,21 @@ describe("the chapter's API examples", () => {
         'GET /api/v1/documents',
         'GET /api/v1/documents/{id}',
         'DELETE /api/v1/documents/{id}',
+        'POST /api/v1/admin/keys',
+        'GET /api/v1/admin/keys',
+        'POST /api/v1/admin/keys/{id}/revoke',
       ].sort(),
     );
     const submit = document.paths['/api/v1/research'].post;
-    expect(Object.keys(submit.responses).sort()).toEqual(['202', '400', '413', '415', '422']);
+    expect(Object.keys(submit.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '422']);
+    // Every operation says how to authenticate; the probes and metrics are public.
+    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['api_key', 'bearer']);
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
+      for (const operation of Object.values(item)) {
+        const expected = ['/health', '/ready', '/metrics'].includes(path) ? [] : [{ bearer: [] }, { api_key: [] }];
+        expect({ path, security: operation.security }).toEqual({ path, security: expected });
+      }
+    }
     expect(submit.responses['400'].content['application/json'].schema.$ref).toBe(
       '#/components/schemas/ErrorResponseDto',
     );

@@ -1,9 +1,12 @@
+import { ApiKeyGuard, AuthModule } from '@app/auth';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchModule } from '@app/research';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { KeysController } from './admin/keys.controller';
 import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
 import { ResearchController } from './research/research.controller';
@@ -14,11 +17,13 @@ import { ResearchController } from './research/research.controller';
     LoggingModule.forApp('api'),
     MetricsModule.forApp('api'),
     DatabaseModule,
+    AuthModule,
     ResearchModule,
     CorpusModule,
     HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
     ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
-  controllers: [ResearchController, DocumentsController],
+  controllers: [ResearchController, DocumentsController, KeysController],
+  providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }],
 })
 export class ApiModule {}

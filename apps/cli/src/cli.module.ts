@@ -1,7 +1,8 @@
+import { AuthModule } from '@app/auth';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
 
-@Module({ imports: [ConfigModule, DatabaseModule, CorpusModule] })
+@Module({ imports: [ConfigModule, DatabaseModule, CorpusModule, AuthModule] })
 export class CliModule {}

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
-import { DEFAULT_TENANT_ID } from '@app/common';
+import { DEFAULT_TENANT_ID, DomainError, ValidationError } from '@app/common';
 import { ConfigError, appConfig } from '@app/config';
 import { databaseOptions, ensureDatabase } from '@app/database';
+import { ApiKeyService } from '@app/auth';
 import { CorpusService } from '@app/search';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
@@ -17,6 +18,13 @@ Commands:
   migrate:show              list migrations and whether they are applied
   ingest <folder> [--tenant <uuid>]
                             add every .md, .markdown and .txt file under <folder> to the corpus
+  keys create --tenant <name> --scopes <scope,...> [--name <text>] [--expires-in <n>d|h|m]
+                            create an API key; the key is printed on the last line, this once
+                            (scopes: research:read, research:write, documents:read,
+                            documents:write, audit:read, admin)
+  keys list [--tenant <name>]
+                            list API keys, without the keys themselves
+  keys revoke <key-id>      revoke an API key
 `;
 
 function print(line: string): void {
@@ -46,6 +54,68 @@ async function ingest(args: string[]): Promise<void> {
       `files: ${report.files}, added: ${report.created}, already present: ${report.duplicates}, skipped: ${report.skipped.length}`,
     );
     for (const skipped of report.skipped) print(`  skipped ${skipped.path}: ${skipped.reason}`);
+  } finally {
+    await app.close();
+  }
+}
+
+/** The value after `--name`, or undefined; a flag without a value is a usage error. */
+function option(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at === -1) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return value;
+}
+
+function expiryOf(value: string | undefined): Date | null {
+  if (value === undefined) return null;
+  const match = /^(\d{1,6})([dhm])$/.exec(value);
+  if (!match) throw new UsageError('--expires-in takes a number and d, h or m, e.g. 90d');
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
+  return new Date(Date.now() + Number(match[1]) * unit);
+}
+
+async function keys(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (!['create', 'list', 'revoke'].includes(action ?? '')) throw new UsageError('keys needs create, list or revoke');
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+  try {
+    const service = app.get(ApiKeyService);
+    if (action === 'create') {
+      const tenant = option(rest, '--tenant');
+      const scopes = option(rest, '--scopes');
+      if (!tenant || !scopes) throw new UsageError('keys create needs --tenant and --scopes');
+      const created = await service.create({
+        tenant,
+        scopes: scopes
+          .split(',')
+          .map((scope) => scope.trim())
+          .filter(Boolean),
+        name: option(rest, '--name'),
+        expiresAt: expiryOf(option(rest, '--expires-in')),
+      });
+      print(`key id:  ${created.key.id}`);
+      print(`tenant:  ${created.tenantName}`);
+      print(`scopes:  ${created.key.scopes.join(',')}`);
+      print(`expires: ${created.key.expiresAt?.toISOString() ?? 'never'}`);
+      print('The key is shown this once; it is stored only as a hash:');
+      print(created.text);
+    } else if (action === 'list') {
+      for (const { key, tenantName } of await service.list(option(rest, '--tenant'))) {
+        const state = key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt <= new Date() ? 'expired' : 'active';
+        print(
+          [key.id, key.prefix, tenantName, key.scopes.join(','), state, key.createdAt.toISOString(), key.name].join(
+            '  ',
+          ),
+        );
+      }
+    } else {
+      const id = rest[0];
+      if (!id || !/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError('keys revoke needs a key id');
+      const { key } = await service.revoke(id);
+      print(`revoked ${key.id} (${key.prefix})`);
+    }
   } finally {
     await app.close();
   }
@@ -86,6 +156,9 @@ async function main(argv: string[]): Promise<void> {
     case 'ingest':
       await ingest(args);
       return;
+    case 'keys':
+      await keys(args);
+      return;
     default:
       throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
   }
@@ -94,6 +167,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
   else if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else if (error instanceof DomainError) process.stderr.write(`${error.message}\n`);
   else process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
-  process.exit(error instanceof UsageError ? 2 : 1);
+  process.exit(error instanceof UsageError || error instanceof ValidationError ? 2 : 1);
 });

@@ -4,6 +4,8 @@
  */
 export enum ErrorCode {
   ValidationFailed = 'validation_failed',
+  Unauthorized = 'unauthorized',
+  Forbidden = 'forbidden',
   MalformedJson = 'malformed_json',
   /** Not HTTP that the server could read: a bad request line or header. */
   MalformedRequest = 'malformed_request',

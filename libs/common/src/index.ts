@@ -6,3 +6,4 @@ export { IsSmallJsonObject, present } from './validators';
 export { decodeCursor, encodeCursor } from './page-cursor';
 export type { PageCursor } from './page-cursor';
 export { isUnavailableError } from './unavailable';
+export { PUBLIC_ROUTE, PublicRoute } from './public-route';

@@ -38,6 +38,17 @@ export interface LlmCircuitSettings {
   outageMaxMs: number;
 }
 
+/** How the api authenticates callers. */
+export interface AuthSettings {
+  /**
+   * Whether every call needs an API key. When not, a call without one acts as the default
+   * tenant (development), and a call with one is still checked.
+   */
+  required: boolean;
+  /** How long a verified key is remembered in process; a revocation takes up to this long to bite. */
+  keyCacheTtlMs: number;
+}
+
 export interface BudgetLimits {
   tokens: number;
   costUsd: number;
@@ -78,6 +89,7 @@ export class AppConfig {
   readonly textTaskTimeoutMs: number;
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
+  readonly auth: AuthSettings;
   /** Null when no LLM is configured: the extractive engine runs then. */
   readonly llm: LlmSettings | null;
   /** Budgets a research gets unless its request asks for less or more... */

@@ -123,6 +123,28 @@ describe('text worker settings', () => {
   });
 });
 
+describe('authentication settings', () => {
+  const production = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://u:p@db:5432/research',
+    REDIS_URL: 'redis://redis:6379/0',
+  };
+
+  it('requires keys in production by default, and not elsewhere', () => {
+    expect(loadConfig(production).auth).toEqual({ required: true, keyCacheTtlMs: 10_000 });
+    expect(loadConfig({}).auth.required).toBe(false);
+    expect(loadConfig({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
+  });
+
+  it('turns keys off in production only when told twice', () => {
+    expect(() => loadConfig({ ...production, AUTH_REQUIRED: 'false' })).toThrow(
+      'AUTH_REQUIRED=false would let anyone call the api in production; set AUTH_DISABLED=true too if that is really meant',
+    );
+    expect(loadConfig({ ...production, AUTH_DISABLED: 'true' }).auth.required).toBe(false);
+    expect(loadConfig({ ...production, AUTH_REQUIRED: 'false', AUTH_DISABLED: 'true' }).auth.required).toBe(false);
+  });
+});
+
 describe('.env.example', () => {
   it('explains every variable the configuration reads, with its default', () => {
     const read = new Set<string>();

@@ -1,4 +1,13 @@
-import { AppConfig, BudgetLimits, LlmCircuitSettings, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
+import {
+  AppConfig,
+  AuthSettings,
+  BudgetLimits,
+  LlmCircuitSettings,
+  LlmSettings,
+  LogLevel,
+  ModelPrice,
+  NodeEnv,
+} from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -181,6 +190,7 @@ export function loadConfig(env: Env): AppConfig {
 
   const values: AppConfig = {
     ...base,
+    auth: readAuth(read, nodeEnv),
     llm: readLlm(read),
     budgetDefaults,
     budgetMaxima,
@@ -188,6 +198,25 @@ export function loadConfig(env: Env): AppConfig {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
+}
+
+/**
+ * Keys are required in production unless turned off on purpose with AUTH_DISABLED=true; in
+ * development a call without a key acts as the default tenant unless AUTH_REQUIRED=true.
+ */
+function readAuth(read: EnvReader, nodeEnv: NodeEnv): AuthSettings {
+  const production = nodeEnv === 'production';
+  const disabled = read.bool('AUTH_DISABLED', false);
+  const required = read.bool('AUTH_REQUIRED', production);
+  if (production && !required && !disabled) {
+    read.problems.push(
+      'AUTH_REQUIRED=false would let anyone call the api in production; set AUTH_DISABLED=true too if that is really meant',
+    );
+  }
+  return {
+    required: required && !disabled,
+    keyCacheTtlMs: read.int('AUTH_KEY_CACHE_TTL_MS', 10_000, 0, 600_000),
+  };
 }
 
 const STAGES = ['planner', 'reader', 'writer', 'verifier'];

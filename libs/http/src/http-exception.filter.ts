@@ -6,6 +6,8 @@ import { REQUEST_ID_HEADER } from './request-id';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
+  [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
+  [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
   [ErrorCode.MalformedJson]: HttpStatus.BAD_REQUEST,
   [ErrorCode.MalformedRequest]: HttpStatus.BAD_REQUEST,
   [ErrorCode.RequestTimeout]: HttpStatus.REQUEST_TIMEOUT,
@@ -101,6 +103,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       },
       request_id: String(request.id),
     };
+    // RFC 9110: a 401 names the scheme the client should use.
+    if (mapped.status === HttpStatus.UNAUTHORIZED) void reply.header('www-authenticate', 'Bearer realm="api"');
     // The onRequest hook sets it too, but Fastify's fallback 404 (an unknown method on a path
     // that is not UTF-8) runs no hooks.
     void reply

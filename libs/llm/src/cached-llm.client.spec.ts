@@ -18,7 +18,8 @@ const schema = {
   },
 };
 
-const request = (question: string): StructuredRequest => ({
+const request = (question: string, tenantId = 'tenant-a'): StructuredRequest => ({
+  tenantId,
   stage: 'reader',
   messages: [{ role: 'user', content: question }],
   schema,
@@ -88,6 +89,22 @@ describe('the LLM response cache', () => {
     expect(await value(Metric.CacheSize)).toBe(2);
     const ttl = await redis.ttl((await redis.keys(`${prefix}:llm-cache:*`)).find((k) => !k.endsWith(':index')) ?? '');
     expect(ttl).toBeGreaterThan(86_000);
+  });
+
+  it("never answers one tenant from another tenant's entry", async () => {
+    llm.reset();
+    const cached = await client({ QUEUE_PREFIX: `${prefix}-tenants` });
+    const question = 'What does our private memo say about HBM?';
+    const forA = await cached.complete<{ answer: string }>(request(question, 'tenant-a'));
+    const forB = await cached.complete<{ answer: string }>(request(question, 'tenant-b'));
+    // Tenant B's identical request went to the model: it got its own reply, not A's.
+    expect(llm.calls).toHaveLength(2);
+    expect(forB.calls).toBe(1);
+    expect(forB.value).not.toEqual(forA.value);
+    // Each tenant is still answered from its own entry.
+    expect((await cached.complete(request(question, 'tenant-a'))).calls).toBe(0);
+    expect((await cached.complete(request(question, 'tenant-b'))).calls).toBe(0);
+    expect(llm.calls).toHaveLength(2);
   });
 
   it('is off with LLM_CACHE_TTL_SECONDS=0', async () => {

@@ -52,7 +52,8 @@ export class CachedLlmClient extends LlmClient {
     if (this.ttlSeconds === 0) return this.inner.complete<T>(request);
     const started = performance.now();
     const model = this.modelFor(request.stage);
-    const key = `${this.prefix}:${this.keyOf(model, request)}`;
+    // Per tenant: the messages may quote a tenant's private documents.
+    const key = `${this.prefix}:${request.tenantId}:${this.keyOf(model, request)}`;
 
     const cached = await this.bounded(this.redis.get(key));
     if (cached) {

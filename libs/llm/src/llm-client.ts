@@ -13,6 +13,11 @@ export interface JsonSchemaFormat {
 }
 
 export interface StructuredRequest {
+  /**
+   * Whose data the messages carry. Cached replies are kept per tenant: a reply built from one
+   * tenant's private documents is never given to another.
+   */
+  tenantId: string;
   /** The pipeline stage (planner, reader, writer, verifier): picks the model, labels the ledger. */
   stage: string;
   messages: LlmMessage[];

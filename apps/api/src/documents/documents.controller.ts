@@ -1,3 +1,4 @@
+import { RequireScopes, Scope } from '@app/auth';
 import { ErrorResponseDto } from '@app/http';
 import {
   CorpusService,
@@ -18,6 +19,8 @@ import {
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiUnauthorizedResponse,
+  ApiForbiddenResponse,
 } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { CurrentTenant } from '../http/current-tenant.decorator';
@@ -26,12 +29,18 @@ import { UuidParamPipe } from '../http/uuid-param.pipe';
 export const DOCUMENTS_PATH = '/api/v1/documents';
 
 @ApiTags('documents')
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The key lacks a scope this operation needs.' })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'No API key, or one that is unknown, expired or revoked.',
+})
 @ApiBadRequestResponse({ type: ErrorResponseDto })
 @Controller('api/v1/documents')
 export class DocumentsController {
   constructor(private readonly corpus: CorpusService) {}
 
   @Post()
+  @RequireScopes(Scope.DocumentsWrite)
   @ApiOperation({
     summary: 'Add a document to the research corpus',
     description: 'The same text is stored once: adding it again answers 200 with the stored document.',
@@ -57,6 +66,7 @@ export class DocumentsController {
   }
 
   @Get()
+  @RequireScopes(Scope.DocumentsRead)
   @ApiOperation({ summary: 'List documents, newest first' })
   @ApiOkResponse({ type: DocumentListResponseDto })
   async list(
@@ -68,6 +78,7 @@ export class DocumentsController {
   }
 
   @Get(':id')
+  @RequireScopes(Scope.DocumentsRead)
   @ApiOperation({ summary: 'Get a document with its text' })
   @ApiOkResponse({ type: DocumentResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -76,6 +87,7 @@ export class DocumentsController {
   }
 
   @Delete(':id')
+  @RequireScopes(Scope.DocumentsWrite)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Remove a document from the corpus' })
   @ApiNoContentResponse()

@@ -1,11 +1,7 @@
-import { DEFAULT_TENANT_ID } from '@app/common';
+import { principalOf } from '@app/auth';
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 
-/**
- * The tenant of the request. Until API keys assign tenants, every request belongs to the
- * default tenant; the auth guard will set `request.tenantId`.
- */
-export const CurrentTenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
-  const request = context.switchToHttp().getRequest<{ tenantId?: string }>();
-  return request.tenantId ?? DEFAULT_TENANT_ID;
-});
+/** The tenant the request acts for: its key's, or the default tenant's for an anonymous call. */
+export const CurrentTenant = createParamDecorator(
+  (_: unknown, context: ExecutionContext): string => principalOf(context.switchToHttp().getRequest()).tenantId,
+);

@@ -8,6 +8,7 @@ import {
   ResearchSummaryDto,
 } from '@app/research';
 import { ErrorResponseDto } from '@app/http';
+import { RequireScopes, Scope } from '@app/auth';
 import { TrackRequest } from '@app/observability';
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import {
@@ -22,6 +23,8 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
+  ApiUnauthorizedResponse,
+  ApiForbiddenResponse,
 } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { CurrentTenant } from '../http/current-tenant.decorator';
@@ -32,12 +35,18 @@ import { UuidParamPipe } from '../http/uuid-param.pipe';
 export const RESEARCH_PATH = '/api/v1/research';
 
 @ApiTags('research')
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The key lacks a scope this operation needs.' })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'No API key, or one that is unknown, expired or revoked.',
+})
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field.' })
 @Controller('api/v1/research')
 export class ResearchController {
   constructor(private readonly research: ResearchService) {}
 
   @Post()
+  @RequireScopes(Scope.ResearchWrite)
   @TrackRequest(RESEARCH_PATH)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
@@ -91,6 +100,7 @@ export class ResearchController {
   }
 
   @Get()
+  @RequireScopes(Scope.ResearchRead)
   @ApiOperation({
     summary: 'List researches, newest first',
     description: 'Cursor pagination: pass `next_cursor` as `cursor`.',
@@ -105,6 +115,7 @@ export class ResearchController {
   }
 
   @Get(':id')
+  @RequireScopes(Scope.ResearchRead)
   @ApiOperation({ summary: 'Get a research: its status and, when completed, its result' })
   @ApiOkResponse({ type: ResearchResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -113,6 +124,7 @@ export class ResearchController {
   }
 
   @Post(':id/cancel')
+  @RequireScopes(Scope.ResearchWrite)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Cancel a pending or running research',
@@ -133,6 +145,7 @@ export class ResearchController {
   }
 
   @Post(':id/retry')
+  @RequireScopes(Scope.ResearchWrite)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run a failed research again',

@@ -60,6 +60,8 @@ async function value(name: string, labels: Record<string, string>): Promise<numb
     .reduce((sum, v) => sum + v.value, 0);
 }
 
+const TENANT = '00000000-0000-0000-0000-000000000001';
+
 describe('deep research agents, with the real LLM client against the fake LLM server', () => {
   let llm: FakeLlmServer;
   let module: TestingModule;
@@ -96,7 +98,7 @@ describe('deep research agents, with the real LLM client against the fake LLM se
   describe('Planner', () => {
     it('turns the question into 3 to 6 sub-questions with queries, and records its usage', async () => {
       const tracker = budget();
-      const { plan, usage } = await module.get(Planner).plan('HBM supply in 2024', 'en', tracker, signal());
+      const { plan, usage } = await module.get(Planner).plan(TENANT, 'HBM supply in 2024', 'en', tracker, signal());
       expect(plan.subQuestions.length).toBeGreaterThanOrEqual(3);
       expect(plan.subQuestions.length).toBeLessThanOrEqual(6);
       for (const sub of plan.subQuestions) expect(sub.queries.length).toBeGreaterThan(0);
@@ -108,8 +110,10 @@ describe('deep research agents, with the real LLM client against the fake LLM se
 
     it('is not called once the budget is spent', async () => {
       const spent = new BudgetTracker({ ...limits, llmCalls: 1 }, new Date());
-      await module.get(Planner).plan('HBM supply', 'en', spent, signal());
-      await expect(module.get(Planner).plan('HBM supply', 'en', spent, signal())).rejects.toThrow(BudgetExhaustedError);
+      await module.get(Planner).plan(TENANT, 'HBM supply', 'en', spent, signal());
+      await expect(module.get(Planner).plan(TENANT, 'HBM supply', 'en', spent, signal())).rejects.toThrow(
+        BudgetExhaustedError,
+      );
       expect(llm.calls).toHaveLength(1);
     });
   });
@@ -131,7 +135,7 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       const before = await value(Metric.FindingsDropped, { reason: 'quote_not_found' });
       const { reading } = await module
         .get(Reader)
-        .read('HBM supply 2024', ['Who supplied HBM?'], source, budget(), 1, signal());
+        .read(TENANT, 'HBM supply 2024', ['Who supplied HBM?'], source, budget(), 1, signal());
       expect(reading.dropped).toBe(1);
       expect(reading.findings.map((f) => f.quote)).toEqual([
         'HBM shortages limited AI chip shipments in 2024.',
@@ -152,7 +156,9 @@ describe('deep research agents, with the real LLM client against the fake LLM se
     ];
 
     it('writes a draft whose every section sentence cites a known finding, in the language asked', async () => {
-      const { draft, rewritten } = await module.get(Writer).write('HBM 供應', 'zh-TW', findings, budget(), 1, signal());
+      const { draft, rewritten } = await module
+        .get(Writer)
+        .write(TENANT, 'HBM 供應', 'zh-TW', findings, budget(), 1, signal());
       expect(rewritten).toBe(false);
       for (const sentence of draft.sections.flatMap((s) => s.sentences)) {
         expect(sentence.findings.length).toBeGreaterThan(0);
@@ -174,7 +180,9 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         },
         { schema: 'report_draft', times: 2 },
       );
-      const { draft, rewritten } = await module.get(Writer).write('HBM supply', 'en', findings, budget(), 1, signal());
+      const { draft, rewritten } = await module
+        .get(Writer)
+        .write(TENANT, 'HBM supply', 'en', findings, budget(), 1, signal());
       expect(rewritten).toBe(true);
       expect(JSON.stringify(llm.calls[1]?.messages)).toContain('F42, which is not a finding id');
       expect(JSON.stringify(draft)).not.toContain('An invented fact.');
@@ -185,9 +193,9 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         { transform: (reply) => ({ ...(reply as object), title: '这是简体' }) },
         { schema: 'report_draft', times: 2 },
       );
-      await expect(module.get(Writer).write('HBM 供應', 'zh-TW', findings, budget(), 1, signal())).rejects.toThrow(
-        DraftRejectedError,
-      );
+      await expect(
+        module.get(Writer).write(TENANT, 'HBM 供應', 'zh-TW', findings, budget(), 1, signal()),
+      ).rejects.toThrow(DraftRejectedError);
       expect(llm.callsFor('report_draft')).toHaveLength(2);
     });
   });
@@ -208,6 +216,7 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       );
       const before = await value(Metric.Claims, { label: 'supported' });
       const { claims } = await module.get(Verifier).verify(
+        TENANT,
         [{ id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null }],
         [
           { id: 1, text: 'HBM was short in 2024.', findings: ['F1'] },

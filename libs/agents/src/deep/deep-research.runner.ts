@@ -92,7 +92,7 @@ export class DeepResearchRunner extends ResearchRunner {
     let plan: Plan = { subQuestions: [] };
     try {
       const planned = await run.withDeadline((signal) =>
-        this.planner.plan(run.task.question, run.task.params.language, run.budget, signal),
+        this.planner.plan(run.task.tenantId, run.task.question, run.task.params.language, run.budget, signal),
       );
       plan = planned.plan;
       await run.context.saveStep(Step.Plan, plan, stepUsage('planner', planned.usage));
@@ -138,7 +138,7 @@ export class DeepResearchRunner extends ResearchRunner {
       if (run.partial) return;
       try {
         const { reading, usage } = await run.withDeadline((signal) =>
-          this.reader.read(run.task.question, subQuestions, source, run.budget, READ_SHARE, signal),
+          this.reader.read(run.task.tenantId, run.task.question, subQuestions, source, run.budget, READ_SHARE, signal),
         );
         await run.context.saveStep(Step.read(source.n), reading, stepUsage('reader', usage));
         readings.set(source.n, reading);
@@ -247,7 +247,15 @@ export class DeepResearchRunner extends ResearchRunner {
     await run.context.emit('stage.started', { stage: 'write', findings: findings.length });
     try {
       const { draft, usage, rewritten } = await run.withDeadline((signal) =>
-        this.writer.write(run.task.question, run.task.params.language, findings, run.budget, WRITE_SHARE, signal),
+        this.writer.write(
+          run.task.tenantId,
+          run.task.question,
+          run.task.params.language,
+          findings,
+          run.budget,
+          WRITE_SHARE,
+          signal,
+        ),
       );
       await run.context.saveStep(Step.Draft, draft, stepUsage('writer', usage));
       await run.context.emit('stage.finished', { stage: 'write', rewritten, ...run.stageUsage('writer') });
@@ -283,7 +291,7 @@ export class DeepResearchRunner extends ResearchRunner {
     await run.context.emit('stage.started', { stage: 'verify', sentences: sentences.length });
     try {
       const { claims, usage } = await run.withDeadline((signal) =>
-        this.verifier.verify(findings, sentences, run.budget, VERIFY_SHARE, signal),
+        this.verifier.verify(run.task.tenantId, findings, sentences, run.budget, VERIFY_SHARE, signal),
       );
       await run.context.saveStep(Step.Verification, claims, stepUsage('verifier', usage));
       const labels = countBy(claims.map((c) => c.label));

@@ -19,6 +19,7 @@ export class Planner {
 
   @TrackResearchTask('planner')
   async plan(
+    tenantId: string,
     question: string,
     language: string,
     budget: BudgetTracker,
@@ -26,6 +27,7 @@ export class Planner {
   ): Promise<{ plan: Plan; usage: UsageEntry }> {
     const response = await budget.spend('planner', 1, () =>
       this.llm.complete<PlanReply>({
+        tenantId,
         stage: 'planner',
         messages: planMessages(question, language),
         schema: PLAN_SCHEMA,

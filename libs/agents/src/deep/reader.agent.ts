@@ -36,6 +36,7 @@ export class Reader {
 
   @TrackResearchTask('reader')
   async read(
+    tenantId: string,
     question: string,
     subQuestions: string[],
     source: StoredSource,
@@ -45,6 +46,7 @@ export class Reader {
   ): Promise<{ reading: SourceReading; usage: UsageEntry }> {
     const response = await budget.spend('reader', share, () =>
       this.llm.complete<FindingsReply>({
+        tenantId,
         stage: 'reader',
         messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text: source.text }),
         schema: FINDINGS_SCHEMA,

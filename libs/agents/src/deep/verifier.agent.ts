@@ -28,6 +28,7 @@ export class Verifier {
 
   @TrackResearchTask('verifier')
   async verify(
+    tenantId: string,
     findings: FindingForWriting[],
     sentences: SentenceForVerifying[],
     budget: BudgetTracker,
@@ -43,6 +44,7 @@ export class Verifier {
     const replies = await mapWithConcurrency(batches, VERIFY_CONCURRENCY, async (batch) => {
       const response = await budget.spend('verifier', share, () =>
         this.llm.complete<VerificationReply>({
+          tenantId,
           stage: 'verifier',
           messages: verifyMessages(findings, batch),
           schema: VERIFICATION_SCHEMA,

@@ -87,6 +87,7 @@ export class Writer {
 
   @TrackResearchTask('writer')
   async write(
+    tenantId: string,
     question: string,
     language: string,
     findings: FindingForWriting[],
@@ -100,6 +101,7 @@ export class Writer {
     const ask = async (problems: string[]) => {
       const response = await budget.spend('writer', share, () =>
         this.llm.complete<DraftReply>({
+          tenantId,
           stage: 'writer',
           messages: writeMessages(question, instruction, findings, problems),
           schema: DRAFT_SCHEMA,

@@ -2,6 +2,7 @@ import { CreateResearches1795597200000 } from './1795597200000-CreateResearches'
 import { CreateDocuments1795597260000 } from './1795597260000-CreateDocuments';
 import { CreateResearchStepsAndSources1795597320000 } from './1795597320000-CreateResearchStepsAndSources';
 import { AddResearchRunAccounting1795597380000 } from './1795597380000-AddResearchRunAccounting';
+import { CreateTenantsAndApiKeys1795597440000 } from './1795597440000-CreateTenantsAndApiKeys';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateDocuments1795597260000,
   CreateResearchStepsAndSources1795597320000,
   AddResearchRunAccounting1795597380000,
+  CreateTenantsAndApiKeys1795597440000,
 ];

@@ -97,7 +97,12 @@ describe('LLM circuit breaker', () => {
   }
 
   const ask = (client: OpenAiLlmClient) =>
-    client.complete({ stage: 'planner', messages: [{ role: 'user', content: 'q' }], schema: SCHEMA });
+    client.complete({
+      tenantId: 'tenant-a',
+      stage: 'planner',
+      messages: [{ role: 'user', content: 'q' }],
+      schema: SCHEMA,
+    });
 
   const rejection = (promise: Promise<unknown>) =>
     promise.then(

@@ -194,6 +194,7 @@ interface LogLine {
 
 function ask(stage = 'planner', extra: Partial<StructuredRequest> = {}): StructuredRequest {
   return {
+    tenantId: 'tenant-a',
     stage,
     messages: [
       { role: 'system', content: 'Answer in JSON.' },

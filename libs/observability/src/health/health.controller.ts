@@ -1,3 +1,4 @@
+import { PublicRoute } from '@app/common';
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
@@ -13,6 +14,7 @@ import { READINESS_CHECKS, ReadinessCheck } from './readiness-check';
 const CHECK_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
+@PublicRoute()
 @Controller()
 export class HealthController {
   constructor(

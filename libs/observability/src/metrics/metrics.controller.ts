@@ -1,9 +1,11 @@
+import { PublicRoute } from '@app/common';
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { FastifyReply } from 'fastify';
 
 @ApiTags('health')
+@PublicRoute()
 @Controller()
 export class MetricsController extends PrometheusController {
   @Get()
