@@ -1,4 +1,4 @@
-import { ApiKeyGuard, AuthModule } from '@app/auth';
+import { ApiKeyGuard, AuthModule, RateLimitGuard, ThrottlingModule } from '@app/auth';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
@@ -18,12 +18,17 @@ import { ResearchController } from './research/research.controller';
     MetricsModule.forApp('api'),
     DatabaseModule,
     AuthModule,
+    ThrottlingModule,
     ResearchModule,
     CorpusModule,
     HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
     ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
   controllers: [ResearchController, DocumentsController, KeysController],
-  providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }],
+  // In this order: the caller is known before its rate limit is counted.
+  providers: [
+    { provide: APP_GUARD, useExisting: ApiKeyGuard },
+    { provide: APP_GUARD, useExisting: RateLimitGuard },
+  ],
 })
 export class ApiModule {}

@@ -17,3 +17,5 @@ export {
   CreatedApiKeyResponseDto,
   ListApiKeysQueryDto,
 } from './dto/api-key.dto';
+export { RateLimitGuard, RateLimitedError } from './throttling/rate-limit.guard';
+export { ThrottlingModule } from './throttling/throttling.module';

@@ -6,6 +6,7 @@ export enum ErrorCode {
   ValidationFailed = 'validation_failed',
   Unauthorized = 'unauthorized',
   Forbidden = 'forbidden',
+  RateLimited = 'rate_limited',
   MalformedJson = 'malformed_json',
   /** Not HTTP that the server could read: a bad request line or header. */
   MalformedRequest = 'malformed_request',

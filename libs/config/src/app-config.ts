@@ -49,6 +49,17 @@ export interface AuthSettings {
   keyCacheTtlMs: number;
 }
 
+/**
+ * Requests a caller may make per window: per key, or per client IP without a key; counted in
+ * Redis so the limits hold across api replicas. Writes are everything but GET and HEAD.
+ */
+export interface RateLimitSettings {
+  enabled: boolean;
+  windowMs: number;
+  reads: number;
+  writes: number;
+}
+
 export interface BudgetLimits {
   tokens: number;
   costUsd: number;
@@ -90,6 +101,7 @@ export class AppConfig {
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
   readonly auth: AuthSettings;
+  readonly rateLimit: RateLimitSettings;
   /** Null when no LLM is configured: the extractive engine runs then. */
   readonly llm: LlmSettings | null;
   /** Budgets a research gets unless its request asks for less or more... */

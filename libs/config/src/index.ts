@@ -7,6 +7,7 @@ export type {
   LogLevel,
   ModelPrice,
   NodeEnv,
+  RateLimitSettings,
 } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';

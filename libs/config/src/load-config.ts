@@ -191,6 +191,12 @@ export function loadConfig(env: Env): AppConfig {
   const values: AppConfig = {
     ...base,
     auth: readAuth(read, nodeEnv),
+    rateLimit: {
+      enabled: read.bool('RATE_LIMIT_ENABLED', true),
+      windowMs: read.int('RATE_LIMIT_WINDOW_MS', 1000, 100, 3_600_000),
+      reads: read.int('RATE_LIMIT_READS', 100, 1, 1_000_000),
+      writes: read.int('RATE_LIMIT_WRITES', 10, 1, 1_000_000),
+    },
     llm: readLlm(read),
     budgetDefaults,
     budgetMaxima,

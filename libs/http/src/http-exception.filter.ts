@@ -8,6 +8,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: HttpStatus.BAD_REQUEST,
   [ErrorCode.Unauthorized]: HttpStatus.UNAUTHORIZED,
   [ErrorCode.Forbidden]: HttpStatus.FORBIDDEN,
+  [ErrorCode.RateLimited]: HttpStatus.TOO_MANY_REQUESTS,
   [ErrorCode.MalformedJson]: HttpStatus.BAD_REQUEST,
   [ErrorCode.MalformedRequest]: HttpStatus.BAD_REQUEST,
   [ErrorCode.RequestTimeout]: HttpStatus.REQUEST_TIMEOUT,

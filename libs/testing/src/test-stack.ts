@@ -30,6 +30,8 @@ const FAST_TIMINGS: Record<string, string> = {
   RECONCILE_INTERVAL_MS: '500',
   RECONCILE_GRACE_MS: '1000',
   SHUTDOWN_TIMEOUT_MS: '10000',
+  // Suites poll and fire requests faster than any client should; the rate-limit suite turns it on.
+  RATE_LIMIT_ENABLED: 'false',
 };
 
 /**
