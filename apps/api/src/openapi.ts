@@ -1,3 +1,4 @@
+import { ERROR_DETAILS_RULE } from '@app/http';
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
@@ -6,7 +7,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('Deep Research Service')
     .setDescription(
       'Submit research questions, follow their progress and read cited reports. Every error has the shape ' +
-        '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id.',
+        '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id. ' +
+        `\`details\`: ${ERROR_DETAILS_RULE}`,
     )
     .setVersion('1')
     .addTag('research', 'Research questions and their reports')

@@ -1,7 +1,6 @@
-export { ErrorBodyDto, ErrorResponseDto } from './error-response.dto';
+export { ERROR_DETAILS_RULE, ErrorBodyDto, ErrorResponseDto, FieldProblemDto } from './error-response.dto';
 export { createFastifyAdapter } from './fastify-adapter';
 export type { HttpLimits } from './fastify-adapter';
 export { HttpExceptionFilter } from './http-exception.filter';
 export { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 export { RequestValidationPipe, fieldProblems } from './validation.pipe';
-export type { FieldProblem } from './input-problems';
