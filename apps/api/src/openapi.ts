@@ -8,7 +8,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Submit research questions, follow their progress and read cited reports. Every error has the shape ' +
         '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id. ' +
-        `\`details\`: ${ERROR_DETAILS_RULE}`,
+        `\`details\`: ${ERROR_DETAILS_RULE} A known path asked with a method it does not serve answers 405 ` +
+        '`method_not_allowed` with an `Allow` header; an unknown path answers 404 `route_not_found`.',
     )
     .setVersion('1')
     .addTag('research', 'Research questions and their reports')

@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { jsonNestsDeeperThan } from './json-depth';
 import { answerClientError, answerFrameworkError } from './early-errors';
+import { installMethodNotAllowed } from './method-not-allowed';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 import { installBodyTimeout } from './request-timeouts';
 
@@ -27,7 +28,8 @@ export interface HttpLimits {
 /**
  * The Fastify adapter both apps use: request ids from X-Request-Id (or new ones), returned on
  * every response; JSON bodies only, of limited depth; body limits per route; timeouts for
- * headers and bodies, answered in the common error shape.
+ * headers and bodies, answered in the common error shape; 405 for a known path with another
+ * method.
  */
 export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
   // Node's own limit on a whole request, a backstop that fires only after the body timeout
@@ -98,6 +100,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     }
     done();
   });
+  installMethodNotAllowed(fastify);
   installBodyTimeout(fastify, limits.bodyTimeoutMs);
   const routeLimits = limits.routeBodyLimits ?? [];
   if (routeLimits.length > 0) {
