@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter } from '@app/http';
+import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter, installSecurityHeaders } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { DOCUMENTS_PATH } from './documents/documents.controller';
+import { pagePolicies } from './http/pages';
 import { setupOpenApi } from './openapi';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -23,6 +24,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  await installSecurityHeaders(fastify, pagePolicies(config));
   installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

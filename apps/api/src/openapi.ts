@@ -2,6 +2,8 @@ import { ERROR_DETAILS_RULE } from '@app/http';
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
+export const DOCS_PATH = '/docs';
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Deep Research Service')
@@ -21,8 +23,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 /** Swagger UI at /docs and the document at /docs-json. */
 export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
-    jsonDocumentUrl: 'docs-json',
-    yamlDocumentUrl: 'docs-yaml',
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: `${DOCS_PATH.slice(1)}-json`,
+    yamlDocumentUrl: `${DOCS_PATH.slice(1)}-yaml`,
   });
 }

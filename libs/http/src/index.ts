@@ -2,5 +2,7 @@ export { ERROR_DETAILS_RULE, ErrorBodyDto, ErrorResponseDto, FieldProblemDto } f
 export { createFastifyAdapter } from './fastify-adapter';
 export type { HttpLimits } from './fastify-adapter';
 export { HttpExceptionFilter } from './http-exception.filter';
+export { installSecurityHeaders } from './security-headers';
+export type { PagePolicy } from './security-headers';
 export { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 export { RequestValidationPipe, fieldProblems } from './validation.pipe';
