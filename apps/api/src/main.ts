@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter, installSecurityHeaders } from '@app/http';
+import {
+  HttpExceptionFilter,
+  RequestValidationPipe,
+  createFastifyAdapter,
+  installCors,
+  installSecurityHeaders,
+} from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -26,6 +32,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   await installSecurityHeaders(fastify, pagePolicies(config));
+  await installCors(fastify, config.corsOrigins);
   installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

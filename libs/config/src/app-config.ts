@@ -78,6 +78,8 @@ export class AppConfig {
   readonly textTaskTimeoutMs: number;
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
+  /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
+  readonly corsOrigins: readonly string[];
   /** Null when no LLM is configured: the extractive engine runs then. */
   readonly llm: LlmSettings | null;
   /** Budgets a research gets unless its request asks for less or more... */

@@ -215,3 +215,43 @@ describe('LLM and budget settings', () => {
     ]);
   });
 });
+
+describe('CORS settings', () => {
+  it('has no CORS by default', () => {
+    expect(loadConfig({})).toMatchObject({ corsOrigins: [] });
+  });
+
+  it('reads exact origins, and * outside production', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  });
+
+  it('refuses origins with a path, other schemes, * mixed with origins, and * in production', () => {
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problemsOf({ CORS_ORIGINS: 'https://app.example.com/, ftp://files.example.com' })).toEqual([
+      'CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "https://app.example.com/" is not',
+      'CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "ftp://files.example.com" is not',
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: '*, https://app.example.com' })).toEqual([
+      'CORS_ORIGINS must be * alone or a list of origins, not both',
+    ]);
+    expect(
+      problemsOf({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app:Xk4-sQ9@db:5432/research',
+        REDIS_URL: 'redis://cache:6379/0',
+        CORS_ORIGINS: '*',
+      }),
+    ).toEqual(['CORS_ORIGINS must list the origins in production; * is for development']);
+  });
+});

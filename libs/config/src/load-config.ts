@@ -157,6 +157,7 @@ export function loadConfig(env: Env): AppConfig {
     textTaskTimeoutMs: read.int('TEXT_TASK_TIMEOUT_MS', 10 * second, 10, 600 * second),
     docsEnabled: read.bool('DOCS_ENABLED', true),
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
+    corsOrigins: readCorsOrigins(read, local),
   };
 
   const budgetDefaults: BudgetLimits = {
@@ -188,6 +189,39 @@ export function loadConfig(env: Env): AppConfig {
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
+}
+
+/**
+ * Exact origins (scheme, host and port) whose browser pages may call the api. `*` lets any page
+ * call it, which is for development: production names the sites it serves.
+ */
+function readCorsOrigins(read: EnvReader, local: boolean): readonly string[] {
+  const entries = (read.raw('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (entries.includes('*')) {
+    if (entries.length > 1) read.problems.push('CORS_ORIGINS must be * alone or a list of origins, not both');
+    else if (!local) read.problems.push('CORS_ORIGINS must list the origins in production; * is for development');
+    return ['*'];
+  }
+  for (const entry of entries) {
+    if (!isOrigin(entry)) {
+      read.problems.push(
+        `CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "${entry}" is not`,
+      );
+    }
+  }
+  return entries;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 const STAGES = ['planner', 'reader', 'writer', 'verifier'];

@@ -1,4 +1,5 @@
 export { ERROR_DETAILS_RULE, ErrorBodyDto, ErrorResponseDto, FieldProblemDto } from './error-response.dto';
+export { installCors } from './cors';
 export { createFastifyAdapter } from './fastify-adapter';
 export type { HttpLimits } from './fastify-adapter';
 export { HttpExceptionFilter } from './http-exception.filter';
