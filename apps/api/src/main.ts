@@ -23,6 +23,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     headersTimeoutMs: config.httpHeadersTimeoutMs,
     // JSON escaping can double the text; the exact limit on the text itself is checked in the corpus.
     routeBodyLimits: [{ pathPrefix: DOCUMENTS_PATH, bodyLimitBytes: config.documentMaxBytes * 2 + 64 * 1024 }],
+    trustProxy: config.trustProxy,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, {
     bufferLogs: true,

@@ -17,6 +17,7 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
     bodyLimitBytes: 1024,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
     headersTimeoutMs: config.httpHeadersTimeoutMs,
+    trustProxy: config.trustProxy,
   });
   const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, {
     bufferLogs: true,

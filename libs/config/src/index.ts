@@ -1,5 +1,13 @@
 export { AppConfig } from './app-config';
-export type { BudgetLimits, LlmCircuitSettings, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
+export type {
+  BudgetLimits,
+  LlmCircuitSettings,
+  LlmSettings,
+  LogLevel,
+  ModelPrice,
+  NodeEnv,
+  TrustProxy,
+} from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
 export { ConfigError, loadConfig } from './load-config';

@@ -216,9 +216,9 @@ describe('LLM and budget settings', () => {
   });
 });
 
-describe('CORS settings', () => {
-  it('has no CORS by default', () => {
-    expect(loadConfig({})).toMatchObject({ corsOrigins: [] });
+describe('CORS and proxy settings', () => {
+  it('has no CORS and trusts no proxy by default', () => {
+    expect(loadConfig({})).toMatchObject({ corsOrigins: [], trustProxy: false });
   });
 
   it('reads exact origins, and * outside production', () => {
@@ -253,5 +253,19 @@ describe('CORS settings', () => {
         CORS_ORIGINS: '*',
       }),
     ).toEqual(['CORS_ORIGINS must list the origins in production; * is for development']);
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+    ['loopback,fd00::/8', ['loopback', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['0', '33', 'yes', '10.0.0.0/33', '10.0.0', 'proxy.internal'])('refuses TRUST_PROXY=%s', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(`TRUST_PROXY must be false, true, a number of proxies`);
   });
 });

@@ -1,4 +1,14 @@
-import { AppConfig, BudgetLimits, LlmCircuitSettings, LlmSettings, LogLevel, ModelPrice, NodeEnv } from './app-config';
+import { isIP } from 'node:net';
+import {
+  AppConfig,
+  BudgetLimits,
+  LlmCircuitSettings,
+  LlmSettings,
+  LogLevel,
+  ModelPrice,
+  NodeEnv,
+  TrustProxy,
+} from './app-config';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -158,6 +168,7 @@ export function loadConfig(env: Env): AppConfig {
     docsEnabled: read.bool('DOCS_ENABLED', true),
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
     corsOrigins: readCorsOrigins(read, local),
+    trustProxy: readTrustProxy(read),
   };
 
   const budgetDefaults: BudgetLimits = {
@@ -222,6 +233,40 @@ function isOrigin(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Named ranges that Fastify's proxy check (proxy-addr) understands. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `false` (the default), `true`, a number of proxies, or the proxies' addresses and CIDR ranges. */
+function readTrustProxy(read: EnvReader): TrustProxy {
+  const value = read.raw('TRUST_PROXY');
+  if (value === undefined || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 32) return hops;
+  } else {
+    const entries = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    if (entries.length > 0 && entries.every((entry) => PROXY_RANGE_NAMES.includes(entry) || isAddressOrRange(entry)))
+      return entries;
+  }
+  read.problems.push(
+    'TRUST_PROXY must be false, true, a number of proxies from 1 to 32, or proxy addresses and CIDR ranges ' +
+      `separated by commas, such as 10.0.0.0/8,127.0.0.1; got "${value}"`,
+  );
+  return false;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 const STAGES = ['planner', 'reader', 'writer', 'verifier'];

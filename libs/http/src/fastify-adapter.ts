@@ -12,7 +12,7 @@ const DEFAULT_MAX_JSON_DEPTH = 32;
 /** How often Node looks for requests past its own timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-export interface HttpLimits {
+export interface HttpServerOptions {
   /** Default body limit of every route. */
   bodyLimitBytes: number;
   /** Larger limits for routes whose path starts with a prefix. */
@@ -23,6 +23,8 @@ export interface HttpLimits {
   bodyTimeoutMs: number;
   /** Time the headers have to arrive whole; then a 408. */
   headersTimeoutMs: number;
+  /** Proxies trusted to name the client in X-Forwarded-For (`request.ip`); none by default. */
+  trustProxy?: boolean | number | readonly string[];
 }
 
 /**
@@ -31,10 +33,12 @@ export interface HttpLimits {
  * headers and bodies, answered in the common error shape; 405 for a known path with another
  * method.
  */
-export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
+export function createFastifyAdapter(limits: HttpServerOptions): FastifyAdapter {
   // Node's own limit on a whole request, a backstop that fires only after the body timeout
   // would have: Fastify turns it off by default.
   const requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS;
+  const trustProxy: boolean | number | string[] =
+    typeof limits.trustProxy === 'object' ? [...limits.trustProxy] : (limits.trustProxy ?? false);
   const adapter = new FastifyAdapter({
     bodyLimit: limits.bodyLimitBytes,
     requestIdHeader: false,
@@ -57,6 +61,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     requestTimeout,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
+    trustProxy,
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);

@@ -1,7 +1,7 @@
 export { ERROR_DETAILS_RULE, ErrorBodyDto, ErrorResponseDto, FieldProblemDto } from './error-response.dto';
 export { installCors } from './cors';
 export { createFastifyAdapter } from './fastify-adapter';
-export type { HttpLimits } from './fastify-adapter';
+export type { HttpServerOptions } from './fastify-adapter';
 export { HttpExceptionFilter } from './http-exception.filter';
 export { installSecurityHeaders } from './security-headers';
 export type { PagePolicy } from './security-headers';
