@@ -269,3 +269,52 @@ describe('CORS and proxy settings', () => {
     expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(`TRUST_PROXY must be false, true, a number of proxies`);
   });
 });
+
+describe('placeholder secrets in production', () => {
+  const production = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://research:Xk4-sQ9@db:5432/research',
+    REDIS_URL: 'redis://cache:6379/0',
+  };
+
+  function problemsOf(env: Record<string, string>): readonly string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  }
+
+  it('starts with secrets of its own', () => {
+    expect(problemsOf({ ...production, LLM_BASE_URL: 'https://llm.example.com/v1', LLM_API_KEY: 'sk-live-1' })).toEqual(
+      [],
+    );
+  });
+
+  it('refuses the database password of the Compose file, naming the variable', () => {
+    expect(problemsOf({ ...production, DATABASE_URL: 'postgres://user:password@postgres:5432/research' })).toEqual([
+      'DATABASE_URL uses the placeholder password "password" (from the database login of docker-compose.yml and of the deployment chapter); production needs a password of its own',
+    ]);
+  });
+
+  it('refuses the example secret of Kubernetes in any URL or key, whatever its case', () => {
+    expect(
+      problemsOf({
+        ...production,
+        DATABASE_URL: 'postgres://research:change-me@postgres.deep-research.svc:5432/research',
+        REDIS_URL: 'redis://:CHANGE-ME@cache:6379/0',
+        LLM_BASE_URL: 'https://llm.example.com/v1',
+        LLM_API_KEY: 'change-me',
+      }),
+    ).toEqual([
+      'DATABASE_URL uses the placeholder password "change-me" (from k8s/base/secret.example.yaml); production needs a password of its own',
+      'REDIS_URL uses the placeholder password "CHANGE-ME" (from k8s/base/secret.example.yaml); production needs a password of its own',
+      'LLM_API_KEY is the placeholder "change-me" (from k8s/base/secret.example.yaml); production needs the real key',
+    ]);
+  });
+
+  it('leaves development and tests alone', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:password@127.0.0.1:5432/research' })).not.toThrow();
+  });
+});

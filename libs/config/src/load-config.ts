@@ -9,6 +9,7 @@ import {
   NodeEnv,
   TrustProxy,
 } from './app-config';
+import { placeholderProblems } from './placeholder-secrets';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -198,6 +199,14 @@ export function loadConfig(env: Env): AppConfig {
     budgetMaxima,
     evidenceMinSources: read.int('RESEARCH_MIN_SOURCES', 2, 1, 50),
   };
+  if (!local) {
+    read.problems.push(
+      ...placeholderProblems({
+        urls: { DATABASE_URL: values.databaseUrl, REDIS_URL: values.redisUrl },
+        keys: { LLM_API_KEY: read.raw('LLM_API_KEY') },
+      }),
+    );
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
 }
