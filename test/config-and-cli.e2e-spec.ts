@@ -11,6 +11,21 @@ describe('start-up configuration', () => {
     expect(api.stderr).toContain('REDIS_URL must use redis:// or rediss://; got "localhost://"');
   });
 
+  it('refuses to start the api in production with a placeholder secret of the examples, naming the variable', async () => {
+    const api = AppProcess.start('api', {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://user:password@127.0.0.1:5432/research',
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+      LLM_BASE_URL: 'http://127.0.0.1:9/v1',
+      LLM_API_KEY: 'change-me',
+    });
+    expect(await api.waitForExit()).toEqual({ code: 1, signal: null });
+    expect(api.stderr).toContain('Invalid configuration:');
+    expect(api.stderr).toContain('DATABASE_URL uses the placeholder password "password"');
+    expect(api.stderr).toContain('LLM_API_KEY is the placeholder "change-me"');
+    expect(api.lines.filter((line) => line.message === 'api listening')).toEqual([]);
+  });
+
   it('refuses to start the worker in production without connection URLs', async () => {
     const worker = AppProcess.start('worker', { NODE_ENV: 'production' });
     expect(await worker.waitForExit()).toEqual({ code: 1, signal: null });

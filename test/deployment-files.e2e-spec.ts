@@ -31,12 +31,18 @@ function expectRunsBuiltFile(command: string[], app: string, args: string[] = []
   expect(exists(sourceOfBuilt(command[1]))).toBe(true);
 }
 
-/** Compose's `${VAR}`, `${VAR:-default}` and `${VAR-default}` with nothing set, and `$$`. */
+/**
+ * Compose's `${VAR}`, `${VAR:-default}`, `${VAR-default}` and `${VAR:?error}` (which fails when
+ * VAR is unset, as Compose does), and `$$`.
+ */
 function interpolate(value: string, env: Record<string, string> = {}): string {
   return value
     .replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g,
-      (_, name: string, fallback?: string) => env[name] ?? fallback ?? '',
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::\?([^}]*)|:?-([^}]*))?\}/g,
+      (_, name: string, error?: string, fallback?: string) => {
+        if (error !== undefined && !env[name]) throw new Error(`${name} is required: ${error}`);
+        return env[name] ?? fallback ?? '';
+      },
     )
     .replace(/\$\$/g, '$');
 }
@@ -158,6 +164,8 @@ describe('docker-compose.yml', () => {
   const compose = readYaml('docker-compose.yml');
   const services = compose.services as Record<string, Yaml>;
   const APP_SERVICES = ['migrate', 'api', 'worker'];
+  /** What an operator sets before `docker compose up`. */
+  const COMPOSE_ENV = { POSTGRES_PASSWORD: 'Xk4-sQ9-local' };
 
   function ports(service: Yaml): { host: number; container: number }[] {
     return (service.ports ?? []).map((entry: string | Yaml) => {
@@ -279,6 +287,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('needs a database password of its own, and shares it with the apps and the exporter', () => {
+    const postgres = environment(services.postgres);
+    const urls = [
+      ...APP_SERVICES.map((name) => environment(services[name]).DATABASE_URL),
+      environment(services['postgres-exporter']).DATA_SOURCE_NAME,
+    ];
+    for (const value of [postgres.POSTGRES_PASSWORD, ...urls]) {
+      expect(() => interpolate(value)).toThrow('POSTGRES_PASSWORD is required');
+    }
+    for (const url of urls) expect(new URL(interpolate(url, COMPOSE_ENV)).password).toBe(COMPOSE_ENV.POSTGRES_PASSWORD);
+  });
+
   it('reads .env when there is one, and works without it', () => {
     for (const name of APP_SERVICES) expect(services[name].env_file).toEqual([{ path: '.env', required: false }]);
   });
@@ -290,11 +310,11 @@ describe('docker-compose.yml', () => {
       expect(env.NODE_ENV).toBe('production');
       expect(env.PORT).toBe('8000');
       expect(env.WORKER_PORT).toBe('8001');
-      const database = new URL(interpolate(env.DATABASE_URL));
+      const database = new URL(interpolate(env.DATABASE_URL, COMPOSE_ENV));
       const postgres = environment(services.postgres);
       expect([database.hostname, database.port, database.pathname]).toEqual(['postgres', '5432', '/research']);
       expect(database.username).toBe(interpolate(postgres.POSTGRES_USER));
-      expect(database.password).toBe(interpolate(postgres.POSTGRES_PASSWORD));
+      expect(database.password).toBe(interpolate(postgres.POSTGRES_PASSWORD, COMPOSE_ENV));
       expect(postgres.POSTGRES_DB).toBe('research');
       const redis = new URL(env.REDIS_URL);
       expect([redis.hostname, redis.port]).toEqual(['redis', '6379']);
@@ -308,7 +328,7 @@ describe('docker-compose.yml', () => {
 
   it('points the exporters at the stores', () => {
     expect(environment(services['redis-exporter']).REDIS_ADDR).toBe('redis://redis:6379');
-    const dsn = new URL(interpolate(environment(services['postgres-exporter']).DATA_SOURCE_NAME));
+    const dsn = new URL(interpolate(environment(services['postgres-exporter']).DATA_SOURCE_NAME, COMPOSE_ENV));
     expect([dsn.hostname, dsn.port, dsn.pathname]).toEqual(['postgres', '5432', '/research']);
   });
 

@@ -277,6 +277,10 @@ describe('queue dashboard', () => {
     const notAdmin = await stack.http.get('/admin/queues/api/queues', { authorization: `Bearer ${reader}` });
     expect({ status: notAdmin.status, code: notAdmin.body.error?.code }).toEqual({ status: 403, code: 'forbidden' });
 
+    // A browser is asked for the key as the password of HTTP Basic authentication.
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    const basic = `Basic ${Buffer.from(`admin:${admin}`).toString('base64')}`;
+    expect((await stack.http.get('/admin/queues', { authorization: basic })).status).toBe(200);
     const page = await stack.http.get('/admin/queues', { authorization: `Bearer ${admin}` });
     expect(page.status).toBe(200);
     expect(page.text).toContain('<base href="/admin/queues/" />');

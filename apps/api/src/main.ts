@@ -1,12 +1,19 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter } from '@app/http';
+import {
+  HttpExceptionFilter,
+  RequestValidationPipe,
+  createFastifyAdapter,
+  installCors,
+  installSecurityHeaders,
+} from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { DOCUMENTS_PATH } from './documents/documents.controller';
+import { pagePolicies } from './http/pages';
 import { setupOpenApi } from './openapi';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -16,6 +23,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     headersTimeoutMs: config.httpHeadersTimeoutMs,
     // JSON escaping can double the text; the exact limit on the text itself is checked in the corpus.
     routeBodyLimits: [{ pathPrefix: DOCUMENTS_PATH, bodyLimitBytes: config.documentMaxBytes * 2 + 64 * 1024 }],
+    trustProxy: config.trustProxy,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, {
     bufferLogs: true,
@@ -23,6 +31,9 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  await installSecurityHeaders(fastify, pagePolicies(config));
+  await installCors(fastify, config.corsOrigins);
   installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(new RequestValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

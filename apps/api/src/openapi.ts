@@ -1,12 +1,17 @@
+import { ERROR_DETAILS_RULE } from '@app/http';
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+
+export const DOCS_PATH = '/docs';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Deep Research Service')
     .setDescription(
       'Submit research questions, follow their progress and read cited reports. Every error has the shape ' +
-        '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id.',
+        '`{"error": {"code", "message", "details"}, "request_id"}`; send `X-Request-Id` to choose the request id. ' +
+        `\`details\`: ${ERROR_DETAILS_RULE} A known path asked with a method it does not serve answers 405 ` +
+        '`method_not_allowed` with an `Allow` header; an unknown path answers 404 `route_not_found`.',
     )
     .setVersion('1')
     .addTag('research', 'Research questions and their reports')
@@ -45,8 +50,8 @@ function withSecurity(document: OpenAPIObject): OpenAPIObject {
 
 /** Swagger UI at /docs and the document at /docs-json. */
 export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
-    jsonDocumentUrl: 'docs-json',
-    yamlDocumentUrl: 'docs-yaml',
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: `${DOCS_PATH.slice(1)}-json`,
+    yamlDocumentUrl: `${DOCS_PATH.slice(1)}-yaml`,
   });
 }

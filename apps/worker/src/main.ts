@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
+import { HttpExceptionFilter, createFastifyAdapter, installSecurityHeaders } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { ResearchExecutionService, ResearchIntake, ResearchRunner } from '@app/research';
 import { NestFactory } from '@nestjs/core';
@@ -17,12 +17,14 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
     bodyLimitBytes: 1024,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
     headersTimeoutMs: config.httpHeadersTimeoutMs,
+    trustProxy: config.trustProxy,
   });
   const app = await NestFactory.create<NestFastifyApplication>(WorkerModule, adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  await installSecurityHeaders(app.getHttpAdapter().getInstance(), []);
   installRequestLogging(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpExceptionFilter());
   return app;

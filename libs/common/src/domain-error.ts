@@ -35,7 +35,17 @@ export enum ErrorCode {
   TextProcessingTimeout = 'text_processing_timeout',
 }
 
-export type ErrorDetails = Readonly<Record<string, unknown>> | readonly object[];
+/** One problem with one field of a request: a body field, a query parameter, a header. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * What an error carries besides its code and message. One rule for every error: the field
+ * problems when the code is `validation_failed`, else named values about the error.
+ */
+export type ErrorDetails = Readonly<Record<string, unknown>> | readonly FieldProblem[];
 
 export class DomainError extends Error {
   constructor(
@@ -57,7 +67,7 @@ export class NotFoundError extends DomainError {
 }
 
 export class ValidationError extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super(ErrorCode.ValidationFailed, message, details, false);
+  constructor(message: string, problems: readonly FieldProblem[]) {
+    super(ErrorCode.ValidationFailed, message, problems, false);
   }
 }

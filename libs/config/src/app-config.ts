@@ -60,6 +60,12 @@ export interface RateLimitSettings {
   writes: number;
 }
 
+/**
+ * Which proxies in front of the api are trusted to say who the client is (X-Forwarded-For): none,
+ * all, the nearest `n`, or those at these addresses and CIDR ranges. Fastify's `trustProxy`.
+ */
+export type TrustProxy = boolean | number | readonly string[];
+
 export interface BudgetLimits {
   tokens: number;
   costUsd: number;
@@ -102,6 +108,9 @@ export class AppConfig {
   readonly queueDashboardEnabled: boolean;
   readonly auth: AuthSettings;
   readonly rateLimit: RateLimitSettings;
+  /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: TrustProxy;
   /** Null when no LLM is configured: the extractive engine runs then. */
   readonly llm: LlmSettings | null;
   /** Budgets a research gets unless its request asks for less or more... */

@@ -8,6 +8,7 @@ export type {
   ModelPrice,
   NodeEnv,
   RateLimitSettings,
+  TrustProxy,
 } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';

@@ -237,3 +237,106 @@ describe('LLM and budget settings', () => {
     ]);
   });
 });
+
+describe('CORS and proxy settings', () => {
+  it('has no CORS and trusts no proxy by default', () => {
+    expect(loadConfig({})).toMatchObject({ corsOrigins: [], trustProxy: false });
+  });
+
+  it('reads exact origins, and * outside production', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  });
+
+  it('refuses origins with a path, other schemes, * mixed with origins, and * in production', () => {
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problemsOf({ CORS_ORIGINS: 'https://app.example.com/, ftp://files.example.com' })).toEqual([
+      'CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "https://app.example.com/" is not',
+      'CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "ftp://files.example.com" is not',
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: '*, https://app.example.com' })).toEqual([
+      'CORS_ORIGINS must be * alone or a list of origins, not both',
+    ]);
+    expect(
+      problemsOf({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app:Xk4-sQ9@db:5432/research',
+        REDIS_URL: 'redis://cache:6379/0',
+        CORS_ORIGINS: '*',
+      }),
+    ).toEqual(['CORS_ORIGINS must list the origins in production; * is for development']);
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['10.0.0.0/8, 127.0.0.1', ['10.0.0.0/8', '127.0.0.1']],
+    ['loopback,fd00::/8', ['loopback', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['0', '33', 'yes', '10.0.0.0/33', '10.0.0', 'proxy.internal'])('refuses TRUST_PROXY=%s', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(`TRUST_PROXY must be false, true, a number of proxies`);
+  });
+});
+
+describe('placeholder secrets in production', () => {
+  const production = {
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://research:Xk4-sQ9@db:5432/research',
+    REDIS_URL: 'redis://cache:6379/0',
+  };
+
+  function problemsOf(env: Record<string, string>): readonly string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  }
+
+  it('starts with secrets of its own', () => {
+    expect(problemsOf({ ...production, LLM_BASE_URL: 'https://llm.example.com/v1', LLM_API_KEY: 'sk-live-1' })).toEqual(
+      [],
+    );
+  });
+
+  it('refuses the database password of the Compose file, naming the variable', () => {
+    expect(problemsOf({ ...production, DATABASE_URL: 'postgres://user:password@postgres:5432/research' })).toEqual([
+      'DATABASE_URL uses the placeholder password "password" (from the database login of docker-compose.yml and of the deployment chapter); production needs a password of its own',
+    ]);
+  });
+
+  it('refuses the example secret of Kubernetes in any URL or key, whatever its case', () => {
+    expect(
+      problemsOf({
+        ...production,
+        DATABASE_URL: 'postgres://research:change-me@postgres.deep-research.svc:5432/research',
+        REDIS_URL: 'redis://:CHANGE-ME@cache:6379/0',
+        LLM_BASE_URL: 'https://llm.example.com/v1',
+        LLM_API_KEY: 'change-me',
+      }),
+    ).toEqual([
+      'DATABASE_URL uses the placeholder password "change-me" (from k8s/base/secret.example.yaml); production needs a password of its own',
+      'REDIS_URL uses the placeholder password "CHANGE-ME" (from k8s/base/secret.example.yaml); production needs a password of its own',
+      'LLM_API_KEY is the placeholder "change-me" (from k8s/base/secret.example.yaml); production needs the real key',
+    ]);
+  });
+
+  it('leaves development and tests alone', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:password@127.0.0.1:5432/research' })).not.toThrow();
+  });
+});

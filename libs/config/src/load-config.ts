@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   AppConfig,
   AuthSettings,
@@ -7,7 +8,9 @@ import {
   LogLevel,
   ModelPrice,
   NodeEnv,
+  TrustProxy,
 } from './app-config';
+import { placeholderProblems } from './placeholder-secrets';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -166,6 +169,8 @@ export function loadConfig(env: Env): AppConfig {
     textTaskTimeoutMs: read.int('TEXT_TASK_TIMEOUT_MS', 10 * second, 10, 600 * second),
     docsEnabled: read.bool('DOCS_ENABLED', true),
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
+    corsOrigins: readCorsOrigins(read, local),
+    trustProxy: readTrustProxy(read),
   };
 
   const budgetDefaults: BudgetLimits = {
@@ -202,6 +207,14 @@ export function loadConfig(env: Env): AppConfig {
     budgetMaxima,
     evidenceMinSources: read.int('RESEARCH_MIN_SOURCES', 2, 1, 50),
   };
+  if (!local) {
+    read.problems.push(
+      ...placeholderProblems({
+        urls: { DATABASE_URL: values.databaseUrl, REDIS_URL: values.redisUrl },
+        keys: { LLM_API_KEY: read.raw('LLM_API_KEY') },
+      }),
+    );
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
 }
@@ -223,6 +236,73 @@ function readAuth(read: EnvReader, nodeEnv: NodeEnv): AuthSettings {
     required: required && !disabled,
     keyCacheTtlMs: read.int('AUTH_KEY_CACHE_TTL_MS', 10_000, 0, 600_000),
   };
+}
+
+/**
+ * Exact origins (scheme, host and port) whose browser pages may call the api. `*` lets any page
+ * call it, which is for development: production names the sites it serves.
+ */
+function readCorsOrigins(read: EnvReader, local: boolean): readonly string[] {
+  const entries = (read.raw('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (entries.includes('*')) {
+    if (entries.length > 1) read.problems.push('CORS_ORIGINS must be * alone or a list of origins, not both');
+    else if (!local) read.problems.push('CORS_ORIGINS must list the origins in production; * is for development');
+    return ['*'];
+  }
+  for (const entry of entries) {
+    if (!isOrigin(entry)) {
+      read.problems.push(
+        `CORS_ORIGINS must list origins such as https://app.example.com (scheme, host and port, no path); "${entry}" is not`,
+      );
+    }
+  }
+  return entries;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/** Named ranges that Fastify's proxy check (proxy-addr) understands. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `false` (the default), `true`, a number of proxies, or the proxies' addresses and CIDR ranges. */
+function readTrustProxy(read: EnvReader): TrustProxy {
+  const value = read.raw('TRUST_PROXY');
+  if (value === undefined || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 32) return hops;
+  } else {
+    const entries = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+    if (entries.length > 0 && entries.every((entry) => PROXY_RANGE_NAMES.includes(entry) || isAddressOrRange(entry)))
+      return entries;
+  }
+  read.problems.push(
+    'TRUST_PROXY must be false, true, a number of proxies from 1 to 32, or proxy addresses and CIDR ranges ' +
+      `separated by commas, such as 10.0.0.0/8,127.0.0.1; got "${value}"`,
+  );
+  return false;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 const STAGES = ['planner', 'reader', 'writer', 'verifier'];

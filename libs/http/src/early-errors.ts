@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
 import { ErrorCode } from '@app/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorResponseDto } from './error-response.dto';
+import { errorBody } from './error-body';
 import { httpStatusOf } from './http-exception.filter';
 import { REQUEST_ID_HEADER } from './request-id';
 
@@ -25,12 +25,11 @@ export function answerFrameworkError(
     code: ErrorCode.MalformedRequest,
     message: 'the request cannot be routed',
   };
-  const body: ErrorResponseDto = { error: { ...known }, request_id: String(request.id) };
   void reply
     .status(httpStatusOf(known.code))
     .header(REQUEST_ID_HEADER, request.id)
     .header('content-type', 'application/json; charset=utf-8')
-    .send(body);
+    .send(errorBody(known.code, known.message, String(request.id)));
 }
 
 const CLIENT_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string }>> = {
@@ -60,8 +59,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   }
   const status = httpStatusOf(known.code);
   const requestId = randomUUID();
-  const body: ErrorResponseDto = { error: { code: known.code, message: known.message }, request_id: requestId };
-  const json = JSON.stringify(body);
+  const json = JSON.stringify(errorBody(known.code, known.message, requestId));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       `content-type: application/json; charset=utf-8\r\n` +

@@ -1,6 +1,6 @@
 import { DomainError } from '@app/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorResponseDto } from './error-response.dto';
+import { errorBody } from './error-body';
 import { httpStatusOf } from './http-exception.filter';
 import { REQUEST_ID_HEADER } from './request-id';
 
@@ -9,16 +9,10 @@ import { REQUEST_ID_HEADER } from './request-id';
  * does not reach (routes that plugins register, such as Bull Board's).
  */
 export function replyWithError(request: FastifyRequest, reply: FastifyReply, error: DomainError): FastifyReply {
-  const body: ErrorResponseDto = {
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error.details !== undefined ? { details: error.details } : {}),
-    },
-    request_id: String(request.id),
-  };
+  const body = errorBody(error.code, error.message, String(request.id), error.details);
   const status = httpStatusOf(error.code);
-  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="api"');
+  if (status === 401 && !reply.hasHeader('www-authenticate'))
+    void reply.header('www-authenticate', 'Bearer realm="api"');
   return reply
     .status(status)
     .header(REQUEST_ID_HEADER, String(request.id))

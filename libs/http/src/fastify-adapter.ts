@@ -3,6 +3,7 @@ import { DomainError, ErrorCode, ValidationError } from '@app/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { jsonNestsDeeperThan } from './json-depth';
 import { answerClientError, answerFrameworkError } from './early-errors';
+import { installMethodNotAllowed } from './method-not-allowed';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 import { installBodyTimeout } from './request-timeouts';
 
@@ -11,7 +12,7 @@ const DEFAULT_MAX_JSON_DEPTH = 32;
 /** How often Node looks for requests past its own timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-export interface HttpLimits {
+export interface HttpServerOptions {
   /** Default body limit of every route. */
   bodyLimitBytes: number;
   /** Larger limits for routes whose path starts with a prefix. */
@@ -22,17 +23,22 @@ export interface HttpLimits {
   bodyTimeoutMs: number;
   /** Time the headers have to arrive whole; then a 408. */
   headersTimeoutMs: number;
+  /** Proxies trusted to name the client in X-Forwarded-For (`request.ip`); none by default. */
+  trustProxy?: boolean | number | readonly string[];
 }
 
 /**
  * The Fastify adapter both apps use: request ids from X-Request-Id (or new ones), returned on
  * every response; JSON bodies only, of limited depth; body limits per route; timeouts for
- * headers and bodies, answered in the common error shape.
+ * headers and bodies, answered in the common error shape; 405 for a known path with another
+ * method.
  */
-export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
+export function createFastifyAdapter(limits: HttpServerOptions): FastifyAdapter {
   // Node's own limit on a whole request, a backstop that fires only after the body timeout
   // would have: Fastify turns it off by default.
   const requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 2 * TIMEOUT_CHECK_INTERVAL_MS;
+  const trustProxy: boolean | number | string[] =
+    typeof limits.trustProxy === 'object' ? [...limits.trustProxy] : (limits.trustProxy ?? false);
   const adapter = new FastifyAdapter({
     bodyLimit: limits.bodyLimitBytes,
     requestIdHeader: false,
@@ -55,6 +61,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     requestTimeout,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
+    trustProxy,
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
@@ -98,6 +105,7 @@ export function createFastifyAdapter(limits: HttpLimits): FastifyAdapter {
     }
     done();
   });
+  installMethodNotAllowed(fastify);
   installBodyTimeout(fastify, limits.bodyTimeoutMs);
   const routeLimits = limits.routeBodyLimits ?? [];
   if (routeLimits.length > 0) {

@@ -1,7 +1,8 @@
-import { DomainError, ErrorCode, ErrorDetails, isUnavailableError } from '@app/common';
+import { STATUS_CODES } from 'node:http';
+import { DomainError, ErrorCode, isUnavailableError } from '@app/common';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorResponseDto } from './error-response.dto';
+import { errorBody } from './error-body';
 import { REQUEST_ID_HEADER } from './request-id';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -41,46 +42,46 @@ export function httpStatusOf(code: ErrorCode): number {
   return STATUS_BY_CODE[code] ?? HttpStatus.INTERNAL_SERVER_ERROR;
 }
 
-/** Codes for errors raised by Fastify itself, before a request reaches a controller. */
-const FASTIFY_CODES: Readonly<Record<string, { code: ErrorCode; message?: string }>> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: ErrorCode.MalformedJson, message: 'the request body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    code: ErrorCode.MalformedJson,
-    message: 'the request body is empty; send a JSON object',
-  },
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: ErrorCode.PayloadTooLarge, message: 'the request body is too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    code: ErrorCode.UnsupportedMediaType,
-    message: 'unsupported Content-Type; send application/json',
-  },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    code: ErrorCode.ValidationFailed,
-    message: 'Content-Length does not match the body',
-  },
-  FST_ERR_CTP_INVALID_TYPE: { code: ErrorCode.UnsupportedMediaType },
+/** Content types the api parses; anything else is a 415. */
+const SUPPORTED_MEDIA_TYPES = ['application/json'];
+
+/**
+ * Named values for client errors Fastify raises itself. Nest hands them to the filter as
+ * HttpExceptions with Fastify's message and status only, so the status tells them apart.
+ */
+const DETAILS_BY_STATUS: Readonly<Record<number, (request: FastifyRequest) => Record<string, unknown>>> = {
+  [HttpStatus.PAYLOAD_TOO_LARGE]: (request) => ({ max_bytes: request.routeOptions.bodyLimit }),
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: () => ({ supported: SUPPORTED_MEDIA_TYPES }),
 };
 
 const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
-  400: ErrorCode.ValidationFailed,
+  400: ErrorCode.MalformedRequest,
   404: ErrorCode.RouteNotFound,
   405: ErrorCode.MethodNotAllowed,
   409: ErrorCode.Conflict,
   413: ErrorCode.PayloadTooLarge,
   415: ErrorCode.UnsupportedMediaType,
   422: ErrorCode.IdempotencyKeyReused,
-  503: ErrorCode.NotReady,
+};
+
+const INTERNAL: Mapped = {
+  status: HttpStatus.INTERNAL_SERVER_ERROR,
+  code: ErrorCode.Internal,
+  message: 'internal error; quote the request_id when reporting it',
 };
 
 interface Mapped {
   status: number;
   code: string;
   message: string;
-  details?: ErrorDetails | unknown;
+  details?: unknown;
 }
 
 /**
  * Turns every error into `{"error": {"code", "message", "details"}, "request_id"}` with the right
- * status. Unknown errors become a 500 whose log line carries the request id.
+ * status. Only messages written for the client reach it (ours, Nest's and Fastify's client
+ * errors): anything else (a database error, a bug, a server error of any library) gets a generic
+ * message, and a 500 logs the error with the request id.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -96,23 +97,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
     } else if (mapped.code === ErrorCode.DependencyUnavailable) {
       this.logger.warn({ err: exception, path: request.url }, 'dependency unavailable');
     }
-    const body: ErrorResponseDto = {
-      error: {
-        code: mapped.code,
-        message: mapped.message,
-        ...(mapped.details !== undefined ? { details: mapped.details } : {}),
-      },
-      request_id: String(request.id),
-    };
     // RFC 9110: a 401 names the scheme the client should use.
     if (mapped.status === HttpStatus.UNAUTHORIZED) void reply.header('www-authenticate', 'Bearer realm="api"');
-    // The onRequest hook sets it too, but Fastify's fallback 404 (an unknown method on a path
-    // that is not UTF-8) runs no hooks.
+    // The onRequest hook sets the request id too, but Fastify's fallback 404 (an unknown method
+    // on a path that is not UTF-8) runs no hooks.
     void reply
       .status(mapped.status)
       .header(REQUEST_ID_HEADER, String(request.id))
       .header('content-type', 'application/json; charset=utf-8')
-      .send(body);
+      .send(errorBody(mapped.code, mapped.message, String(request.id), mapped.details));
   }
 
   private map(exception: unknown, request: FastifyRequest): Mapped {
@@ -126,24 +119,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) return this.mapHttpException(exception, request);
 
-    const fastifyError = exception as { code?: string; statusCode?: number; message?: string };
-    const known = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
-    if (known) {
+    // Another library's client error: its status holds, its message may say anything.
+    const status = (exception as { statusCode?: unknown } | null | undefined)?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
       return {
-        status: fastifyError.statusCode ?? STATUS_BY_CODE[known.code],
-        code: known.code,
-        message: known.message ?? fastifyError.message ?? known.code,
-      };
-    }
-    if (
-      typeof fastifyError.statusCode === 'number' &&
-      fastifyError.statusCode >= 400 &&
-      fastifyError.statusCode < 500
-    ) {
-      return {
-        status: fastifyError.statusCode,
-        code: CODE_BY_STATUS[fastifyError.statusCode] ?? 'bad_request',
-        message: fastifyError.message ?? 'bad request',
+        status,
+        code: CODE_BY_STATUS[status] ?? ErrorCode.MalformedRequest,
+        message: `the request was refused: ${(STATUS_CODES[status] ?? 'client error').toLowerCase()}`,
       };
     }
     if (isUnavailableError(exception)) {
@@ -153,7 +135,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         message: 'a service this request needs is unavailable; try again shortly',
       };
     }
-    return { status: 500, code: ErrorCode.Internal, message: 'internal error; quote the request_id when reporting it' };
+    return INTERNAL;
   }
 
   private mapHttpException(exception: HttpException, request: FastifyRequest): Mapped {
@@ -169,6 +151,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         details: response,
       };
     }
+    if (status >= 500) return INTERNAL;
     if (
       status === HttpStatus.NOT_FOUND &&
       exception.constructor.name === 'NotFoundException' &&
@@ -184,7 +167,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       typeof response === 'object' && response !== null && 'message' in response
         ? String((response as { message: unknown }).message)
         : exception.message;
-    return { status, code: CODE_BY_STATUS[status] ?? `http_${status}`, message };
+    return {
+      status,
+      code: CODE_BY_STATUS[status] ?? `http_${status}`,
+      message,
+      details: DETAILS_BY_STATUS[status]?.(request),
+    };
   }
 }
 

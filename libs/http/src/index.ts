@@ -1,8 +1,10 @@
-export { ErrorBodyDto, ErrorResponseDto } from './error-response.dto';
+export { ERROR_DETAILS_RULE, ErrorBodyDto, ErrorResponseDto, FieldProblemDto } from './error-response.dto';
+export { installCors } from './cors';
 export { createFastifyAdapter } from './fastify-adapter';
-export type { HttpLimits } from './fastify-adapter';
+export type { HttpServerOptions } from './fastify-adapter';
 export { replyWithError } from './error-reply';
 export { HttpExceptionFilter } from './http-exception.filter';
+export { installSecurityHeaders } from './security-headers';
+export type { PagePolicy } from './security-headers';
 export { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
 export { RequestValidationPipe, fieldProblems } from './validation.pipe';
-export type { FieldProblem } from './input-problems';

@@ -1,9 +1,5 @@
+import { FieldProblem } from '@app/common';
 import { getMetadataStorage } from 'class-validator';
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
 
 /** A class whose properties carry class-validator rules: a request DTO. */
 type DtoClass = abstract new (...args: never[]) => object;

@@ -1,6 +1,6 @@
-import { DomainError, ErrorCode, ValidationError as DomainValidationError } from '@app/common';
+import { DomainError, ErrorCode, FieldProblem, ValidationError as DomainValidationError } from '@app/common';
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
-import { FieldProblem, MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
+import { MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
 
 /** Flattens class-validator's tree into one entry per failed rule, with dotted field paths. */
 export function fieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {

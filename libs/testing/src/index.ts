@@ -1,5 +1,6 @@
 export { AppProcess, entryPoint, runCli } from './app-process';
 export type { AppName, CliResult, LogLine } from './app-process';
+export { errorShapeProblem } from './error-shape';
 export { HttpClient } from './http-client';
 export type { HttpResponse, RequestOptions } from './http-client';
 export { sampleDocument } from './sample-documents';

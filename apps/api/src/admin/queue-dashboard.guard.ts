@@ -9,6 +9,8 @@ import { QUEUE_DASHBOARD_PATH } from './queue-dashboard.constants';
 /**
  * Bull Board is a Fastify plugin, outside Nest's guards: this hook lets only `admin` keys in.
  * It shows job data and can retry or remove jobs, so it is never anonymous, even in development.
+ * Besides the api's headers it takes the key as the password of HTTP Basic authentication, so
+ * that a browser asks for it and sends it with every page and script of the dashboard.
  */
 @Injectable()
 export class QueueDashboardGuard implements OnModuleInit {
@@ -32,14 +34,25 @@ export class QueueDashboardGuard implements OnModuleInit {
       } catch (error) {
         // Bull Board's own error handler would answer in a shape of its own.
         if (!(error instanceof DomainError)) throw error;
+        if (error instanceof UnauthorizedError) void reply.header('www-authenticate', BASIC_CHALLENGE);
         return replyWithError(request, reply, error);
       }
     });
   }
 }
 
+const BASIC_CHALLENGE = 'Basic realm="queue dashboard: any user name, an admin API key as the password"';
+
 function keyOf(request: FastifyRequest): string | undefined {
-  const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(request.headers.authorization ?? '')?.[1];
+  const authorization = request.headers.authorization ?? '';
+  const bearer = /^Bearer[ ]+(\S+)[ ]*$/i.exec(authorization)?.[1];
+  if (bearer) return bearer;
+  const basic = /^Basic[ ]+([A-Za-z0-9+/=]+)[ ]*$/i.exec(authorization)?.[1];
+  if (basic) {
+    const credentials = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = credentials.indexOf(':');
+    return colon === -1 ? undefined : credentials.slice(colon + 1);
+  }
   const header = request.headers['x-api-key'];
-  return bearer ?? (typeof header === 'string' ? header.trim() : undefined);
+  return typeof header === 'string' ? header.trim() : undefined;
 }
