@@ -86,6 +86,8 @@ export class AppConfig {
   readonly logLevel: LogLevel;
   readonly queuePrefix: string;
   readonly queueConcurrency: number;
+  /** Researches one tenant may have running at once; the rest wait in the queue. 0: no cap. */
+  readonly tenantMaxRunning: number;
   readonly queueLockMs: number;
   readonly researchAttempts: number;
   readonly researchBackoffMs: number;

@@ -153,6 +153,7 @@ export function loadConfig(env: Env): AppConfig {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
     queuePrefix: read.string('QUEUE_PREFIX', 'research', /^[\w:.-]{1,64}$/, 'must be 1-64 letters, digits or _:.-'),
     queueConcurrency: read.int('QUEUE_CONCURRENCY', 2, 1, 256),
+    tenantMaxRunning: read.int('TENANT_MAX_RUNNING', 20, 0, 100_000),
     queueLockMs: read.int('QUEUE_LOCK_MS', 30 * second, 1000, 3600 * second),
     researchAttempts: read.int('RESEARCH_ATTEMPTS', 3, 1, 20),
     researchBackoffMs: read.int('RESEARCH_BACKOFF_MS', 5 * second, 0, 3600 * second),

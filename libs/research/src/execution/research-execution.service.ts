@@ -10,7 +10,8 @@ import { ResearchRunContext, ResearchRunner, ResearchTask } from '../research-ru
 import { ResearchStatus } from '../research-status';
 import { ResearchStoppedError, StopReason } from '../research.errors';
 import { ResearchEntity } from '../persistence/research.entity';
-import { ResearchRepository, RunFence } from '../persistence/research.repository';
+import { OVER_TENANT_CAP, ResearchRepository, RunFence } from '../persistence/research.repository';
+import { ResearchQueueProducer } from '../queue/research-queue.producer';
 import { RunResearchJob } from '../queue/research-queue';
 import { ResearchIntake } from '../queue/research-intake';
 
@@ -23,6 +24,10 @@ export interface JobAttempt {
 }
 
 const RECORD_FIRST_DELAY_MS = 100;
+/** How long a research over its tenant's cap waits before it is tried again. */
+const TENANT_CAP_RETRY_MS = 1000;
+/** Long enough for Bull to remove the job that ends now, so that its id is free again. */
+const JOB_REMOVAL_MS = 300;
 const RECORD_MAX_DELAY_MS = 2000;
 
 export type ExecutionOutcome =
@@ -52,6 +57,7 @@ export class ResearchExecutionService {
     private readonly repository: ResearchRepository,
     private readonly runner: ResearchRunner,
     private readonly intake: ResearchIntake,
+    private readonly producer: ResearchQueueProducer,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Runs) private readonly runsTotal: Counter<string>,
     @InjectMetric(Metric.RunDuration) private readonly runDuration: Histogram<string>,
@@ -93,7 +99,16 @@ export class ResearchExecutionService {
       this.logger.log({ holds: this.intake.held }, 'research intake is held; job left for later');
       return 'deferred';
     }
-    const research = await this.repository.claim(job.tenantId, job.researchId, this.config.researchLeaseMs);
+    const research = await this.repository.claim(
+      job.tenantId,
+      job.researchId,
+      this.config.researchLeaseMs,
+      this.config.tenantMaxRunning,
+    );
+    if (research === OVER_TENANT_CAP) {
+      this.waitForTenantCap(job);
+      return 'deferred';
+    }
     if (!research) {
       const state = await this.repository.currentRunState(job.tenantId, job.researchId);
       this.logger.log({ status: state?.status ?? 'missing' }, 'research not claimable; job skipped');
@@ -122,6 +137,22 @@ export class ResearchExecutionService {
     } finally {
       this.runs.delete(research.id);
     }
+  }
+
+  /**
+   * The tenant runs as many researches as it may: this one stays pending, and its job comes
+   * back to the queue a little later, once Bull has removed the one now ending (the reconciler
+   * queues it if that add comes too early).
+   */
+  private waitForTenantCap(job: RunResearchJob): void {
+    this.logger.log(
+      { tenant_id: job.tenantId, max_running: this.config.tenantMaxRunning },
+      'tenant runs as many researches as it may; this one waits in the queue',
+    );
+    const timer = setTimeout(() => {
+      void this.producer.enqueue(job, { delayMs: TENANT_CAP_RETRY_MS });
+    }, JOB_REMOVAL_MS);
+    timer.unref();
   }
 
   /** Asks every run in this process to hand its research back, and waits until they have. */

@@ -1,7 +1,7 @@
 import { isUniqueViolation } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ResearchEventType } from '../research-event-type';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
@@ -32,6 +32,12 @@ export interface PageRequest {
   status?: ResearchStatus;
   after?: { createdAt: Date; id: string };
 }
+
+/** The tenant already runs as many researches as it may at once: this one waits its turn. */
+export const OVER_TENANT_CAP = Symbol('over tenant cap');
+
+/** A claimed research, the cap standing in its way, or null when it is not claimable at all. */
+export type Claim = ResearchEntity | typeof OVER_TENANT_CAP | null;
 
 /** The fencing token of one run: the research's `attempts` when the run claimed it. */
 export interface RunFence {
@@ -157,8 +163,25 @@ export class ResearchRepository {
    * Moves a research to running for one run: from pending, or from running whose lease expired
    * (its worker died). Only one caller can win; the winner gets the research with its new token.
    */
-  async claim(tenantId: string, id: string, leaseMs: number): Promise<ResearchEntity | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+  async claim(tenantId: string, id: string, leaseMs: number, maxRunning = 0): Promise<Claim> {
+    if (maxRunning <= 0) return this.claimWith(this.dataSource.manager, tenantId, id, leaseMs);
+    return this.dataSource.transaction(async (manager) => {
+      // One claim at a time per tenant, so that two workers cannot both take the last place.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenant-runs:${tenantId}`]);
+      const [row] = (await manager.query(
+        `SELECT count(*)::int AS running FROM researches
+          WHERE tenant_id = $1 AND id <> $2 AND status = 'running' AND lease_expires_at > now()`,
+        [tenantId, id],
+      )) as { running: number }[];
+      if ((row?.running ?? 0) < maxRunning) return this.claimWith(manager, tenantId, id, leaseMs);
+      const state = await this.currentRunState(tenantId, id);
+      const claimable = state?.status === ResearchStatus.Pending || state?.status === ResearchStatus.Running;
+      return claimable ? OVER_TENANT_CAP : null;
+    });
+  }
+
+  private async claimWith(manager: EntityManager, tenantId: string, id: string, leaseMs: number): Promise<Claim> {
+    const rows: Record<string, unknown>[] = await manager.query(
       `WITH claimed AS (
          UPDATE researches
             SET status = 'running', attempts = attempts + 1, event_seq = event_seq + 1,

@@ -26,9 +26,10 @@ export class ResearchQueueProducer implements OnModuleInit {
    * Bounded in time: the research is already stored, and the reconciler enqueues it later if
    * Redis is unreachable now.
    */
-  async enqueue(job: RunResearchJob): Promise<boolean> {
+  async enqueue(job: RunResearchJob, options: { delayMs?: number } = {}): Promise<boolean> {
     const added = this.queue.add(ResearchJobName.Run, job, {
       jobId: job.researchId,
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
       attempts: this.config.researchAttempts,
       backoff: { type: 'exponential', delay: this.config.researchBackoffMs },
       removeOnComplete: true,
