@@ -30,12 +30,16 @@ interface Outcome {
 describe(`fuzz (seed ${SEED})`, () => {
   let stack: TestStack;
   let outcomes: Outcome[] = [];
+  /** Sent with the requests to the admin endpoints, so that their validation is reached. */
+  let adminKey = '';
 
   beforeAll(async () => {
     stack = await TestStack.create({
       label: 'fuzz',
       env: { DOCUMENT_MAX_BYTES: '4096', HTTP_BODY_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '2000' },
     });
+    const created = await stack.cli(['keys', 'create', '--tenant', 'fuzz-admin', '--scopes', 'admin']);
+    adminKey = created.stdout.trim().split('\n').at(-1) ?? '';
     await stack.startApi();
     const knownIds = [
       await stack.submit({ question: 'a research the fuzz test may read or cancel' }),
@@ -77,7 +81,13 @@ describe(`fuzz (seed ${SEED})`, () => {
         dripMs: request.socket.dripMs,
       });
     }
-    return exchange(stack.apiPort, request, { timeoutMs: CLIENT_TIMEOUT_MS, agent });
+    const asAdmin =
+      request.path.startsWith('/api/v1/admin/') &&
+      !Object.keys(request.headers).some((name) => ['authorization', 'x-api-key'].includes(name.toLowerCase()));
+    const sent = asAdmin
+      ? { ...request, headers: { ...request.headers, authorization: `Bearer ${adminKey}` } }
+      : request;
+    return exchange(stack.apiPort, sent, { timeoutMs: CLIENT_TIMEOUT_MS, agent });
   }
 
   /** The failures, each with what is needed to repeat it, for a readable assertion message. */
