@@ -1,0 +1,145 @@
+// Throughput of GET /api/v1/research/{id} against a bare node:http handler doing the same
+// persistence work (bench/bare-server.mjs): one primary-key read of the same row, answered with
+// the same JSON.
+//
+//   npm run build && node bench/get-research.mjs [seconds] [connections] [rounds]
+//
+// Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench_get and
+// uses its own queue prefix. Two rows are read: a completed research (the example corpus and the
+// deployment chapter's question, run by the real worker) and a pending one. Both servers stay up;
+// each round loads the bare server, then the api, for each row, so that the machine's other load
+// falls on both alike. Prints requests/s and latency percentiles for each load, and the ratio.
+//
+// With BENCH_CPU_PROF=<dir> the api runs with `node --cpu-prof` and writes its profile there
+// when it exits (summarise it with bench/profile-top.mjs).
+import { spawn, spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import pg from 'pg';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 32);
+const rounds = Number(process.argv[4] ?? 3);
+const server = 'postgres://postgres@127.0.0.1:5432';
+const env = {
+  PATH: process.env.PATH,
+  NODE_ENV: 'production',
+  DATABASE_URL: `${server}/research_bench_get`,
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  QUEUE_PREFIX: 'bench-get',
+  LOG_LEVEL: 'warn',
+  HOST: '127.0.0.1',
+  PORT: '8100',
+  WORKER_PORT: '8102',
+};
+const API = 'http://127.0.0.1:8100';
+const BARE = 'http://127.0.0.1:8101';
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: `${server}/postgres` });
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+}
+
+async function waitFor(what, check) {
+  for (let i = 0; i < 600; i += 1) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const listening = (base) => waitFor(base, async () => (await fetch(`${base}/`)) !== undefined);
+
+function start(args, nodeOptions = []) {
+  return spawn(process.execPath, [...nodeOptions, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function stop(child) {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+async function submit(question) {
+  const response = await fetch(`${API}/api/v1/research`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ question, max_sources: 10, verify: true, language: 'zh-TW' }),
+  });
+  return (await response.json()).research_id;
+}
+
+const read = async (base, id) => (await fetch(`${base}/api/v1/research/${id}`)).json();
+
+function report(name, result) {
+  const ok = result['2xx'];
+  console.log(
+    `${name.padEnd(42)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
+      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+  );
+  return ok / seconds;
+}
+
+await admin('DROP DATABASE IF EXISTS research_bench_get WITH (FORCE)');
+await admin('CREATE DATABASE research_bench_get');
+const cli = join(root, 'dist/apps/cli/src/main.js');
+spawnSync(process.execPath, [cli, 'migrate'], { env, stdio: 'ignore' });
+spawnSync(process.execPath, [cli, 'ingest', join(root, 'examples/corpus')], { env, stdio: 'ignore' });
+const redis = new Redis(env.REDIS_URL);
+const clearQueue = async () => {
+  const keys = await redis.keys(`${env.QUEUE_PREFIX}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+};
+await clearQueue();
+
+const profile = process.env.BENCH_CPU_PROF;
+const api = start(
+  [join(root, 'dist/apps/api/src/main.js')],
+  profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+);
+const worker = start([join(root, 'dist/apps/worker/src/main.js')]);
+await listening(API);
+const completed = await submit('2024年全球AI晶片市場分析');
+await waitFor('the research to complete', async () => (await read(API, completed)).status === 'completed');
+// With no worker left, the next research stays pending.
+await stop(worker);
+const pending = await submit('HBM 記憶體供應');
+const bare = start([join(root, 'bench/bare-server.mjs'), '8101']);
+await listening(BARE);
+
+const rows = [
+  ['completed', completed],
+  ['pending', pending],
+];
+for (const [name, id] of rows) {
+  const [fromApi, fromBare] = [await read(API, id), await read(BARE, id)];
+  if (!isDeepStrictEqual(fromApi, fromBare)) {
+    throw new Error(
+      `the two servers answer differently for the ${name} research:\n${JSON.stringify(fromApi)}\n${JSON.stringify(fromBare)}`,
+    );
+  }
+  console.log(`${name} research: ${JSON.stringify(fromApi).length} bytes of JSON, the same from both servers`);
+}
+
+const load = (base, id, duration) => autocannon({ url: `${base}/api/v1/research/${id}`, connections, duration });
+for (const base of [BARE, API]) await load(base, completed, 2);
+
+const ratios = { completed: [], pending: [] };
+for (let round = 1; round <= rounds; round += 1) {
+  for (const [name, id] of rows) {
+    const baseline = report(`round ${round} ${name}: bare node:http`, await load(BARE, id, seconds));
+    const measured = report(`round ${round} ${name}: NestJS + Fastify api`, await load(API, id, seconds));
+    ratios[name].push(Math.round((100 * measured) / baseline));
+  }
+}
+for (const [name] of rows) console.log(`api / bare, ${name}: ${ratios[name].map((r) => `${r}%`).join(', ')}`);
+
+await Promise.all([stop(api), stop(bare)]);
+await clearQueue();
+redis.disconnect();
+await admin('DROP DATABASE IF EXISTS research_bench_get WITH (FORCE)');
