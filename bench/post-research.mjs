@@ -1,10 +1,12 @@
 // Throughput of POST /api/v1/research against a bare node:http handler doing the same
 // persistence work (bench/bare-server.mjs): one insert statement and one Bull job each.
 //
-//   npm run build && node bench/post-research.mjs [seconds] [connections]
+//   npm run build && node bench/post-research.mjs [seconds] [connections] [rounds]
 //
 // Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench and
-// uses its own queue prefix. Prints requests/s and latency percentiles for each server.
+// uses its own queue prefix. Both servers stay up; each round loads the bare server, then the api,
+// so that the machine's other load falls on both alike. Prints requests/s and latency
+// percentiles for each load, and the ratio of each round.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +17,7 @@ import pg from 'pg';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 32);
+const rounds = Number(process.argv[4] ?? 1);
 const server = 'postgres://postgres@127.0.0.1:5432';
 const env = {
   PATH: process.env.PATH,
@@ -61,7 +64,7 @@ function load(url) {
 function report(name, result) {
   const ok = result['2xx'];
   console.log(
-    `${name.padEnd(22)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
+    `${name.padEnd(32)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
       `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;
@@ -76,15 +79,18 @@ const clearQueue = async () => {
   if (keys.length > 0) await redis.del(...keys);
 };
 
-const results = {};
-for (const [name, args, port] of [
+await clearQueue();
+const servers = [
   ['bare node:http', [join(root, 'bench/bare-server.mjs'), '8101'], 8101],
   ['NestJS + Fastify api', [join(root, 'dist/apps/api/src/main.js')], 8100],
-]) {
-  await clearQueue();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+].map(([name, args, port]) => ({
+  name,
+  port,
+  child: spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+}));
+for (const { port } of servers) {
   await waitForPort(port);
-  // Warm up, then measure.
+  // Warm up.
   await autocannon({
     url: `http://127.0.0.1:${port}/api/v1/research`,
     method: 'POST',
@@ -93,11 +99,19 @@ for (const [name, args, port] of [
     headers: { 'content-type': 'application/json' },
     body: '{"question":"warm up"}',
   });
-  results[name] = report(name, await load(`http://127.0.0.1:${port}/api/v1/research`));
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
 }
-console.log(`api / bare: ${((100 * results['NestJS + Fastify api']) / results['bare node:http']).toFixed(0)}%`);
+const ratios = [];
+for (let round = 1; round <= rounds; round += 1) {
+  const figures = [];
+  for (const { name, port } of servers) {
+    await clearQueue();
+    figures.push(report(`round ${round}: ${name}`, await load(`http://127.0.0.1:${port}/api/v1/research`)));
+  }
+  ratios.push(Math.round((100 * figures[1]) / figures[0]));
+}
+console.log(`api / bare: ${ratios.map((ratio) => `${ratio}%`).join(', ')}`);
+for (const { child } of servers) child.kill('SIGTERM');
+await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 
 await clearQueue();
 redis.disconnect();
