@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, RequestValidationPipe, createFastifyAdapter } from '@app/http';
+import { createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -24,8 +24,6 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   });
   app.useLogger(app.get(Logger));
   installRequestLogging(app.getHttpAdapter().getInstance());
-  app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
   if (config.docsEnabled) setupOpenApi(app);
   return app;
 }

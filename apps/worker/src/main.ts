@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, createFastifyAdapter } from '@app/http';
+import { createFastifyAdapter } from '@app/http';
 import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
 import { ResearchExecutionService, ResearchIntake, ResearchRunner } from '@app/research';
 import { NestFactory } from '@nestjs/core';
@@ -24,7 +24,6 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
   });
   app.useLogger(app.get(Logger));
   installRequestLogging(app.getHttpAdapter().getInstance());
-  app.useGlobalFilters(new HttpExceptionFilter());
   return app;
 }
 

@@ -1,9 +1,11 @@
 import { AgentsModule, configuredEngine } from '@app/agents';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
+import { HttpExceptionFilter } from '@app/http';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
 import { ResearchProcessor } from './research.processor';
 
@@ -20,6 +22,10 @@ const execution = ResearchExecutionModule.register({ imports: [agents], runner: 
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
   ],
-  providers: [ResearchProcessor, ...(appConfig().llm ? [LlmOutageListener] : [])],
+  providers: [
+    ResearchProcessor,
+    ...(appConfig().llm ? [LlmOutageListener] : []),
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+  ],
 })
 export class WorkerModule {}
