@@ -1,11 +1,11 @@
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HttpExceptionFilter, RequestValidationPipe } from '@app/http';
-import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
+import { HealthModule, LoggingInterceptor, LoggingModule, MetricsInterceptor, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchModule } from '@app/research';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
 import { ResearchController } from './research/research.controller';
@@ -23,6 +23,14 @@ import { ResearchController } from './research/research.controller';
   ],
   controllers: [ResearchController, DocumentsController],
   providers: [
+    // A request passes the guards (APP_GUARD), then the global interceptors in the order listed
+    // here, outermost first: audit, metrics, logging. The audit interceptor goes first, so that it
+    // wraps everything the others do. Metrics and logging record once the reply is finished, with
+    // its final status, so what they record does not depend on where they stand. Requests that
+    // reach no handler (unknown routes, parse errors, a guard's refusal) are recorded by
+    // Fastify hooks instead, and only they.
+    { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
   ],

@@ -2,10 +2,10 @@ import { AgentsModule, configuredEngine } from '@app/agents';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HttpExceptionFilter } from '@app/http';
-import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
+import { HealthModule, LoggingInterceptor, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
 import { ResearchProcessor } from './research.processor';
 
@@ -25,6 +25,8 @@ const execution = ResearchExecutionModule.register({ imports: [agents], runner: 
   providers: [
     ResearchProcessor,
     ...(appConfig().llm ? [LlmOutageListener] : []),
+    // The HTTP server serves probes and metrics only: no pipe, and no request metrics.
+    { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
   ],
 })
