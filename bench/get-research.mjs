@@ -8,7 +8,12 @@
 // uses its own queue prefix. Two rows are read: a completed research (the example corpus and the
 // deployment chapter's question, run by the real worker) and a pending one. Both servers stay up;
 // each round loads the bare server, then the api, for each row, so that the machine's other load
-// falls on both alike. Prints requests/s and latency percentiles for each load, and the ratio.
+// falls on both alike. Prints requests/s, latency percentiles and the CPU time the server spent
+// per request for each load, and the ratio.
+//
+// BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
+// loads that api too, on port 8103, after the current one in each round: two revisions compared in
+// the same run.
 //
 // With BENCH_CPU_PROF=<dir> the api runs with `node --cpu-prof` and writes its profile there
 // when it exits (summarise it with bench/profile-top.mjs).
@@ -19,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { measured } from './cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
@@ -38,6 +44,7 @@ const env = {
 };
 const API = 'http://127.0.0.1:8100';
 const BARE = 'http://127.0.0.1:8101';
+const OTHER = 'http://127.0.0.1:8103';
 
 async function admin(sql) {
   const client = new pg.Client({ connectionString: `${server}/postgres` });
@@ -56,8 +63,11 @@ async function waitFor(what, check) {
 
 const listening = (base) => waitFor(base, async () => (await fetch(`${base}/`)) !== undefined);
 
-function start(args, nodeOptions = []) {
-  return spawn(process.execPath, [...nodeOptions, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+function start(args, nodeOptions = [], port = env.PORT) {
+  return spawn(process.execPath, [...nodeOptions, ...args], {
+    env: { ...env, PORT: port },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function stop(child) {
@@ -80,7 +90,8 @@ function report(name, result) {
   const ok = result['2xx'];
   console.log(
     `${name.padEnd(42)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;
 }
@@ -111,6 +122,13 @@ await stop(worker);
 const pending = await submit('HBM 記憶體供應');
 const bare = start([join(root, 'bench/bare-server.mjs'), '8101']);
 await listening(BARE);
+const other = process.env.BENCH_OTHER_API ? start([process.env.BENCH_OTHER_API], [], '8103') : undefined;
+if (other) await listening(OTHER);
+const servers = [
+  ['bare node:http', BARE, bare],
+  ['NestJS + Fastify api', API, api],
+  ...(other ? [['api, other build', OTHER, other]] : []),
+];
 
 const rows = [
   ['completed', completed],
@@ -118,6 +136,9 @@ const rows = [
 ];
 for (const [name, id] of rows) {
   const [fromApi, fromBare] = [await read(API, id), await read(BARE, id)];
+  if (other && !isDeepStrictEqual(fromApi, await read(OTHER, id))) {
+    throw new Error(`the two builds of the api answer differently for the ${name} research`);
+  }
   if (!isDeepStrictEqual(fromApi, fromBare)) {
     throw new Error(
       `the two servers answer differently for the ${name} research:\n${JSON.stringify(fromApi)}\n${JSON.stringify(fromBare)}`,
@@ -127,19 +148,24 @@ for (const [name, id] of rows) {
 }
 
 const load = (base, id, duration) => autocannon({ url: `${base}/api/v1/research/${id}`, connections, duration });
-for (const base of [BARE, API]) await load(base, completed, 2);
+for (const [, base] of servers) await load(base, completed, 2);
 
-const ratios = { completed: [], pending: [] };
+const ratios = new Map();
 for (let round = 1; round <= rounds; round += 1) {
-  for (const [name, id] of rows) {
-    const baseline = report(`round ${round} ${name}: bare node:http`, await load(BARE, id, seconds));
-    const measured = report(`round ${round} ${name}: NestJS + Fastify api`, await load(API, id, seconds));
-    ratios[name].push(Math.round((100 * measured) / baseline));
+  for (const [row, id] of rows) {
+    const figures = [];
+    for (const [name, base, child] of servers) {
+      figures.push(report(`round ${round} ${row}: ${name}`, await measured(child.pid, () => load(base, id, seconds))));
+    }
+    servers.slice(1).forEach(([name], i) => {
+      const key = `${name} / bare, ${row}`;
+      ratios.set(key, [...(ratios.get(key) ?? []), Math.round((100 * figures[i + 1]) / figures[0])]);
+    });
   }
 }
-for (const [name] of rows) console.log(`api / bare, ${name}: ${ratios[name].map((r) => `${r}%`).join(', ')}`);
+for (const [key, values] of ratios) console.log(`${key}: ${values.map((r) => `${r}%`).join(', ')}`);
 
-await Promise.all([stop(api), stop(bare)]);
+await Promise.all([stop(api), stop(bare), ...(other ? [stop(other)] : [])]);
 await clearQueue();
 redis.disconnect();
 await admin('DROP DATABASE IF EXISTS research_bench_get WITH (FORCE)');

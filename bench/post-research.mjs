@@ -6,13 +6,18 @@
 // Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench and
 // uses its own queue prefix. Both servers stay up; each round loads the bare server, then the api,
 // so that the machine's other load falls on both alike. Prints requests/s and latency
-// percentiles for each load, and the ratio of each round.
+// percentiles for each load, the CPU time the server spent per request, and the ratio of each round.
+//
+// BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
+// loads that api too, on port 8103, after the current one in each round: two revisions compared in
+// the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { measured } from './cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
@@ -65,7 +70,8 @@ function report(name, result) {
   const ok = result['2xx'];
   console.log(
     `${name.padEnd(32)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;
 }
@@ -80,13 +86,15 @@ const clearQueue = async () => {
 };
 
 await clearQueue();
+const other = process.env.BENCH_OTHER_API;
 const servers = [
   ['bare node:http', [join(root, 'bench/bare-server.mjs'), '8101'], 8101],
   ['NestJS + Fastify api', [join(root, 'dist/apps/api/src/main.js')], 8100],
+  ...(other ? [['api, other build', [other], 8103]] : []),
 ].map(([name, args, port]) => ({
   name,
   port,
-  child: spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+  child: spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] }),
 }));
 for (const { port } of servers) {
   await waitForPort(port);
@@ -100,16 +108,19 @@ for (const { port } of servers) {
     body: '{"question":"warm up"}',
   });
 }
-const ratios = [];
+const ratios = servers.slice(1).map(() => []);
 for (let round = 1; round <= rounds; round += 1) {
   const figures = [];
-  for (const { name, port } of servers) {
+  for (const { name, port, child } of servers) {
     await clearQueue();
-    figures.push(report(`round ${round}: ${name}`, await load(`http://127.0.0.1:${port}/api/v1/research`)));
+    const result = await measured(child.pid, () => load(`http://127.0.0.1:${port}/api/v1/research`));
+    figures.push(report(`round ${round}: ${name}`, result));
   }
-  ratios.push(Math.round((100 * figures[1]) / figures[0]));
+  figures.slice(1).forEach((figure, i) => ratios[i].push(Math.round((100 * figure) / figures[0])));
 }
-console.log(`api / bare: ${ratios.map((ratio) => `${ratio}%`).join(', ')}`);
+servers.slice(1).forEach(({ name }, i) => {
+  console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
+});
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 

@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
 import { createFastifyAdapter } from '@app/http';
-import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
+import {
+  LifecycleState,
+  installGracefulShutdown,
+  installRequestLogging,
+  useLeanAsyncResourceBind,
+} from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -10,6 +15,7 @@ import { DOCUMENTS_PATH } from './documents/documents.controller';
 import { setupOpenApi } from './openapi';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
+  useLeanAsyncResourceBind();
   const adapter = createFastifyAdapter({
     bodyLimitBytes: config.httpBodyLimitBytes,
     bodyTimeoutMs: config.httpBodyTimeoutMs,

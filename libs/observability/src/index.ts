@@ -3,6 +3,7 @@ export type { HealthOptions } from './health/health.module';
 export { LifecycleState } from './health/lifecycle-state';
 export { ReadinessCheck } from './health/readiness-check';
 export { runWithLogContext } from './logging/log-context';
+export { useLeanAsyncResourceBind } from './logging/lean-async-resource-bind';
 export { QUIET_PATHS, loggerParams } from './logging/logger-params';
 export { LoggingModule } from './logging/logging.module';
 export { LoggingInterceptor } from './logging/logging.interceptor';
