@@ -1,4 +1,4 @@
-import { isUniqueViolation } from '@app/database';
+import { isUniqueViolation, poolQuery } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
@@ -126,13 +126,14 @@ export class ResearchRepository {
   }
 
   /**
-   * What a client reads of one research (`GET /api/v1/research/{id}`). Written as SQL rather than
-   * `findOneBy`, and only the columns the answer needs: clients poll this, and TypeORM's query
-   * builder and entity hydration took more CPU than all the rest of the request
-   * (docs/benchmarks.md).
+   * What a client reads of one research (`GET /api/v1/research/{id}`): clients poll it, so it is
+   * one SQL statement on the pool, for only the columns of the answer. TypeORM's `findOneBy`
+   * (query builder, entity hydration) and query runner took more CPU than all the rest of the
+   * request (docs/benchmarks.md).
    */
   async findView(tenantId: string, id: string): Promise<ResearchView | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await poolQuery(
+      this.dataSource,
       `SELECT ${VIEW_COLUMNS} FROM researches WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id],
     );
