@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 /**
  * Runs one statement on the pg pool TypeORM opened for `dataSource`, with no query runner around
  * it. For the hottest reads only: a query runner costs a handful of awaits and objects per
- * statement (taking its connection, its events, its result), about a fifth of the CPU of
+ * statement (taking its connection, its events, its result): a tenth to a fifth of the CPU of
  * `GET /api/v1/research/{id}` (docs/benchmarks.md). Errors are pg's own, not wrapped in
  * TypeORM's QueryFailedError; `isUnavailableError` recognises both.
  */

@@ -128,8 +128,8 @@ export class ResearchRepository {
   /**
    * What a client reads of one research (`GET /api/v1/research/{id}`): clients poll it, so it is
    * one SQL statement on the pool, for only the columns of the answer. TypeORM's `findOneBy`
-   * (query builder, entity hydration) and query runner took more CPU than all the rest of the
-   * request (docs/benchmarks.md).
+   * (query builder, entity hydration) and its query runner were the largest user of the
+   * request's CPU after the socket writes (docs/benchmarks.md).
    */
   async findView(tenantId: string, id: string): Promise<ResearchView | null> {
     const rows = await poolQuery(
