@@ -1,6 +1,10 @@
-// The same work as POST /api/v1/research with nothing around it: a bare node:http handler that
-// validates minimally, runs the same insert statement on a pg pool and adds the same Bull job.
-// The baseline the api is measured against (bench/post-research.mjs).
+// The same work as the api's endpoints with nothing around them: a bare node:http server, the
+// baseline the api is measured against.
+//
+// - POST /api/v1/research (bench/post-research.mjs): validates minimally, runs the same insert
+//   statement on a pg pool and adds the same Bull job.
+// - GET /api/v1/research/{id} (bench/get-research.mjs): one primary-key read of the row, and the
+//   same JSON as the api's answer.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import Queue from 'bull';
@@ -10,6 +14,8 @@ const port = Number(process.argv[2] ?? 8101);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const queue = new Queue('research', process.env.REDIS_URL, { prefix: process.env.QUEUE_PREFIX });
 const TENANT = '00000000-0000-0000-0000-000000000001';
+const RESEARCH_PATH = '/api/v1/research';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const INSERT = `WITH inserted AS (
   INSERT INTO researches (id, tenant_id, question, params, status, attempts, event_seq, request_id,
@@ -22,7 +28,10 @@ const INSERT = `WITH inserted AS (
 )
 SELECT * FROM inserted`;
 
-createServer((req, res) => {
+const SELECT = `SELECT id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at
+  FROM researches WHERE tenant_id = $1 AND id = $2`;
+
+function submit(req, res) {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (chunk) => (body += chunk));
@@ -59,7 +68,7 @@ createServer((req, res) => {
         },
       );
       const row = rows[0];
-      res.writeHead(202, { 'content-type': 'application/json', location: `/api/v1/research/${id}` }).end(
+      res.writeHead(202, { 'content-type': 'application/json', location: `${RESEARCH_PATH}/${id}` }).end(
         JSON.stringify({
           research_id: row.id,
           question: row.question,
@@ -71,4 +80,52 @@ createServer((req, res) => {
       res.writeHead(500).end(String(error));
     }
   });
+}
+
+const iso = (date) => (date ? date.toISOString() : null);
+
+async function read(id, res) {
+  try {
+    const { rows } = await pool.query(SELECT, [TENANT, id]);
+    const row = rows[0];
+    if (!row) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    const { maxSources, verify, language, budget } = row.params;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        research_id: row.id,
+        question: row.question,
+        status: row.status,
+        created_at: iso(row.created_at),
+        started_at: iso(row.started_at),
+        finished_at: iso(row.finished_at),
+        max_sources: maxSources,
+        verify,
+        language,
+        attempts: row.attempts,
+        budget: budget
+          ? {
+              max_tokens: budget.tokens,
+              max_cost_usd: budget.costUsd,
+              max_llm_calls: budget.llmCalls,
+              max_seconds: budget.seconds,
+            }
+          : null,
+        result: row.result,
+        error: row.error,
+        updated_at: iso(row.updated_at),
+      }),
+    );
+  } catch (error) {
+    res.writeHead(500).end(String(error));
+  }
+}
+
+createServer((req, res) => {
+  if (req.method === 'POST' && req.url === RESEARCH_PATH) return submit(req, res);
+  const id = req.url.startsWith(`${RESEARCH_PATH}/`) ? req.url.slice(RESEARCH_PATH.length + 1) : '';
+  if (req.method === 'GET' && UUID.test(id)) return read(id.toLowerCase(), res);
+  res.writeHead(404).end();
 }).listen(port, '127.0.0.1');

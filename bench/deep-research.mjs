@@ -46,6 +46,9 @@ installResearchResponders(llm);
 const env = {
   PATH: process.env.PATH,
   NODE_ENV: 'production',
+  // What this bench measures is not the request pipeline: no keys, no rate limits.
+  AUTH_DISABLED: 'true',
+  RATE_LIMIT_ENABLED: 'false',
   DATABASE_URL: `${server}/research_bench_deep`,
   REDIS_URL: 'redis://127.0.0.1:6379/0',
   QUEUE_PREFIX: 'bench-deep',

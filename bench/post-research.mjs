@@ -1,20 +1,29 @@
 // Throughput of POST /api/v1/research against a bare node:http handler doing the same
 // persistence work (bench/bare-server.mjs): one insert statement and one Bull job each.
 //
-//   npm run build && node bench/post-research.mjs [seconds] [connections]
+//   npm run build && node bench/post-research.mjs [seconds] [connections] [rounds]
 //
 // Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench and
-// uses its own queue prefix. Prints requests/s and latency percentiles for each server.
+// uses its own queue prefix. Both servers stay up; each round loads the bare server, then the api,
+// so that the machine's other load falls on both alike. Prints requests/s and latency
+// percentiles for each load, the CPU time the server spent per request, and the ratio of each round.
+//
+// BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
+// loads that api too, on port 8103, after the current one in each round: two revisions compared in
+// the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
+import { measured } from './cpu.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 32);
+const rounds = Number(process.argv[4] ?? 1);
 const server = 'postgres://postgres@127.0.0.1:5432';
 const env = {
   PATH: process.env.PATH,
@@ -26,6 +35,7 @@ const env = {
   HOST: '127.0.0.1',
   PORT: '8100',
   WORKER_PORT: '8102',
+  ...UNREACHED_RATE_LIMITS,
 };
 
 async function admin(sql) {
@@ -53,7 +63,7 @@ function load(url) {
     method: 'POST',
     connections,
     duration: seconds,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' }),
   });
 }
@@ -61,8 +71,9 @@ function load(url) {
 function report(name, result) {
   const ok = result['2xx'];
   console.log(
-    `${name.padEnd(22)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+    `${name.padEnd(32)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
+      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;
 }
@@ -70,34 +81,52 @@ function report(name, result) {
 await admin('DROP DATABASE IF EXISTS research_bench WITH (FORCE)');
 await admin('CREATE DATABASE research_bench');
 spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'inherit' });
+// The bare server ignores it; the api authenticates every request with it.
+const apiKey = createApiKey(env);
 const redis = new Redis(env.REDIS_URL);
 const clearQueue = async () => {
   const keys = await redis.keys('bench:*');
   if (keys.length > 0) await redis.del(...keys);
 };
 
-const results = {};
-for (const [name, args, port] of [
+await clearQueue();
+const other = process.env.BENCH_OTHER_API;
+const servers = [
   ['bare node:http', [join(root, 'bench/bare-server.mjs'), '8101'], 8101],
   ['NestJS + Fastify api', [join(root, 'dist/apps/api/src/main.js')], 8100],
-]) {
-  await clearQueue();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  ...(other ? [['api, other build', [other], 8103]] : []),
+].map(([name, args, port]) => ({
+  name,
+  port,
+  child: spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] }),
+}));
+for (const { port } of servers) {
   await waitForPort(port);
-  // Warm up, then measure.
+  // Warm up.
   await autocannon({
     url: `http://127.0.0.1:${port}/api/v1/research`,
     method: 'POST',
     connections,
     duration: 2,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: '{"question":"warm up"}',
   });
-  results[name] = report(name, await load(`http://127.0.0.1:${port}/api/v1/research`));
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
 }
-console.log(`api / bare: ${((100 * results['NestJS + Fastify api']) / results['bare node:http']).toFixed(0)}%`);
+const ratios = servers.slice(1).map(() => []);
+for (let round = 1; round <= rounds; round += 1) {
+  const figures = [];
+  for (const { name, port, child } of servers) {
+    await clearQueue();
+    const result = await measured(child.pid, () => load(`http://127.0.0.1:${port}/api/v1/research`));
+    figures.push(report(`round ${round}: ${name}`, result));
+  }
+  figures.slice(1).forEach((figure, i) => ratios[i].push(Math.round((100 * figure) / figures[0])));
+}
+servers.slice(1).forEach(({ name }, i) => {
+  console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
+});
+for (const { child } of servers) child.kill('SIGTERM');
+await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 
 await clearQueue();
 redis.disconnect();

@@ -1,11 +1,12 @@
 import { ApiKeyGuard, AuthModule, RateLimitGuard, ThrottlingModule } from '@app/auth';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
-import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
+import { HttpExceptionFilter, RequestValidationPipe } from '@app/http';
+import { HealthModule, LoggingInterceptor, LoggingModule, MetricsInterceptor, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchModule } from '@app/research';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { KeysController } from './admin/keys.controller';
 import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
@@ -25,10 +26,20 @@ import { ResearchController } from './research/research.controller';
     ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
   controllers: [ResearchController, DocumentsController, KeysController],
-  // In this order: the caller is known before its rate limit is counted.
   providers: [
+    // Guards first, in this order: the caller is known before its rate limit is counted.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
+    // A request passes the guards (APP_GUARD), then the global interceptors in the order listed
+    // here, outermost first: audit, metrics, logging. The audit interceptor goes first, so that it
+    // wraps everything the others do. Metrics and logging record once the reply is finished, with
+    // its final status, so what they record does not depend on where they stand. Requests that
+    // reach no handler (unknown routes, parse errors, a guard's refusal) are recorded by
+    // Fastify hooks instead, and only they.
+    { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },
+    { provide: APP_PIPE, useClass: RequestValidationPipe },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
   ],
 })
 export class ApiModule {}

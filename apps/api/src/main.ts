@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
+import { createFastifyAdapter, installCors, installSecurityHeaders } from '@app/http';
 import {
-  HttpExceptionFilter,
-  RequestValidationPipe,
-  createFastifyAdapter,
-  installCors,
-  installSecurityHeaders,
-} from '@app/http';
-import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
+  LifecycleState,
+  installGracefulShutdown,
+  installRequestLogging,
+  useLeanAsyncResourceBind,
+} from '@app/observability';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -17,6 +16,7 @@ import { pagePolicies } from './http/pages';
 import { setupOpenApi } from './openapi';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
+  useLeanAsyncResourceBind();
   const adapter = createFastifyAdapter({
     bodyLimitBytes: config.httpBodyLimitBytes,
     bodyTimeoutMs: config.httpBodyTimeoutMs,
@@ -35,8 +35,6 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   await installSecurityHeaders(fastify, pagePolicies(config));
   await installCors(fastify, config.corsOrigins);
   installRequestLogging(app.getHttpAdapter().getInstance());
-  app.useGlobalPipes(new RequestValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
   if (config.docsEnabled) setupOpenApi(app);
   return app;
 }

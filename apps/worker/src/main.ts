@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError, appConfig } from '@app/config';
-import { HttpExceptionFilter, createFastifyAdapter, installSecurityHeaders } from '@app/http';
-import { LifecycleState, installGracefulShutdown, installRequestLogging } from '@app/observability';
+import { createFastifyAdapter, installSecurityHeaders } from '@app/http';
+import {
+  LifecycleState,
+  installGracefulShutdown,
+  installRequestLogging,
+  useLeanAsyncResourceBind,
+} from '@app/observability';
 import { ResearchExecutionService, ResearchIntake, ResearchRunner } from '@app/research';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,6 +17,7 @@ import { WorkerModule } from './worker.module';
 const HAND_BACK_MARGIN_MS = 3000;
 
 export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApplication> {
+  useLeanAsyncResourceBind();
   // The worker's HTTP server exists for probes and metrics only.
   const adapter = createFastifyAdapter({
     bodyLimitBytes: 1024,
@@ -26,7 +32,6 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
   app.useLogger(app.get(Logger));
   await installSecurityHeaders(app.getHttpAdapter().getInstance(), []);
   installRequestLogging(app.getHttpAdapter().getInstance());
-  app.useGlobalFilters(new HttpExceptionFilter());
   return app;
 }
 

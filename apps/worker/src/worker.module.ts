@@ -1,9 +1,11 @@
 import { AgentsModule, configuredEngine } from '@app/agents';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
-import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
+import { HttpExceptionFilter } from '@app/http';
+import { HealthModule, LoggingInterceptor, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
 import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
 import { ResearchProcessor } from './research.processor';
 
@@ -20,6 +22,12 @@ const execution = ResearchExecutionModule.register({ imports: [agents], runner: 
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
   ],
-  providers: [ResearchProcessor, ...(appConfig().llm ? [LlmOutageListener] : [])],
+  providers: [
+    ResearchProcessor,
+    ...(appConfig().llm ? [LlmOutageListener] : []),
+    // The HTTP server serves probes and metrics only: no pipe, and no request metrics.
+    { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+  ],
 })
 export class WorkerModule {}

@@ -4,4 +4,5 @@ export { isProgramLimitExceeded, isUniqueViolation } from './postgres-errors';
 export { DatabaseReadinessCheck } from './database.readiness-check';
 export { ensureDatabase } from './ensure-database';
 export { withCancellableConnection } from './cancellable';
+export { poolQuery } from './pool-query';
 export { MIGRATIONS } from './migrations';

@@ -11,6 +11,7 @@ export { ResearchExecutionService, ResearchFailedError } from './execution/resea
 export type { ExecutionOutcome, JobAttempt } from './execution/research-execution.service';
 export { ResearchReconciler } from './execution/research.reconciler';
 export { ResearchEntity } from './persistence/research.entity';
+export type { ResearchView } from './persistence/research.repository';
 export { RESEARCH_QUEUE, ResearchJobName } from './queue/research-queue';
 export type { RunResearchJob } from './queue/research-queue';
 export { ResearchIntake } from './queue/research-intake';

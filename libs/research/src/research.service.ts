@@ -9,7 +9,7 @@ import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
 import { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchNotRetryableError } from './research.errors';
 import { ResearchEntity } from './persistence/research.entity';
-import { IdempotencyConflict, ResearchRepository } from './persistence/research.repository';
+import { IdempotencyConflict, ResearchRepository, ResearchView } from './persistence/research.repository';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
 
 export interface CreateResearchCommand {
@@ -82,8 +82,8 @@ export class ResearchService {
     return { research: inserted, replayed: false };
   }
 
-  async get(tenantId: string, id: string): Promise<ResearchEntity> {
-    const research = await this.repository.findById(tenantId, id);
+  async get(tenantId: string, id: string): Promise<ResearchView> {
+    const research = await this.repository.findView(tenantId, id);
     if (!research) throw new NotFoundError('research', id);
     return research;
   }
@@ -102,7 +102,7 @@ export class ResearchService {
    * Cancels a pending or running research. A running one stops at its next step: the worker
    * sees the status. Cancelling a cancelled research again is answered with it, unchanged.
    */
-  async cancel(tenantId: string, id: string): Promise<ResearchEntity> {
+  async cancel(tenantId: string, id: string): Promise<ResearchView> {
     const cancelled = await this.repository.cancel(tenantId, id);
     if (cancelled) {
       // A pending job would only be skipped by the worker; take it off the queue now.

@@ -1,45 +1,27 @@
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { Store, storage } from 'nestjs-pino/storage';
-import { Level } from 'pino';
 import { endLogContext } from './log-context';
-import { QUIET_PATHS } from './logger-params';
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
-function levelFor(path: string, statusCode: number): Level {
-  if (statusCode >= 500) return 'error';
-  if (QUIET_PATHS.has(path)) return 'debug';
-  return statusCode >= 400 ? 'warn' : 'info';
-}
+import { LoggedRequest, REQUEST_LOGGER, logRequestCompleted } from './request-log';
 
 /**
- * Request logging on Fastify's own hooks, cheaper than a Nest middleware: every log line written
- * while a request is handled carries its `request_id`, and each response writes one line with
- * `method`, `path`, `status_code` and `duration` in seconds.
+ * The part of request logging that needs Fastify's own hooks. Every log line written while a
+ * request is handled carries its `request_id`, from its first hook on, before any guard runs.
+ * Requests that reach no handler (unknown routes, malformed JSON, 413, 415, 408, refused by a
+ * guard) get their "request completed" line here, since no interceptor runs for them; the
+ * logging interceptor writes it for the others.
  */
 export function installRequestLogging(fastify: FastifyInstance): void {
+  fastify.decorateRequest(REQUEST_LOGGER, null);
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     storage.run(new Store(PinoLogger.root.child({ request_id: request.id })), done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const path = pathOf(request.url);
-    const level = levelFor(path, reply.statusCode);
     const store = storage.getStore();
-    const logger = store?.logger ?? PinoLogger.root;
-    if (logger.isLevelEnabled(level)) {
-      logger[level](
-        {
-          method: request.method,
-          path,
-          status_code: reply.statusCode,
-          duration: Math.round(reply.elapsedTime) / 1000,
-        },
-        'request completed',
-      );
+    if ((request as LoggedRequest)[REQUEST_LOGGER] === null) {
+      // No store when a hook before ours refused the request (an HTTP/1.1 request without Host).
+      if (store) logRequestCompleted(store.logger, request, reply);
+      else logRequestCompleted(PinoLogger.root, request, reply, String(request.id));
     }
     endLogContext(store);
     done();

@@ -1,58 +1,47 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import { QUIET_PATHS } from '../logging/logger-params';
-import { Metric } from './metric-definitions';
-
-const started = Symbol('metricsStarted');
+import { pathOf } from '../logging/request-log';
+import { METRICS_STATE, MeteredRequest, MetricsState, RequestMetrics } from './request-metrics';
 
 /**
- * Counts and times every HTTP request of the api, on Fastify's hooks rather than in a Nest
- * interceptor: requests refused before routing (malformed JSON, 413, 415, unknown routes) are
- * errors users see, and an interceptor never runs for them. Probes and scrapes are not counted.
+ * The part of the request metrics that needs Fastify's own hooks. A request is in flight from
+ * its arrival to the end of its reply, which an interceptor does not see: it runs only once the
+ * body is read and the guards have let the request through. And requests that reach no handler
+ * (unknown routes, malformed JSON, 413, 415, 408, refused by a guard) are errors users see, for
+ * which no interceptor runs: they are recorded here, and only they. Probes and scrapes are not
+ * counted.
  */
 @Injectable()
 export class RequestMetricsHooks implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @InjectMetric(Metric.Requests) private readonly requests: Counter<string>,
-    @InjectMetric(Metric.RequestDuration) private readonly duration: Histogram<string>,
-    @InjectMetric(Metric.ActiveRequests) private readonly active: Gauge<string>,
+    private readonly metrics: RequestMetrics,
   ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.decorateRequest(METRICS_STATE, MetricsState.Unseen);
     fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-      if (!QUIET_PATHS.has(request.url.split('?')[0] ?? '')) {
-        (request as FastifyRequest & { [started]?: boolean })[started] = true;
-        this.active.inc();
+      if (QUIET_PATHS.has(pathOf(request.url))) {
+        (request as MeteredRequest)[METRICS_STATE] = MetricsState.Quiet;
+      } else {
+        (request as MeteredRequest)[METRICS_STATE] = MetricsState.InFlight;
+        this.metrics.active.inc();
       }
       done();
     });
     fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      if ((request as FastifyRequest & { [started]?: boolean })[started]) {
-        this.active.dec();
-        const endpoint = endpointOf(request);
-        const statusCode = reply.statusCode;
-        this.requests.inc({
-          method: request.method,
-          endpoint,
-          status: statusCode < 400 ? 'success' : 'error',
-          code: `${Math.floor(statusCode / 100)}xx`,
-        });
-        this.duration.observe({ method: request.method, endpoint }, reply.elapsedTime / 1000);
+      const state = (request as MeteredRequest)[METRICS_STATE];
+      if (state === MetricsState.InFlight || state === MetricsState.Claimed) this.metrics.active.dec();
+      if (state === MetricsState.InFlight) {
+        this.metrics.record(request, reply);
+      } else if (state === MetricsState.Unseen && !QUIET_PATHS.has(pathOf(request.url))) {
+        // Refused by an onRequest hook that runs before ours (an HTTP/1.1 request without Host).
+        this.metrics.record(request, reply);
       }
       done();
     });
   }
-}
-
-/** The endpoint label: the `@TrackRequest` name, else the route template, else `unmatched`. */
-function endpointOf(request: FastifyRequest): string {
-  const config = request.routeOptions.config as { metricsEndpoint?: string } | undefined;
-  if (config?.metricsEndpoint) return config.metricsEndpoint;
-  const template = request.routeOptions.url;
-  return template ? template.replace(/:(\w+)/g, '{$1}') : 'unmatched';
 }

@@ -1,4 +1,4 @@
-import { isUniqueViolation } from '@app/database';
+import { isUniqueViolation, poolQuery } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
@@ -60,6 +60,25 @@ export class IdempotencyConflict {
 /** Whole milliseconds from a timestamp column to now. */
 const MS_SINCE = (column: string) => `floor(extract(epoch FROM now() - ${column}) * 1000)::bigint`;
 
+/** A research as its clients see it. */
+export type ResearchView = Pick<
+  ResearchEntity,
+  | 'id'
+  | 'question'
+  | 'params'
+  | 'status'
+  | 'result'
+  | 'error'
+  | 'attempts'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'startedAt'
+  | 'finishedAt'
+>;
+
+const VIEW_COLUMNS =
+  'id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at';
+
 const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, free_runs, waited_ms, event_seq, request_id,
   idempotency_key, idempotency_hash, lease_expires_at, created_at, updated_at, started_at, finished_at`;
 
@@ -112,8 +131,19 @@ export class ResearchRepository {
     }
   }
 
-  findById(tenantId: string, id: string): Promise<ResearchEntity | null> {
-    return this.researches.findOneBy({ tenantId, id });
+  /**
+   * What a client reads of one research (`GET /api/v1/research/{id}`): clients poll it, so it is
+   * one SQL statement on the pool, for only the columns of the answer. TypeORM's `findOneBy`
+   * (query builder, entity hydration) and its query runner were the largest user of the
+   * request's CPU after the socket writes (docs/benchmarks.md).
+   */
+  async findView(tenantId: string, id: string): Promise<ResearchView | null> {
+    const rows = await poolQuery(
+      this.dataSource,
+      `SELECT ${VIEW_COLUMNS} FROM researches WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id],
+    );
+    return rows.length > 0 ? toView(rows[0]) : null;
   }
 
   findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<ResearchEntity | null> {
@@ -450,6 +480,22 @@ export class ResearchRepository {
     );
     return rows.length > 0;
   }
+}
+
+function toView(row: Record<string, unknown>): ResearchView {
+  return {
+    id: row.id as string,
+    question: row.question as string,
+    params: row.params as ResearchParams,
+    status: row.status as ResearchStatus,
+    result: (row.result ?? null) as ResearchResult | null,
+    error: (row.error ?? null) as ResearchFailure | null,
+    attempts: row.attempts as number,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+    startedAt: (row.started_at ?? null) as Date | null,
+    finishedAt: (row.finished_at ?? null) as Date | null,
+  };
 }
 
 function toResearch(row: Record<string, unknown>): ResearchEntity {

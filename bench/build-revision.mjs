@@ -1,0 +1,26 @@
+// Builds the apps of another revision of this repository, so that a bench can load it beside the
+// current build in the same run (BENCH_OTHER_API). Uses this checkout's node_modules.
+//
+//   node bench/build-revision.mjs <revision> <directory>
+//
+// Prints the path of that build's api entry point.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [revision, target] = process.argv.slice(2);
+if (!revision || !target) throw new Error('usage: node bench/build-revision.mjs <revision> <directory>');
+const directory = resolve(target);
+if (existsSync(directory)) rmSync(directory, { recursive: true });
+mkdirSync(directory, { recursive: true });
+const archive = execFileSync('git', ['archive', revision, 'apps', 'libs', '.swcrc'], { cwd: root });
+execFileSync('tar', ['-x', '-C', directory], { input: archive });
+symlinkSync(join(root, 'node_modules'), join(directory, 'node_modules'));
+execFileSync(
+  join(root, 'node_modules/.bin/swc'),
+  ['apps', 'libs', '-d', 'dist', '--copy-files', '--quiet', '--only', '**/*.ts', '--ignore', '**/*.spec.ts'],
+  { cwd: directory, stdio: 'inherit' },
+);
+console.log(join(directory, 'dist/apps/api/src/main.js'));
