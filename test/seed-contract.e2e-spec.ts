@@ -109,6 +109,8 @@ describe("the chapter's API examples", () => {
         'POST /api/v1/admin/keys',
         'GET /api/v1/admin/keys',
         'POST /api/v1/admin/keys/{id}/revoke',
+        'GET /api/v1/audit',
+        'GET /api/v1/audit/verify',
       ].sort(),
     );
     const submit = document.paths['/api/v1/research'].post;

@@ -1,3 +1,4 @@
+import { AuditInterceptor, AuditModule } from '@app/audit';
 import { ApiKeyGuard, AuthModule, RateLimitGuard, ThrottlingModule } from '@app/auth';
 import { ConfigModule, appConfig } from '@app/config';
 import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
@@ -8,6 +9,7 @@ import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { KeysController } from './admin/keys.controller';
+import { AuditController } from './audit/audit.controller';
 import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
 import { ResearchController } from './research/research.controller';
@@ -20,12 +22,13 @@ import { ResearchController } from './research/research.controller';
     DatabaseModule,
     AuthModule,
     ThrottlingModule,
+    AuditModule,
     ResearchModule,
     CorpusModule,
     HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
     ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
-  controllers: [ResearchController, DocumentsController, KeysController],
+  controllers: [ResearchController, DocumentsController, KeysController, AuditController],
   providers: [
     // Guards first, in this order: the caller is known before its rate limit is counted.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },
@@ -36,6 +39,7 @@ import { ResearchController } from './research/research.controller';
     // its final status, so what they record does not depend on where they stand. Requests that
     // reach no handler (unknown routes, parse errors, a guard's refusal) are recorded by
     // Fastify hooks instead, and only they.
+    { provide: APP_INTERCEPTOR, useExisting: AuditInterceptor },
     { provide: APP_INTERCEPTOR, useClass: MetricsInterceptor },
     { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },
     { provide: APP_PIPE, useClass: RequestValidationPipe },

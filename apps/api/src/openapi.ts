@@ -18,6 +18,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('documents', 'The corpus the research engine searches')
     .addTag('health', 'Liveness and readiness probes')
     .addTag('admin', 'API keys (scope `admin`)')
+    .addTag('audit', 'The audit trail: who did what, and whether the record holds (scope `audit:read`)')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer drs_...`' },
       BEARER,

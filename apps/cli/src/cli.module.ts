@@ -1,8 +1,9 @@
+import { AuditModule } from '@app/audit';
 import { AuthModule } from '@app/auth';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
 
-@Module({ imports: [ConfigModule, DatabaseModule, CorpusModule, AuthModule] })
+@Module({ imports: [ConfigModule, DatabaseModule, CorpusModule, AuthModule, AuditModule] })
 export class CliModule {}

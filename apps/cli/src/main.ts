@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { DEFAULT_TENANT_ID, DomainError, ValidationError } from '@app/common';
 import { ConfigError, appConfig } from '@app/config';
 import { databaseOptions, ensureDatabase } from '@app/database';
+import { AuditRecordDto, AuditService, AuditVerificationResponseDto } from '@app/audit';
 import { ApiKeyService } from '@app/auth';
 import { CorpusService } from '@app/search';
 import { NestFactory } from '@nestjs/core';
@@ -25,6 +27,12 @@ Commands:
   keys list [--tenant <name>]
                             list API keys, without the keys themselves
   keys revoke <key-id>      revoke an API key
+  audit verify [--tenant <name>]
+                            walk the audit hash chains (one tenant's, or every chain) and print
+                            the verdict as JSON; exits 1 when a chain is broken
+  audit export [--tenant <name>] [--from <ISO time>] [--to <ISO time>]
+                            print audit records as JSON lines, chain by chain in sequence order,
+                            for archiving (from inclusive, to exclusive)
 `;
 
 function print(line: string): void {
@@ -121,6 +129,47 @@ async function keys(args: string[]): Promise<void> {
   }
 }
 
+/** An ISO 8601 time given to a flag. */
+function timeOf(args: string[], name: string): Date | undefined {
+  const value = option(args, name);
+  if (value === undefined) return undefined;
+  const time = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time.getTime())) {
+    throw new UsageError(`${name} takes an ISO 8601 time, e.g. 2026-01-31T00:00:00Z`);
+  }
+  return time;
+}
+
+async function audit(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'verify' && action !== 'export') throw new UsageError('audit needs verify or export');
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+  try {
+    const service = app.get(AuditService);
+    const tenantName = option(rest, '--tenant');
+    let tenantId: string | undefined;
+    if (tenantName !== undefined) {
+      const found = await service.tenantIdByName(tenantName);
+      if (!found) throw new UsageError(`there is no tenant named ${tenantName}`);
+      tenantId = found;
+    }
+    if (action === 'verify') {
+      const verdict = AuditVerificationResponseDto.from(await service.verify(tenantId));
+      print(JSON.stringify(verdict));
+      if (!verdict.valid) process.exitCode = 1;
+      return;
+    }
+    const filter = { tenantId, from: timeOf(rest, '--from'), to: timeOf(rest, '--to') };
+    for await (const record of service.export(filter)) {
+      // An archive can be large: wait for the pipe rather than hold it all in memory.
+      if (!process.stdout.write(`${JSON.stringify(AuditRecordDto.from(record))}\n`))
+        await once(process.stdout, 'drain');
+    }
+  } finally {
+    await app.close();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -158,6 +207,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'keys':
       await keys(args);
+      return;
+    case 'audit':
+      await audit(args);
       return;
     default:
       throw new UsageError(command ? `unknown command: ${command}` : 'no command given');

@@ -7,3 +7,4 @@ export { decodeCursor, encodeCursor } from './page-cursor';
 export type { PageCursor } from './page-cursor';
 export { isUnavailableError } from './unavailable';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route';
+export { AddRouteConfig } from './route-config';

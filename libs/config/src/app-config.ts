@@ -61,6 +61,21 @@ export interface RateLimitSettings {
 }
 
 /**
+ * The audit trail. Changes are recorded in their own transaction; reads, failures and refusals
+ * go through a writer that batches them.
+ */
+export interface AuditSettings {
+  /** Whether reads of researches and documents are recorded. */
+  reads: boolean;
+  /** Longest a batched record waits in memory before it is written. */
+  flushMs: number;
+  /** Most records written at once. */
+  batchSize: number;
+  /** Records kept in memory while PostgreSQL does not take them; beyond, they are logged and dropped. */
+  maxBuffered: number;
+}
+
+/**
  * Which proxies in front of the api are trusted to say who the client is (X-Forwarded-For): none,
  * all, the nearest `n`, or those at these addresses and CIDR ranges. Fastify's `trustProxy`.
  */
@@ -110,6 +125,7 @@ export class AppConfig {
   readonly queueDashboardEnabled: boolean;
   readonly auth: AuthSettings;
   readonly rateLimit: RateLimitSettings;
+  readonly audit: AuditSettings;
   /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
   readonly corsOrigins: readonly string[];
   readonly trustProxy: TrustProxy;

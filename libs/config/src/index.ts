@@ -1,5 +1,6 @@
 export { AppConfig } from './app-config';
 export type {
+  AuditSettings,
   AuthSettings,
   BudgetLimits,
   LlmCircuitSettings,

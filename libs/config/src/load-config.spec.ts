@@ -145,6 +145,29 @@ describe('authentication settings', () => {
   });
 });
 
+describe('audit settings', () => {
+  it('records reads, and writes batched records within 200 ms, 500 at a time, keeping up to 100000', () => {
+    expect(loadConfig({}).audit).toEqual({ reads: true, flushMs: 200, batchSize: 500, maxBuffered: 100_000 });
+  });
+
+  it('reads them and names values out of range', () => {
+    expect(
+      loadConfig({ AUDIT_READS: 'false', AUDIT_FLUSH_MS: '100', AUDIT_BATCH_SIZE: '50', AUDIT_MAX_BUFFERED: '1000' })
+        .audit,
+    ).toEqual({ reads: false, flushMs: 100, batchSize: 50, maxBuffered: 1000 });
+    expect(() =>
+      loadConfig({ AUDIT_READS: 'sometimes', AUDIT_FLUSH_MS: '0', AUDIT_BATCH_SIZE: '0', AUDIT_MAX_BUFFERED: '10' }),
+    ).toThrow(
+      new ConfigError([
+        'AUDIT_READS must be true or false; got "sometimes"',
+        'AUDIT_FLUSH_MS must be an integer from 10 to 10000; got "0"',
+        'AUDIT_BATCH_SIZE must be an integer from 1 to 10000; got "0"',
+        'AUDIT_MAX_BUFFERED must be an integer from 100 to 10000000; got "10"',
+      ]),
+    );
+  });
+});
+
 describe('.env.example', () => {
   it('explains every variable the configuration reads, with its default', () => {
     const read = new Set<string>();

@@ -203,6 +203,12 @@ export function loadConfig(env: Env): AppConfig {
       reads: read.int('RATE_LIMIT_READS', 100, 1, 1_000_000),
       writes: read.int('RATE_LIMIT_WRITES', 10, 1, 1_000_000),
     },
+    audit: {
+      reads: read.bool('AUDIT_READS', true),
+      flushMs: read.int('AUDIT_FLUSH_MS', 200, 10, 10_000),
+      batchSize: read.int('AUDIT_BATCH_SIZE', 500, 1, 10_000),
+      maxBuffered: read.int('AUDIT_MAX_BUFFERED', 100_000, 100, 10_000_000),
+    },
     llm: readLlm(read),
     budgetDefaults,
     budgetMaxima,

@@ -1,8 +1,11 @@
 import { AppConfig } from '@app/config';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseOptions } from './database-options';
+import { UnitOfWork } from './unit-of-work';
 
+/** The data source, and the unit of work every repository joins: global, as the data source is. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -16,5 +19,7 @@ import { databaseOptions } from './database-options';
       }),
     }),
   ],
+  providers: [UnitOfWork],
+  exports: [UnitOfWork],
 })
 export class DatabaseModule {}

@@ -5,4 +5,5 @@ export { DatabaseReadinessCheck } from './database.readiness-check';
 export { ensureDatabase } from './ensure-database';
 export { withCancellableConnection } from './cancellable';
 export { poolQuery } from './pool-query';
+export { UnitOfWork } from './unit-of-work';
 export { MIGRATIONS } from './migrations';

@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import { DomainError, ErrorCode, isUnavailableError } from '@app/common';
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, Optional } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
+import { ErrorReplyObserver } from './error-reply-observer';
 import { REQUEST_ID_HEADER } from './request-id';
 
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -87,6 +88,8 @@ interface Mapped {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  constructor(@Optional() private readonly observer?: ErrorReplyObserver) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
@@ -106,6 +109,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       .header(REQUEST_ID_HEADER, String(request.id))
       .header('content-type', 'application/json; charset=utf-8')
       .send(errorBody(mapped.code, mapped.message, String(request.id), mapped.details));
+    try {
+      this.observer?.errorReplied(request, { status: mapped.status, code: mapped.code });
+    } catch (error) {
+      // The answer is sent: an observer's failure is logged, not turned into another answer.
+      this.logger.error({ err: error, path: request.url }, 'error reply observer failed');
+    }
   }
 
   private map(exception: unknown, request: FastifyRequest): Mapped {

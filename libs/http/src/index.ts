@@ -3,6 +3,8 @@ export { installCors } from './cors';
 export { createFastifyAdapter } from './fastify-adapter';
 export type { HttpServerOptions } from './fastify-adapter';
 export { replyWithError } from './error-reply';
+export { ErrorReplyObserver } from './error-reply-observer';
+export type { ErrorReplySent } from './error-reply-observer';
 export { HttpExceptionFilter } from './http-exception.filter';
 export { installSecurityHeaders } from './security-headers';
 export type { PagePolicy } from './security-headers';

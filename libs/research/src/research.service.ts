@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError, decodeCursor, encodeCursor } from '@app/common';
 import { AppConfig } from '@app/config';
+import { UnitOfWork } from '@app/database';
 import { Metric } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
@@ -46,40 +47,50 @@ export class ResearchService {
 
   constructor(
     private readonly repository: ResearchRepository,
+    private readonly unitOfWork: UnitOfWork,
     private readonly producer: ResearchQueueProducer,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Submitted) private readonly submitted: Counter<string>,
   ) {}
 
-  /** Stores the research, then queues it. Once stored it is never lost, even if Redis is down. */
+  /**
+   * Stores the research, then queues it once the transaction that stored it has committed (the
+   * caller's, when it opened one): a worker never gets a job whose research it cannot read yet,
+   * and a research rolled back is never queued. Once stored it is never lost, even if Redis is
+   * down: the reconciler queues it later.
+   */
   async create(command: CreateResearchCommand): Promise<CreateResearchOutcome> {
     const params: ResearchParams = { ...command.params, budget: this.resolveBudget(command.budget ?? {}) };
     const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
-    if (command.idempotencyKey) {
-      const existing = await this.repository.findByIdempotencyKey(command.tenantId, command.idempotencyKey);
-      if (existing) return this.replayed(existing, idempotencyHash);
-    }
+    return this.unitOfWork.run(async () => {
+      if (command.idempotencyKey) {
+        const existing = await this.repository.findByIdempotencyKey(command.tenantId, command.idempotencyKey);
+        if (existing) return this.replayed(existing, idempotencyHash);
+      }
 
-    const inserted = await this.repository.insert({
-      id: randomUUID(),
-      tenantId: command.tenantId,
-      question: command.question,
-      params,
-      requestId: command.requestId,
-      idempotencyKey: command.idempotencyKey,
-      idempotencyHash,
-      createdAt: new Date(),
-    });
-    if (inserted instanceof IdempotencyConflict) return this.replayed(inserted.existing, idempotencyHash);
+      const inserted = await this.repository.insert({
+        id: randomUUID(),
+        tenantId: command.tenantId,
+        question: command.question,
+        params,
+        requestId: command.requestId,
+        idempotencyKey: command.idempotencyKey,
+        idempotencyHash,
+        createdAt: new Date(),
+      });
+      if (inserted instanceof IdempotencyConflict) return this.replayed(inserted.existing, idempotencyHash);
 
-    const enqueued = await this.producer.enqueue({
-      researchId: inserted.id,
-      tenantId: inserted.tenantId,
-      requestId: command.requestId,
+      this.unitOfWork.afterCommit(async () => {
+        const enqueued = await this.producer.enqueue({
+          researchId: inserted.id,
+          tenantId: inserted.tenantId,
+          requestId: command.requestId,
+        });
+        this.submitted.inc({ outcome: enqueued ? 'accepted' : 'enqueue_deferred' });
+        this.logger.log({ research_id: inserted.id }, 'research accepted');
+      });
+      return { research: inserted, replayed: false };
     });
-    this.submitted.inc({ outcome: enqueued ? 'accepted' : 'enqueue_deferred' });
-    this.logger.log({ research_id: inserted.id }, 'research accepted');
-    return { research: inserted, replayed: false };
   }
 
   async get(tenantId: string, id: string): Promise<ResearchView> {
@@ -103,37 +114,46 @@ export class ResearchService {
    * sees the status. Cancelling a cancelled research again is answered with it, unchanged.
    */
   async cancel(tenantId: string, id: string): Promise<ResearchView> {
-    const cancelled = await this.repository.cancel(tenantId, id);
-    if (cancelled) {
-      // A pending job would only be skipped by the worker; take it off the queue now.
-      await this.producer.removeIdle(id).catch((error: Error) => {
-        this.logger.warn(`could not remove the job of cancelled research ${id}: ${error.message}`);
-      });
-      this.logger.log({ research_id: id }, 'research cancelled');
-      return cancelled;
-    }
-    const current = await this.get(tenantId, id);
-    if (current.status === ResearchStatus.Cancelled) return current;
-    throw new ResearchNotCancellableError(id, current.status);
+    return this.unitOfWork.run(async () => {
+      const cancelled = await this.repository.cancel(tenantId, id);
+      if (cancelled) {
+        this.unitOfWork.afterCommit(async () => {
+          // A pending job would only be skipped by the worker; take it off the queue now.
+          await this.producer.removeIdle(id).catch((error: Error) => {
+            this.logger.warn(`could not remove the job of cancelled research ${id}: ${error.message}`);
+          });
+          this.logger.log({ research_id: id }, 'research cancelled');
+        });
+        return cancelled;
+      }
+      const current = await this.get(tenantId, id);
+      if (current.status === ResearchStatus.Cancelled) return current;
+      throw new ResearchNotCancellableError(id, current.status);
+    });
   }
 
   /**
    * Runs a failed research again from its checkpoints: the steps it finished are not paid for
-   * again. Its failure, runs and time spent failed are forgiven. Only a failed research.
+   * again. Its failure, runs and time spent failed are forgiven. Only a failed research. It is
+   * queued again once that is committed.
    */
   async retry(tenantId: string, id: string): Promise<ResearchEntity> {
-    const retried = await this.repository.retry(tenantId, id);
-    if (!retried) {
-      const current = await this.get(tenantId, id);
-      throw new ResearchNotRetryableError(id, current.status);
-    }
-    // The failed job keeps its id in the queue: take it off so the new one can be added.
-    await this.producer.removeIdle(id).catch((error: Error) => {
-      this.logger.warn(`could not remove the failed job of research ${id}: ${error.message}`);
+    return this.unitOfWork.run(async () => {
+      const retried = await this.repository.retry(tenantId, id);
+      if (!retried) {
+        const current = await this.get(tenantId, id);
+        throw new ResearchNotRetryableError(id, current.status);
+      }
+      this.unitOfWork.afterCommit(async () => {
+        // The failed job keeps its id in the queue: take it off so the new one can be added.
+        await this.producer.removeIdle(id).catch((error: Error) => {
+          this.logger.warn(`could not remove the failed job of research ${id}: ${error.message}`);
+        });
+        const enqueued = await this.producer.enqueue({ researchId: id, tenantId, requestId: retried.requestId });
+        this.logger.log({ research_id: id, enqueued }, 'research retried');
+      });
+      return retried;
     });
-    const enqueued = await this.producer.enqueue({ researchId: id, tenantId, requestId: retried.requestId });
-    this.logger.log({ research_id: id, enqueued }, 'research retried');
-    return retried;
   }
 
   /** The request's limits over the defaults, refused above the configured maxima. */
@@ -151,7 +171,7 @@ export class ResearchService {
 
   private replayed(existing: ResearchEntity, hash: string | null): CreateResearchOutcome {
     if (existing.idempotencyHash !== hash) throw new IdempotencyKeyReusedError(existing.id);
-    this.submitted.inc({ outcome: 'replayed' });
+    this.unitOfWork.afterCommit(() => this.submitted.inc({ outcome: 'replayed' }));
     return { research: existing, replayed: true };
   }
 }

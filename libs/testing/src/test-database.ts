@@ -16,13 +16,23 @@ export class TestDatabase {
     private readonly serverUrl: string,
   ) {}
 
-  /** `serverUrl` is the PostgreSQL server without a database name; the machine's by default. */
-  static async create(label: string, serverUrl = SERVER_URL): Promise<TestDatabase> {
+  /**
+   * `serverUrl` is the PostgreSQL server without a database name; the machine's by default.
+   * Migrated with the built CLI unless `migrate` is false: integration specs that run before a
+   * build migrate in process, or create the tables they need.
+   */
+  static async create(
+    label: string,
+    serverUrl = SERVER_URL,
+    options: { migrate?: boolean } = {},
+  ): Promise<TestDatabase> {
     const name = `research_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
     await withAdmin(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}"`));
     const database = new TestDatabase(name, `${serverUrl}/${name}`, serverUrl);
-    const migrated = await runCli(['migrate'], { DATABASE_URL: database.url });
-    if (migrated.code !== 0) throw new Error(`migrations failed: ${migrated.stderr}`);
+    if (options.migrate ?? true) {
+      const migrated = await runCli(['migrate'], { DATABASE_URL: database.url });
+      if (migrated.code !== 0) throw new Error(`migrations failed: ${migrated.stderr}`);
+    }
     return database;
   }
 

@@ -1,3 +1,4 @@
+import { Audited } from '@app/audit';
 import {
   ApiKeyListResponseDto,
   ApiKeyResponseDto,
@@ -33,6 +34,7 @@ export class KeysController {
   constructor(private readonly keys: ApiKeyService) {}
 
   @Post()
+  @Audited('key.create', 'key')
   @ApiOperation({
     summary: 'Create an API key',
     description: 'The answer holds the key itself, this once: it is stored only as a hash.',
@@ -49,6 +51,7 @@ export class KeysController {
   }
 
   @Get()
+  @Audited('key.list', 'key')
   @ApiOperation({ summary: 'List API keys, newest first, without the keys themselves' })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
   async list(@Query() query: ListApiKeysQueryDto): Promise<ApiKeyListResponseDto> {
@@ -57,6 +60,7 @@ export class KeysController {
   }
 
   @Post(':id/revoke')
+  @Audited('key.revoke', 'key')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Revoke an API key',

@@ -1,3 +1,4 @@
+import { Audited } from '@app/audit';
 import { RequireScopes, Scope } from '@app/auth';
 import { ErrorResponseDto } from '@app/http';
 import {
@@ -41,6 +42,7 @@ export class DocumentsController {
 
   @Post()
   @RequireScopes(Scope.DocumentsWrite)
+  @Audited('document.create', 'document')
   @ApiOperation({
     summary: 'Add a document to the research corpus',
     description: 'The same text is stored once: adding it again answers 200 with the stored document.',
@@ -67,6 +69,7 @@ export class DocumentsController {
 
   @Get()
   @RequireScopes(Scope.DocumentsRead)
+  @Audited('document.list', 'document')
   @ApiOperation({ summary: 'List documents, newest first' })
   @ApiOkResponse({ type: DocumentListResponseDto })
   async list(
@@ -79,6 +82,7 @@ export class DocumentsController {
 
   @Get(':id')
   @RequireScopes(Scope.DocumentsRead)
+  @Audited('document.read', 'document')
   @ApiOperation({ summary: 'Get a document with its text' })
   @ApiOkResponse({ type: DocumentResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -88,6 +92,7 @@ export class DocumentsController {
 
   @Delete(':id')
   @RequireScopes(Scope.DocumentsWrite)
+  @Audited('document.delete', 'document')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Remove a document from the corpus' })
   @ApiNoContentResponse()

@@ -1,3 +1,4 @@
+import { Audited } from '@app/audit';
 import {
   CreateResearchRequestDto,
   ListResearchesQueryDto,
@@ -47,6 +48,7 @@ export class ResearchController {
 
   @Post()
   @RequireScopes(Scope.ResearchWrite)
+  @Audited('research.create', 'research')
   @TrackRequest(RESEARCH_PATH)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
@@ -101,6 +103,7 @@ export class ResearchController {
 
   @Get()
   @RequireScopes(Scope.ResearchRead)
+  @Audited('research.list', 'research')
   @ApiOperation({
     summary: 'List researches, newest first',
     description: 'Cursor pagination: pass `next_cursor` as `cursor`.',
@@ -116,6 +119,7 @@ export class ResearchController {
 
   @Get(':id')
   @RequireScopes(Scope.ResearchRead)
+  @Audited('research.read', 'research')
   @ApiOperation({ summary: 'Get a research: its status and, when completed, its result' })
   @ApiOkResponse({ type: ResearchResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -125,6 +129,7 @@ export class ResearchController {
 
   @Post(':id/cancel')
   @RequireScopes(Scope.ResearchWrite)
+  @Audited('research.cancel', 'research')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Cancel a pending or running research',
@@ -146,6 +151,7 @@ export class ResearchController {
 
   @Post(':id/retry')
   @RequireScopes(Scope.ResearchWrite)
+  @Audited('research.retry', 'research')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Run a failed research again',

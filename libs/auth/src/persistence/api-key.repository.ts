@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isUniqueViolation } from '@app/database';
+import { UnitOfWork } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -11,51 +11,57 @@ export interface KeyWithTenant {
   tenantName: string;
 }
 
-/** Tenants and API keys in PostgreSQL. Keys are looked up by the hash of their text only. */
+/**
+ * Tenants and API keys in PostgreSQL. Keys are looked up by the hash of their text only. Key
+ * management joins the caller's unit of work when one is open, so that a key changes together
+ * with its audit record.
+ */
 @Injectable()
 export class ApiKeyRepository {
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
-    @InjectRepository(TenantEntity) private readonly tenants: Repository<TenantEntity>,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
-  findTenantByName(name: string): Promise<TenantEntity | null> {
-    return this.tenants.findOneBy({ name });
+  async findTenantByName(name: string): Promise<TenantEntity | null> {
+    return (await this.tenants()).findOneBy({ name });
   }
 
-  findTenantById(id: string): Promise<TenantEntity | null> {
-    return this.tenants.findOneBy({ id });
+  async findTenantById(id: string): Promise<TenantEntity | null> {
+    return (await this.tenants()).findOneBy({ id });
   }
 
-  /** The tenant of that name, created if there is none yet (two callers at once get the same one). */
+  /**
+   * The tenant of that name, created if there is none yet (two callers at once get the same
+   * one). A name taken meanwhile is not an error, which would abort the caller's transaction.
+   */
   async tenantNamed(name: string): Promise<TenantEntity> {
     const existing = await this.findTenantByName(name);
     if (existing) return existing;
     const tenant = Object.assign(new TenantEntity(), { id: randomUUID(), name, createdAt: new Date() });
-    try {
-      await this.tenants.insert(tenant);
-      return tenant;
-    } catch (error) {
-      if (!isUniqueViolation(error, 'tenants_name_uq')) throw error;
-      return this.tenants.findOneByOrFail({ name });
-    }
+    const inserted = await this.unitOfWork.query<unknown[]>(
+      `INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id`,
+      [tenant.id, tenant.name, tenant.createdAt],
+    );
+    return inserted.length > 0 ? tenant : (await this.tenants()).findOneByOrFail({ name });
   }
 
   async insert(key: ApiKeyEntity): Promise<void> {
-    await this.keys.insert(key);
+    await (await this.apiKeys()).insert(key);
   }
 
+  /** Outside any unit of work: authentication reads it before one opens. */
   findByHash(hash: string): Promise<ApiKeyEntity | null> {
     return this.keys.findOneBy({ keyHash: hash });
   }
 
-  findById(id: string): Promise<ApiKeyEntity | null> {
-    return this.keys.findOneBy({ id });
+  async findById(id: string): Promise<ApiKeyEntity | null> {
+    return (await this.apiKeys()).findOneBy({ id });
   }
 
   /** Every key, newest first, with its tenant's name; only one tenant's when given. */
   async list(tenantId?: string): Promise<KeyWithTenant[]> {
-    const query = this.keys
+    const query = (await this.apiKeys())
       .createQueryBuilder('k')
       .innerJoin(TenantEntity, 't', 't.id = k.tenant_id')
       .addSelect('t.name', 'tenant_name')
@@ -68,7 +74,9 @@ export class ApiKeyRepository {
 
   /** Revokes a key that is not revoked yet; null when there is no such key. */
   async revoke(id: string): Promise<ApiKeyEntity | null> {
-    await this.keys
+    await (
+      await this.apiKeys()
+    )
       .createQueryBuilder()
       .update()
       .set({ revokedAt: () => 'now()' })
@@ -77,7 +85,10 @@ export class ApiKeyRepository {
     return this.findById(id);
   }
 
-  /** Records when a key was last used; at most once a minute per key, so it costs reads nothing. */
+  /**
+   * Records when a key was last used; at most once a minute per key, so it costs reads nothing.
+   * Never in the caller's unit of work: nobody waits for it, and it must not ride on a rollback.
+   */
   async touch(id: string): Promise<void> {
     await this.keys
       .createQueryBuilder()
@@ -85,5 +96,13 @@ export class ApiKeyRepository {
       .set({ lastUsedAt: () => 'now()' })
       .where(`id = :id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, { id })
       .execute();
+  }
+
+  private async apiKeys(): Promise<Repository<ApiKeyEntity>> {
+    return (await this.unitOfWork.manager()).getRepository(ApiKeyEntity);
+  }
+
+  private async tenants(): Promise<Repository<TenantEntity>> {
+    return (await this.unitOfWork.manager()).getRepository(TenantEntity);
   }
 }

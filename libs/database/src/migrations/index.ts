@@ -3,6 +3,7 @@ import { CreateDocuments1795597260000 } from './1795597260000-CreateDocuments';
 import { CreateResearchStepsAndSources1795597320000 } from './1795597320000-CreateResearchStepsAndSources';
 import { AddResearchRunAccounting1795597380000 } from './1795597380000-AddResearchRunAccounting';
 import { CreateTenantsAndApiKeys1795597440000 } from './1795597440000-CreateTenantsAndApiKeys';
+import { CreateAuditTrail1795597500000 } from './1795597500000-CreateAuditTrail';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateResearchStepsAndSources1795597320000,
   AddResearchRunAccounting1795597380000,
   CreateTenantsAndApiKeys1795597440000,
+  CreateAuditTrail1795597500000,
 ];

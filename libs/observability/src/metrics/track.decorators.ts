@@ -1,4 +1,4 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { AddRouteConfig } from '@app/common';
 import { Counter, Histogram, register } from 'prom-client';
 import { Metric } from './metric-definitions';
 
@@ -6,7 +6,7 @@ import { Metric } from './metric-definitions';
  * Names the `endpoint` label of a route's request metrics, like the chapter's
  * `@track_request("/api/v1/research")`. Without it the route template is used.
  */
-export const TrackRequest = (endpoint: string): MethodDecorator => RouteConfig({ metricsEndpoint: endpoint });
+export const TrackRequest = (endpoint: string): MethodDecorator => AddRouteConfig({ metricsEndpoint: endpoint });
 
 function metric<T>(name: string): T | undefined {
   return register.getSingleMetric(name) as T | undefined;

@@ -1,7 +1,7 @@
-import { isUniqueViolation, poolQuery } from '@app/database';
+import { UnitOfWork, poolQuery } from '@app/database';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ResearchEventType } from '../research-event-type';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
@@ -85,50 +85,51 @@ const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error
 /**
  * All SQL on researches and their events. Every statement that changes a research's status also
  * appends its event in the same statement, and worker-side changes are fenced by the run's token
- * so a worker that lost its lease can no longer write.
+ * so a worker that lost its lease can no longer write. Every statement joins the caller's unit of
+ * work when one is open.
  */
 @Injectable()
 export class ResearchRepository {
   constructor(
+    private readonly unitOfWork: UnitOfWork,
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(ResearchEntity) private readonly researches: Repository<ResearchEntity>,
-    @InjectRepository(ResearchEventEntity) private readonly events: Repository<ResearchEventEntity>,
   ) {}
 
-  /** Inserts a pending research with its `created` event in one statement. */
+  /**
+   * Inserts a pending research with its `created` event in one statement. A research with the
+   * same Idempotency-Key is a conflict answered without an error, so that a transaction around
+   * the insert is not aborted by it.
+   */
   async insert(research: NewResearch): Promise<ResearchEntity | IdempotencyConflict> {
-    try {
-      const rows: Record<string, unknown>[] = await this.dataSource.query(
-        `WITH inserted AS (
-           INSERT INTO researches (id, tenant_id, question, params, status, attempts, event_seq, request_id,
-                                   idempotency_key, idempotency_hash, created_at, updated_at)
-           VALUES ($1, $2, $3, $4::jsonb, 'pending', 0, 1, $5, $6, $7, $8, $8)
-           RETURNING ${RESEARCH_COLUMNS}
-         ), event AS (
-           INSERT INTO research_events (research_id, seq, tenant_id, type, data, created_at)
-           SELECT id, 1, tenant_id, $9, '{}'::jsonb, created_at FROM inserted
-         )
-         SELECT * FROM inserted`,
-        [
-          research.id,
-          research.tenantId,
-          research.question,
-          JSON.stringify(research.params),
-          research.requestId,
-          research.idempotencyKey,
-          research.idempotencyHash,
-          research.createdAt,
-          ResearchEventType.Created,
-        ],
-      );
-      return toResearch(rows[0]);
-    } catch (error) {
-      if (research.idempotencyKey !== null && isUniqueViolation(error, 'researches_tenant_idempotency_key_uq')) {
-        const existing = await this.findByIdempotencyKey(research.tenantId, research.idempotencyKey);
-        if (existing) return new IdempotencyConflict(existing);
-      }
-      throw error;
-    }
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
+      `WITH inserted AS (
+         INSERT INTO researches (id, tenant_id, question, params, status, attempts, event_seq, request_id,
+                                 idempotency_key, idempotency_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4::jsonb, 'pending', 0, 1, $5, $6, $7, $8, $8)
+         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING ${RESEARCH_COLUMNS}
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data, created_at)
+         SELECT id, 1, tenant_id, $9, '{}'::jsonb, created_at FROM inserted
+       )
+       SELECT * FROM inserted`,
+      [
+        research.id,
+        research.tenantId,
+        research.question,
+        JSON.stringify(research.params),
+        research.requestId,
+        research.idempotencyKey,
+        research.idempotencyHash,
+        research.createdAt,
+        ResearchEventType.Created,
+      ],
+    );
+    if (rows[0]) return toResearch(rows[0]);
+    // Only the Idempotency-Key can conflict; the statement waited for the other insert to commit.
+    const existing = await this.findByIdempotencyKey(research.tenantId, research.idempotencyKey as string);
+    if (!existing) throw new Error(`research ${research.id} was neither inserted nor found by its Idempotency-Key`);
+    return new IdempotencyConflict(existing);
   }
 
   /**
@@ -146,13 +147,13 @@ export class ResearchRepository {
     return rows.length > 0 ? toView(rows[0]) : null;
   }
 
-  findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<ResearchEntity | null> {
-    return this.researches.findOneBy({ tenantId, idempotencyKey });
+  async findByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<ResearchEntity | null> {
+    return (await this.researches()).findOneBy({ tenantId, idempotencyKey });
   }
 
   /** Newest first, by (created_at, id) so the order is total and cursors are stable. */
   async list(tenantId: string, page: PageRequest): Promise<ResearchPage> {
-    const query = this.researches
+    const query = (await this.researches())
       .createQueryBuilder('r')
       .select(['r.id', 'r.question', 'r.status', 'r.createdAt', 'r.startedAt', 'r.finishedAt', 'r.tenantId'])
       .where('r.tenant_id = :tenantId', { tenantId })
@@ -172,7 +173,7 @@ export class ResearchRepository {
 
   /** Cancels a pending or running research; null when it was in no such state. */
   async cancel(tenantId: string, id: string): Promise<ResearchEntity | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH cancelled AS (
          UPDATE researches
             SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL,
@@ -194,24 +195,24 @@ export class ResearchRepository {
    * (its worker died). Only one caller can win; the winner gets the research with its new token.
    */
   async claim(tenantId: string, id: string, leaseMs: number, maxRunning = 0): Promise<Claim> {
-    if (maxRunning <= 0) return this.claimWith(this.dataSource.manager, tenantId, id, leaseMs);
-    return this.dataSource.transaction(async (manager) => {
+    if (maxRunning <= 0) return this.claimWith(tenantId, id, leaseMs);
+    return this.unitOfWork.run(async () => {
       // One claim at a time per tenant, so that two workers cannot both take the last place.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenant-runs:${tenantId}`]);
-      const [row] = (await manager.query(
+      await this.unitOfWork.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenant-runs:${tenantId}`]);
+      const [row] = await this.unitOfWork.query<{ running: number }[]>(
         `SELECT count(*)::int AS running FROM researches
           WHERE tenant_id = $1 AND id <> $2 AND status = 'running' AND lease_expires_at > now()`,
         [tenantId, id],
-      )) as { running: number }[];
-      if ((row?.running ?? 0) < maxRunning) return this.claimWith(manager, tenantId, id, leaseMs);
+      );
+      if ((row?.running ?? 0) < maxRunning) return this.claimWith(tenantId, id, leaseMs);
       const state = await this.currentRunState(tenantId, id);
       const claimable = state?.status === ResearchStatus.Pending || state?.status === ResearchStatus.Running;
       return claimable ? OVER_TENANT_CAP : null;
     });
   }
 
-  private async claimWith(manager: EntityManager, tenantId: string, id: string, leaseMs: number): Promise<Claim> {
-    const rows: Record<string, unknown>[] = await manager.query(
+  private async claimWith(tenantId: string, id: string, leaseMs: number): Promise<Claim> {
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH claimed AS (
          UPDATE researches
             SET status = 'running', attempts = attempts + 1, event_seq = event_seq + 1,
@@ -235,7 +236,7 @@ export class ResearchRepository {
   /** Extends the lease of a run; false when the run no longer owns the research. */
   async renewLease(fence: RunFence, leaseMs: number): Promise<boolean> {
     // Wrapped in a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<unknown[]>(
       `WITH renewed AS (
          UPDATE researches SET lease_expires_at = now() + $4 * interval '1 millisecond'
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
@@ -249,7 +250,7 @@ export class ResearchRepository {
 
   /** Appends an event on behalf of a run; false when the run no longer owns the research. */
   async appendRunEvent(fence: RunFence, type: string, data: Record<string, unknown>): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<unknown[]>(
       `WITH bumped AS (
          UPDATE researches SET event_seq = event_seq + 1
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
@@ -292,7 +293,7 @@ export class ResearchRepository {
    * time budget. Null when it was not failed.
    */
   async retry(tenantId: string, id: string): Promise<ResearchEntity | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH retried AS (
          UPDATE researches
             SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, lease_expires_at = NULL,
@@ -311,7 +312,7 @@ export class ResearchRepository {
   }
 
   async currentRunState(tenantId: string, id: string): Promise<Pick<ResearchEntity, 'status' | 'attempts'> | null> {
-    return this.researches.findOne({ select: { status: true, attempts: true }, where: { tenantId, id } });
+    return (await this.researches()).findOne({ select: { status: true, attempts: true }, where: { tenantId, id } });
   }
 
   /**
@@ -320,7 +321,7 @@ export class ResearchRepository {
    */
   async findUnfinishedAcrossTenants(graceMs: number, limit: number): Promise<UnfinishedResearch[]> {
     const rows: { tenant_id: string; id: string; status: UnfinishedResearch['status']; request_id: string | null }[] =
-      await this.dataSource.query(
+      await this.unitOfWork.query(
         `SELECT tenant_id, id, status, request_id FROM researches
         WHERE (status = 'pending' AND updated_at < now() - $1 * interval '1 millisecond')
            OR (status = 'running' AND lease_expires_at < now())
@@ -333,7 +334,7 @@ export class ResearchRepository {
 
   /** Records that a research was put back on the queue by the reconciler. */
   async appendSystemEvent(tenantId: string, id: string, type: string, data: Record<string, unknown>): Promise<void> {
-    await this.dataSource.query(
+    await this.unitOfWork.query(
       `WITH bumped AS (
          UPDATE researches SET event_seq = event_seq + 1 WHERE tenant_id = $1 AND id = $2
          RETURNING id, tenant_id, event_seq
@@ -346,7 +347,7 @@ export class ResearchRepository {
 
   /** Records a completed step; false when the run no longer owns the research. */
   async saveStep(fence: RunFence, step: string, data: unknown, usage: Record<string, unknown>): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<unknown[]>(
       `INSERT INTO research_steps (research_id, tenant_id, step, data, usage, attempt)
        SELECT r.id, r.tenant_id, $4, $5::jsonb, $6::jsonb, r.attempts FROM researches r
         WHERE r.tenant_id = $1 AND r.id = $2 AND r.status = 'running' AND r.attempts = $3
@@ -358,7 +359,7 @@ export class ResearchRepository {
   }
 
   async loadSteps(tenantId: string, researchId: string): Promise<Map<string, CompletedStep>> {
-    const rows: { step: string; data: unknown; usage: Record<string, unknown> }[] = await this.dataSource.query(
+    const rows: { step: string; data: unknown; usage: Record<string, unknown> }[] = await this.unitOfWork.query(
       `SELECT step, data, usage FROM research_steps WHERE tenant_id = $1 AND research_id = $2 ORDER BY created_at`,
       [tenantId, researchId],
     );
@@ -367,7 +368,7 @@ export class ResearchRepository {
 
   /** Stores the sources of a run; false when the run no longer owns the research. */
   async saveSources(fence: RunFence, sources: StoredSource[]): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<unknown[]>(
       `WITH owner AS (
          SELECT id, tenant_id FROM researches
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
@@ -412,7 +413,7 @@ export class ResearchRepository {
       content_hash: string;
       text: string;
       retrieved_at: Date;
-    }[] = await this.dataSource.query(
+    }[] = await this.unitOfWork.query(
       `SELECT n, kind, document_id, url, title, content_hash, text, retrieved_at FROM research_sources
         WHERE tenant_id = $1 AND research_id = $2 ORDER BY n`,
       [tenantId, researchId],
@@ -429,8 +430,9 @@ export class ResearchRepository {
     }));
   }
 
-  listEvents(tenantId: string, researchId: string, afterSeq = 0): Promise<ResearchEventEntity[]> {
-    return this.events
+  async listEvents(tenantId: string, researchId: string, afterSeq = 0): Promise<ResearchEventEntity[]> {
+    return (await this.unitOfWork.manager())
+      .getRepository(ResearchEventEntity)
       .createQueryBuilder('e')
       .where('e.tenant_id = :tenantId AND e.research_id = :researchId AND e.seq > :afterSeq', {
         tenantId,
@@ -439,6 +441,10 @@ export class ResearchRepository {
       })
       .orderBy('e.seq', 'ASC')
       .getMany();
+  }
+
+  private async researches() {
+    return (await this.unitOfWork.manager()).getRepository(ResearchEntity);
   }
 
   private async finishRun(
@@ -453,7 +459,7 @@ export class ResearchRepository {
     },
   ): Promise<boolean> {
     const terminal = status !== 'pending';
-    const rows: unknown[] = await this.dataSource.query(
+    const rows = await this.unitOfWork.query<unknown[]>(
       `WITH finished AS (
          UPDATE researches
             SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),

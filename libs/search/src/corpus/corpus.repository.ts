@@ -1,8 +1,7 @@
-import { isProgramLimitExceeded, isUniqueViolation, withCancellableConnection } from '@app/database';
+import { UnitOfWork, isProgramLimitExceeded, withCancellableConnection } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { DocumentNotIndexableError } from './corpus.errors';
 import { DocumentEntity } from './document.entity';
 
@@ -18,36 +17,62 @@ export interface ScoredDocument {
 
 const LISTED_COLUMNS = ['d.id', 'd.tenantId', 'd.title', 'd.url', 'd.metadata', 'd.contentHash', 'd.createdAt'];
 
+/** The corpus in PostgreSQL. Reads and writes join the caller's unit of work when one is open. */
 @Injectable()
 export class CorpusRepository {
   constructor(
     @InjectRepository(DocumentEntity)
     private readonly documents: Repository<DocumentEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
-  /** Stores the document, or returns the one with the same text already stored for the tenant. */
+  /**
+   * Stores the document, or returns the one with the same text already stored for the tenant.
+   * The same text is not an error, so that it does not abort a transaction around the insert.
+   */
   async insertOrGetExisting(document: DocumentEntity): Promise<{ document: DocumentEntity; created: boolean }> {
+    let inserted: unknown[];
     try {
-      await this.documents.insert(document as QueryDeepPartialEntity<DocumentEntity>);
-      return { document, created: true };
+      inserted = await this.unitOfWork.query<unknown[]>(
+        `INSERT INTO documents (id, tenant_id, title, url, text, metadata, content_hash, search_title, search_text,
+                                created_at)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)
+         ON CONFLICT (tenant_id, content_hash) DO NOTHING
+         RETURNING id`,
+        [
+          document.id,
+          document.tenantId,
+          document.title,
+          document.url,
+          document.text,
+          JSON.stringify(document.metadata),
+          document.contentHash,
+          document.searchTitle,
+          document.searchText,
+          document.createdAt,
+        ],
+      );
     } catch (error) {
       if (isProgramLimitExceeded(error)) throw new DocumentNotIndexableError();
-      if (!isUniqueViolation(error, 'documents_tenant_content_hash_uq')) throw error;
-      const existing = await this.documents.findOneByOrFail({
-        tenantId: document.tenantId,
-        contentHash: document.contentHash,
-      });
-      return { document: existing, created: false };
+      throw error;
     }
+    if (inserted.length > 0) return { document, created: true };
+    const existing = await (
+      await this.repository()
+    ).findOneByOrFail({
+      tenantId: document.tenantId,
+      contentHash: document.contentHash,
+    });
+    return { document: existing, created: false };
   }
 
-  findById(tenantId: string, id: string): Promise<DocumentEntity | null> {
-    return this.documents.findOneBy({ tenantId, id });
+  async findById(tenantId: string, id: string): Promise<DocumentEntity | null> {
+    return (await this.repository()).findOneBy({ tenantId, id });
   }
 
   async list(tenantId: string, limit: number, after?: { createdAt: Date; id: string }): Promise<DocumentPage> {
-    const query = this.documents
+    const query = (await this.repository())
       .createQueryBuilder('d')
       .select(LISTED_COLUMNS)
       .where('d.tenant_id = :tenantId', { tenantId })
@@ -60,7 +85,7 @@ export class CorpusRepository {
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {
-    const result = await this.documents.delete({ tenantId, id });
+    const result = await (await this.repository()).delete({ tenantId, id });
     return (result.affected ?? 0) > 0;
   }
 
@@ -91,5 +116,9 @@ export class CorpusRepository {
       document,
       score: Number(raw[index]?.score ?? 0),
     }));
+  }
+
+  private async repository(): Promise<Repository<DocumentEntity>> {
+    return (await this.unitOfWork.manager()).getRepository(DocumentEntity);
   }
 }

@@ -1,0 +1,138 @@
+import { loadConfig } from '@app/config';
+import { Logger } from '@nestjs/common';
+import { AuditOutcome } from './audit-action';
+import { AuditEntry } from './audit-record';
+import { AuditWriter } from './audit.writer';
+import { AuditRepository } from './persistence/audit.repository';
+
+/** Stands in for PostgreSQL: takes batches, or refuses them as a server that is down would. */
+class FakeRepository {
+  readonly batches: string[][] = [];
+  down = false;
+  /** Ids PostgreSQL refuses for good (a value it cannot store). */
+  readonly refused = new Set<string>();
+
+  async append(entries: readonly AuditEntry[]): Promise<unknown[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    if (entries.some((entry) => this.refused.has(entry.id))) throw new Error('invalid input syntax');
+    this.batches.push(entries.map((entry) => entry.id));
+    return [];
+  }
+
+  get written(): string[] {
+    return this.batches.flat();
+  }
+}
+
+let n = 0;
+const entry = (): AuditEntry => ({
+  id: `record-${(n += 1)}`,
+  tenantId: null,
+  occurredAt: new Date(),
+  actor: 'anonymous',
+  action: 'research.read',
+  resourceType: 'research',
+  resourceId: null,
+  outcome: AuditOutcome.Success,
+  statusCode: 200,
+  requestId: null,
+  clientIp: null,
+  userAgent: null,
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('AuditWriter', () => {
+  let repository: FakeRepository;
+  let dropped: string[];
+
+  function writer(env: Record<string, string> = {}): AuditWriter {
+    const config = loadConfig({ AUDIT_FLUSH_MS: '30', AUDIT_BATCH_SIZE: '3', AUDIT_MAX_BUFFERED: '100', ...env });
+    return new AuditWriter(repository as unknown as AuditRepository, config);
+  }
+
+  beforeEach(() => {
+    repository = new FakeRepository();
+    dropped = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      dropped.push((message as { audit_record: AuditEntry }).audit_record.id);
+    });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('writes records together, within the flush delay rather than one by one', async () => {
+    const audit = writer();
+    const entries = [entry(), entry()];
+    entries.forEach((e) => audit.add(e));
+    await sleep(5);
+    expect(repository.batches).toEqual([]);
+    await sleep(60);
+    expect(repository.batches).toEqual([entries.map((e) => e.id)]);
+  });
+
+  it('writes as soon as a batch is full, never more than a batch at a time', async () => {
+    const audit = writer({ AUDIT_FLUSH_MS: '5000' });
+    const entries = Array.from({ length: 7 }, entry);
+    entries.forEach((e) => audit.add(e));
+    await sleep(50);
+    expect(repository.batches.map((batch) => batch.length)).toEqual([3, 3, 1]);
+    expect(repository.written).toEqual(entries.map((e) => e.id));
+  });
+
+  it('keeps records in memory while PostgreSQL is down and writes them, in order, once it is back', async () => {
+    const audit = writer();
+    repository.down = true;
+    const entries = Array.from({ length: 5 }, entry);
+    entries.forEach((e) => audit.add(e));
+    await sleep(150);
+    expect(repository.written).toEqual([]);
+    expect(audit.pending).toBe(5);
+    repository.down = false;
+    await sleep(700);
+    expect(repository.written).toEqual(entries.map((e) => e.id));
+    expect(audit.pending).toBe(0);
+    expect(dropped).toEqual([]);
+  });
+
+  it('logs, whole, each record beyond its bound while PostgreSQL is down', async () => {
+    const audit = writer({ AUDIT_FLUSH_MS: '5000' });
+    repository.down = true;
+    const entries = Array.from({ length: 103 }, entry);
+    entries.forEach((e) => audit.add(e));
+    expect(audit.pending).toBe(100);
+    expect(dropped).toEqual(entries.slice(100).map((e) => e.id));
+    repository.down = false;
+    await audit.flush();
+    expect(repository.written).toEqual(entries.slice(0, 100).map((e) => e.id));
+  });
+
+  it('drops only the record PostgreSQL refuses for good, and writes the others', async () => {
+    const audit = writer();
+    const entries = [entry(), entry(), entry()];
+    repository.refused.add(entries[1]!.id);
+    entries.forEach((e) => audit.add(e));
+    await audit.flush();
+    expect(repository.written).toEqual([entries[0]!.id, entries[2]!.id]);
+    expect(dropped).toEqual([entries[1]!.id]);
+  });
+
+  it('writes what is left when the app shuts down, and logs what it could not write in time', async () => {
+    const audit = writer({ AUDIT_FLUSH_MS: '5000', SHUTDOWN_TIMEOUT_MS: '1000' });
+    const first = [entry(), entry()];
+    first.forEach((e) => audit.add(e));
+    await audit.onApplicationShutdown();
+    expect(repository.written).toEqual(first.map((e) => e.id));
+
+    const second = [entry()];
+    second.forEach((e) => audit.add(e));
+    repository.down = true;
+    const started = Date.now();
+    await audit.onApplicationShutdown();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(dropped).toEqual(second.map((e) => e.id));
+  });
+});

@@ -1,0 +1,161 @@
+import { isUnavailableError, sleep } from '@app/common';
+import { AppConfig, AuditSettings } from '@app/config';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { AuditEntry } from './audit-record';
+import { AuditRepository } from './persistence/audit.repository';
+
+/** Longest wait between two tries while PostgreSQL does not take the records. */
+const MAX_RETRY_DELAY_MS = 5000;
+/** Longest the shutdown spends writing what is left. */
+const MAX_SHUTDOWN_FLUSH_MS = 5000;
+
+/**
+ * Writes audit records in batches, off the request's path: reads, failures and refusals, which
+ * have no transaction of their own to join. A record waits at most `AUDIT_FLUSH_MS`, or less
+ * once a batch is full. While PostgreSQL does not take them, records stay in memory (up to
+ * `AUDIT_MAX_BUFFERED`) and the writer tries again with a growing delay; records beyond the bound
+ * are written to the log, whole, as dropped. What is left is written when the app shuts down,
+ * after its HTTP server has stopped.
+ */
+@Injectable()
+export class AuditWriter implements OnApplicationShutdown {
+  private readonly logger = new Logger('AuditWriter');
+  private readonly settings: AuditSettings;
+  private readonly shutdownFlushMs: number;
+  private buffer: AuditEntry[] = [];
+  private timer: { handle: NodeJS.Timeout; due: number } | undefined;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  private lastWarning = 0;
+
+  constructor(
+    private readonly repository: AuditRepository,
+    config: AppConfig,
+  ) {
+    this.settings = config.audit;
+    this.shutdownFlushMs = Math.min(MAX_SHUTDOWN_FLUSH_MS, config.shutdownTimeoutMs / 4);
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  add(entry: AuditEntry): void {
+    if (this.buffer.length >= this.settings.maxBuffered) {
+      this.drop([entry], `${this.buffer.length} records already wait to be written`);
+      return;
+    }
+    this.buffer.push(entry);
+    this.schedule(this.buffer.length >= this.settings.batchSize ? 0 : this.settings.flushMs);
+  }
+
+  /** Writes everything buffered now; resolves once the buffer is empty or a write failed. */
+  async flush(): Promise<void> {
+    this.cancelTimer();
+    while (this.flushing) await this.flushing;
+    await this.runFlush();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + this.shutdownFlushMs;
+    this.cancelTimer();
+    while (this.flushing) await this.flushing;
+    while (this.buffer.length > 0 && Date.now() < deadline) {
+      await this.writeAll();
+      if (this.buffer.length > 0) await sleep(Math.min(this.retryDelay(), Math.max(0, deadline - Date.now())));
+    }
+    this.cancelTimer();
+    if (this.buffer.length > 0) {
+      this.drop(this.buffer, 'PostgreSQL did not take them before the shutdown');
+      this.buffer = [];
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.flushing) return;
+    const due = Date.now() + delayMs;
+    if (this.timer) {
+      // A full batch goes out at once, unless the writer is waiting for PostgreSQL to come back.
+      if (this.timer.due <= due || this.failures > 0) return;
+      clearTimeout(this.timer.handle);
+    }
+    const handle = setTimeout(() => {
+      this.timer = undefined;
+      void this.runFlush();
+    }, delayMs);
+    // Never what keeps a process alive: the shutdown hook writes what is left.
+    handle.unref();
+    this.timer = { handle, due };
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer.handle);
+    this.timer = undefined;
+  }
+
+  private runFlush(): Promise<void> {
+    this.flushing ??= this.writeAll().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length === 0) return;
+      if (this.failures > 0) this.schedule(this.retryDelay());
+      else this.schedule(this.buffer.length >= this.settings.batchSize ? 0 : this.settings.flushMs);
+    });
+    return this.flushing;
+  }
+
+  /** Writes batches until the buffer is empty, or PostgreSQL is unavailable. */
+  private async writeAll(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.settings.batchSize);
+      try {
+        await this.repository.append(batch);
+        this.buffer.splice(0, batch.length);
+        if (this.failures > 0) this.logger.log({ failures: this.failures }, 'audit records written again');
+        this.failures = 0;
+      } catch (error) {
+        if (isUnavailableError(error)) {
+          this.failures += 1;
+          this.warn(`audit records not written (${(error as Error).message}); ${this.buffer.length} wait in memory`);
+          return;
+        }
+        // Not a passing outage: find the records PostgreSQL refuses, and keep the others.
+        if (!(await this.writeOneByOne(batch))) return;
+      }
+    }
+  }
+
+  /** False when PostgreSQL became unavailable meanwhile; the records not written yet stay first. */
+  private async writeOneByOne(batch: AuditEntry[]): Promise<boolean> {
+    for (const entry of batch) {
+      try {
+        await this.repository.append([entry]);
+      } catch (error) {
+        if (isUnavailableError(error)) {
+          this.failures += 1;
+          return false;
+        }
+        this.drop([entry], `PostgreSQL refused it: ${(error as Error).message}`);
+      }
+      this.buffer.splice(this.buffer.indexOf(entry), 1);
+    }
+    return true;
+  }
+
+  private retryDelay(): number {
+    return Math.min(MAX_RETRY_DELAY_MS, this.settings.flushMs * 2 ** Math.min(this.failures, 10));
+  }
+
+  private drop(entries: readonly AuditEntry[], reason: string): void {
+    for (const entry of entries) {
+      this.logger.error({ audit_record: entry, reason }, 'audit record dropped');
+    }
+  }
+
+  /** At most one line every 10 s: an outage must not flood the log. */
+  private warn(message: string): void {
+    if (Date.now() - this.lastWarning < 10_000) return;
+    this.lastWarning = Date.now();
+    this.logger.warn(message);
+  }
+}

@@ -1,0 +1,262 @@
+import { PageCursor } from '@app/common';
+import { UnitOfWork } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { AuditAction, AuditOutcome, AuditResourceType } from '../audit-action';
+import { ChainHead, EMPTY_CHAIN, chainAfter } from '../audit-chain';
+import { AuditEntry, AuditRecord } from '../audit-record';
+
+/** Which records: every condition that is set must hold. `tenantId` undefined means every tenant. */
+export interface AuditFilter {
+  tenantId?: string | null;
+  actor?: string;
+  action?: AuditAction;
+  resourceType?: AuditResourceType;
+  resourceId?: string;
+  outcome?: AuditOutcome;
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+}
+
+export interface ListedAuditRecord extends AuditRecord {
+  /** The tenant's name; null for callers refused before they were identified. */
+  tenantName: string | null;
+}
+
+export interface AuditRecordPage {
+  items: ListedAuditRecord[];
+  hasMore: boolean;
+}
+
+/** A chain: the tenant it belongs to (null for unidentified callers) and its head, if it has one. */
+export interface StoredChain {
+  tenantId: string | null;
+  tenantName: string | null;
+  head: ChainHead | null;
+}
+
+type RecordRow = {
+  id: string;
+  tenant_id: string | null;
+  seq: string;
+  occurred_at: Date;
+  actor: string;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  outcome: string;
+  status_code: number;
+  request_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  prev_hash: string;
+  hash: string;
+  tenant_name?: string | null;
+};
+
+const RECORD_COLUMNS = `a.id, a.tenant_id, a.seq, a.occurred_at, a.actor, a.action, a.resource_type, a.resource_id,
+  a.outcome, a.status_code, a.request_id, a.client_ip, a.user_agent, a.prev_hash, a.hash`;
+
+/**
+ * The audit tables. Appends lock each chain head they extend, in one order (by tenant), so that
+ * appends to a chain are serialised and two batches never wait for each other in a circle.
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly unitOfWork: UnitOfWork) {}
+
+  /** Appends entries to their tenants' chains, in the caller's unit of work or a transaction of its own. */
+  async append(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    if (entries.length === 0) return [];
+    return this.unitOfWork.run(async () => {
+      const tenants = [...new Set(entries.map((entry) => entry.tenantId))].sort(byTenant);
+      const heads = await this.lockHeads(tenants);
+      const records = tenants.flatMap((tenant) =>
+        chainAfter(
+          heads.get(tenant) ?? EMPTY_CHAIN,
+          entries.filter((entry) => entry.tenantId === tenant),
+        ),
+      );
+      const lasts = tenants.map((tenant) => records.filter((record) => record.tenantId === tenant).at(-1)!);
+      await this.unitOfWork.query(
+        `WITH inserted AS (
+           INSERT INTO audit_records (id, tenant_id, seq, occurred_at, actor, action, resource_type, resource_id,
+                                      outcome, status_code, request_id, client_ip, user_agent, prev_hash, hash)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[],
+                                $7::text[], $8::text[], $9::text[], $10::smallint[], $11::text[], $12::text[],
+                                $13::text[], $14::text[], $15::text[])
+         )
+         UPDATE audit_chain_heads AS h SET last_seq = n.last_seq, last_hash = n.last_hash, updated_at = now()
+           FROM unnest($16::uuid[], $17::bigint[], $18::text[]) AS n(tenant_id, last_seq, last_hash)
+          WHERE h.tenant_id IS NOT DISTINCT FROM n.tenant_id`,
+        [
+          records.map((r) => r.id),
+          records.map((r) => r.tenantId),
+          records.map((r) => r.seq),
+          records.map((r) => r.occurredAt.toISOString()),
+          records.map((r) => r.actor),
+          records.map((r) => r.action),
+          records.map((r) => r.resourceType),
+          records.map((r) => r.resourceId),
+          records.map((r) => r.outcome),
+          records.map((r) => r.statusCode),
+          records.map((r) => r.requestId),
+          records.map((r) => r.clientIp),
+          records.map((r) => r.userAgent),
+          records.map((r) => r.prevHash),
+          records.map((r) => r.hash),
+          lasts.map((r) => r.tenantId),
+          lasts.map((r) => r.seq),
+          lasts.map((r) => r.hash),
+        ],
+      );
+      return records;
+    });
+  }
+
+  /** Newest first, by (occurred_at, id). */
+  async list(filter: AuditFilter, limit: number, after?: PageCursor): Promise<AuditRecordPage> {
+    const { conditions, parameters } = whereOf(filter);
+    if (after) {
+      parameters.push(after.createdAt, after.id);
+      conditions.push(`(a.occurred_at, a.id) < ($${parameters.length - 1}, $${parameters.length})`);
+    }
+    parameters.push(limit + 1);
+    const rows = await this.unitOfWork.query<RecordRow[]>(
+      `SELECT ${RECORD_COLUMNS}, t.name AS tenant_name
+         FROM audit_records a LEFT JOIN tenants t ON t.id = a.tenant_id
+        ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY a.occurred_at DESC, a.id DESC
+        LIMIT $${parameters.length}`,
+      parameters,
+    );
+    return {
+      items: rows.slice(0, limit).map((row) => ({ ...toRecord(row), tenantName: row.tenant_name ?? null })),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  /**
+   * The chains to verify: one tenant's (null: the unidentified callers'), or every chain there
+   * is, including records whose head is missing.
+   */
+  async chains(tenantId?: string | null): Promise<StoredChain[]> {
+    const rows = await this.unitOfWork.query<
+      { tenant_id: string | null; tenant_name: string | null; last_seq: string | null; last_hash: string | null }[]
+    >(
+      `WITH chains AS (
+         ${
+           tenantId === undefined
+             ? 'SELECT tenant_id FROM audit_chain_heads UNION SELECT DISTINCT tenant_id FROM audit_records'
+             : 'SELECT $1::uuid AS tenant_id'
+         }
+       )
+       SELECT c.tenant_id, t.name AS tenant_name, h.last_seq, h.last_hash
+         FROM chains c
+         LEFT JOIN audit_chain_heads h ON h.tenant_id IS NOT DISTINCT FROM c.tenant_id
+         LEFT JOIN tenants t ON t.id = c.tenant_id
+        ORDER BY t.name NULLS FIRST, c.tenant_id`,
+      tenantId === undefined ? [] : [tenantId],
+    );
+    return rows.map((row) => ({
+      tenantId: row.tenant_id,
+      tenantName: row.tenant_name,
+      head: row.last_seq === null ? null : { lastSeq: Number(row.last_seq), lastHash: row.last_hash as string },
+    }));
+  }
+
+  /** Records of one chain after `afterSeq`, in sequence order, up to `throughSeq` when given. */
+  async chainPage(
+    tenantId: string | null,
+    afterSeq: number,
+    throughSeq: number | null,
+    limit: number,
+    period: Pick<AuditFilter, 'from' | 'to'> = {},
+  ): Promise<AuditRecord[]> {
+    const parameters: unknown[] = [afterSeq];
+    const conditions = [tenantId === null ? 'a.tenant_id IS NULL' : `a.tenant_id = $${parameters.push(tenantId)}`];
+    conditions.push('a.seq > $1');
+    if (throughSeq !== null) conditions.push(`a.seq <= $${parameters.push(throughSeq)}`);
+    if (period.from) conditions.push(`a.occurred_at >= $${parameters.push(period.from)}`);
+    if (period.to) conditions.push(`a.occurred_at < $${parameters.push(period.to)}`);
+    const rows = await this.unitOfWork.query<RecordRow[]>(
+      `SELECT ${RECORD_COLUMNS} FROM audit_records a WHERE ${conditions.join(' AND ')}
+        ORDER BY a.seq LIMIT $${parameters.push(limit)}`,
+      parameters,
+    );
+    return rows.map(toRecord);
+  }
+
+  async tenantIdByName(name: string): Promise<string | null> {
+    const rows = await this.unitOfWork.query<{ id: string }[]>(`SELECT id FROM tenants WHERE name = $1`, [name]);
+    return rows[0]?.id ?? null;
+  }
+
+  async tenantNameById(id: string): Promise<string | null> {
+    const rows = await this.unitOfWork.query<{ name: string }[]>(`SELECT name FROM tenants WHERE id = $1`, [id]);
+    return rows[0]?.name ?? null;
+  }
+
+  /**
+   * Creates the heads that are missing and locks them all, in the order given, in one statement:
+   * an existing head is "updated" to itself, which locks it as FOR UPDATE would.
+   */
+  private async lockHeads(tenants: readonly (string | null)[]): Promise<Map<string | null, ChainHead>> {
+    const rows = await this.unitOfWork.query<{ tenant_id: string | null; last_seq: string; last_hash: string }[]>(
+      `INSERT INTO audit_chain_heads AS h (tenant_id, last_seq, last_hash)
+       VALUES ${tenants.map((_, index) => `($${index + 2}::uuid, 0, $1)`).join(', ')}
+       ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq
+       RETURNING tenant_id, last_seq, last_hash`,
+      [EMPTY_CHAIN.lastHash, ...tenants],
+    );
+    return new Map(rows.map((row) => [row.tenant_id, { lastSeq: Number(row.last_seq), lastHash: row.last_hash }]));
+  }
+}
+
+/** Unidentified callers' chain first, then tenants by id: the one order every append locks heads in. */
+function byTenant(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
+
+function whereOf(filter: AuditFilter): { conditions: string[]; parameters: unknown[] } {
+  const conditions: string[] = [];
+  const parameters: unknown[] = [];
+  const add = (sql: (placeholder: string) => string, value: unknown) => {
+    parameters.push(value);
+    conditions.push(sql(`$${parameters.length}`));
+  };
+  if (filter.tenantId === null) conditions.push('a.tenant_id IS NULL');
+  else if (filter.tenantId !== undefined) add((p) => `a.tenant_id = ${p}`, filter.tenantId);
+  if (filter.actor !== undefined) add((p) => `a.actor = ${p}`, filter.actor);
+  if (filter.action !== undefined) add((p) => `a.action = ${p}`, filter.action);
+  if (filter.resourceType !== undefined) add((p) => `a.resource_type = ${p}`, filter.resourceType);
+  if (filter.resourceId !== undefined) add((p) => `a.resource_id = ${p}`, filter.resourceId);
+  if (filter.outcome !== undefined) add((p) => `a.outcome = ${p}`, filter.outcome);
+  if (filter.from !== undefined) add((p) => `a.occurred_at >= ${p}`, filter.from);
+  if (filter.to !== undefined) add((p) => `a.occurred_at < ${p}`, filter.to);
+  return { conditions, parameters };
+}
+
+function toRecord(row: RecordRow): AuditRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    seq: Number(row.seq),
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    action: row.action as AuditAction,
+    resourceType: row.resource_type as AuditResourceType,
+    resourceId: row.resource_id,
+    outcome: row.outcome as AuditOutcome,
+    statusCode: row.status_code,
+    requestId: row.request_id,
+    clientIp: row.client_ip,
+    userAgent: row.user_agent,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

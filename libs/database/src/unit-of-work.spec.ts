@@ -1,0 +1,197 @@
+import { loadConfig } from '@app/config';
+import { TestConfigModule, TestDatabase } from '@app/testing';
+import { Test, TestingModule } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { DatabaseModule } from './database.module';
+import { UnitOfWork } from './unit-of-work';
+
+/** The unit of work against a real PostgreSQL database: what is committed, when, and what is not. */
+describe('UnitOfWork', () => {
+  let database: TestDatabase;
+  let module: TestingModule;
+  let unitOfWork: UnitOfWork;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    database = await TestDatabase.create('unit_of_work', undefined, { migrate: false });
+    await database.query('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)');
+    module = await Test.createTestingModule({
+      imports: [TestConfigModule.with(loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url })), DatabaseModule],
+    }).compile();
+    await module.init();
+    unitOfWork = module.get(UnitOfWork);
+    dataSource = module.get(DataSource);
+  });
+
+  afterAll(async () => {
+    await module?.close();
+    await database?.drop();
+  });
+
+  beforeEach(async () => {
+    await database.query('DELETE FROM items');
+  });
+
+  /** What another connection sees: committed rows only. */
+  const committed = async () =>
+    (await database.query<{ id: number }>('SELECT id FROM items ORDER BY id')).map((r) => r.id);
+  const insert = (id: number) => unitOfWork.query('INSERT INTO items (id, label) VALUES ($1, $2)', [id, `item ${id}`]);
+  const transactionId = async () =>
+    (await unitOfWork.query<{ id: string | null }[]>('SELECT txid_current_if_assigned()::text AS id'))[0]?.id ??
+    undefined;
+
+  it('commits the work of a unit at its end, not before', async () => {
+    let seenInside: number[] = [];
+    await unitOfWork.run(async () => {
+      await insert(1);
+      await insert(2);
+      seenInside = await committed();
+    });
+    expect(seenInside).toEqual([]);
+    expect(await committed()).toEqual([1, 2]);
+  });
+
+  it('rolls everything back when the work fails, and hands the error on', async () => {
+    const failure = new Error('the change failed after its rows were written');
+    const afterCommit = jest.fn();
+    await expect(
+      unitOfWork.run(async () => {
+        await insert(1);
+        unitOfWork.afterCommit(afterCommit);
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(await committed()).toEqual([]);
+    expect(afterCommit).not.toHaveBeenCalled();
+  });
+
+  it('rolls back when a statement fails, and the connection goes back to the pool usable', async () => {
+    await expect(
+      unitOfWork.run(async () => {
+        await insert(1);
+        await insert(1);
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await committed()).toEqual([]);
+    await unitOfWork.run(() => insert(3));
+    expect(await committed()).toEqual([3]);
+  });
+
+  it('joins a unit opened inside another: one transaction, committed by the outer one', async () => {
+    const ids: (string | undefined)[] = [];
+    let seenAfterInner: number[] = [];
+    await unitOfWork.run(async () => {
+      await insert(1);
+      ids.push(await transactionId());
+      await unitOfWork.run(async () => {
+        await insert(2);
+        ids.push(await transactionId());
+      });
+      seenAfterInner = await committed();
+    });
+    expect(ids[0]).toBeDefined();
+    expect(ids[1]).toBe(ids[0]);
+    expect(seenAfterInner).toEqual([]);
+    expect(await committed()).toEqual([1, 2]);
+  });
+
+  it('rolls the outer unit back when an inner one failed, even if the outer one caught the error', async () => {
+    const inner = new Error('inner failure');
+    await expect(
+      unitOfWork.run(async () => {
+        await insert(1);
+        await unitOfWork
+          .run(async () => {
+            await insert(2);
+            throw inner;
+          })
+          .catch(() => undefined);
+        await insert(3);
+      }),
+    ).rejects.toBe(inner);
+    expect(await committed()).toEqual([]);
+  });
+
+  it('runs after-commit callbacks once the rows are visible to others, before run resolves, in order', async () => {
+    const calls: string[] = [];
+    let visibleToCallback: number[] = [];
+    const result = await unitOfWork.run(async () => {
+      await insert(1);
+      unitOfWork.afterCommit(async () => {
+        visibleToCallback = await committed();
+        calls.push('first');
+      });
+      await unitOfWork.run(async () => {
+        unitOfWork.afterCommit(() => calls.push('from the inner unit'));
+      });
+      expect(calls).toEqual([]);
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(visibleToCallback).toEqual([1]);
+    expect(calls).toEqual(['first', 'from the inner unit']);
+  });
+
+  it('runs after-commit callbacks outside the finished transaction, and their failure does not fail the unit', async () => {
+    let queriedInCallback: string | undefined = 'not run';
+    await unitOfWork.run(async () => {
+      await insert(1);
+      unitOfWork.afterCommit(() => {
+        throw new Error('side effect failed');
+      });
+      unitOfWork.afterCommit(async () => {
+        expect(unitOfWork.active).toBe(false);
+        await insert(2);
+        queriedInCallback = await transactionId();
+      });
+    });
+    // Outside a transaction the statement autocommits: no transaction id is left assigned.
+    expect(queriedInCallback).toBeUndefined();
+    expect(await committed()).toEqual([1, 2]);
+  });
+
+  it('refuses an after-commit callback outside a unit', () => {
+    expect(unitOfWork.active).toBe(false);
+    expect(() => unitOfWork.afterCommit(() => undefined)).toThrow(/open unit of work/);
+  });
+
+  it('outside a unit, queries go to the data source and commit at once', async () => {
+    expect(await unitOfWork.manager()).toBe(dataSource.manager);
+    await insert(5);
+    expect(await committed()).toEqual([5]);
+  });
+
+  it('takes no connection until the first query of a unit', async () => {
+    const inTransaction = async () =>
+      Number(
+        (
+          await database.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+          )
+        )[0]?.n,
+      );
+    const counts: number[] = [];
+    await unitOfWork.run(async () => {
+      counts.push(await inTransaction());
+      await insert(1);
+      counts.push(await inTransaction());
+    });
+    expect(counts).toEqual([0, 1]);
+  });
+
+  it('keeps concurrent units apart', async () => {
+    const failing = unitOfWork.run(async () => {
+      await insert(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error('this one fails');
+    });
+    const succeeding = unitOfWork.run(async () => {
+      await insert(2);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+    });
+    await expect(failing).rejects.toThrow('this one fails');
+    await succeeding;
+    expect(await committed()).toEqual([2]);
+  });
+});
