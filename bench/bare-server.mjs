@@ -1,8 +1,10 @@
 // The same work as the api's endpoints with nothing around them: a bare node:http server, the
 // baseline the api is measured against.
 //
-// - POST /api/v1/research (bench/post-research.mjs): validates minimally, runs the same insert
-//   statement on a pg pool and adds the same Bull job.
+// - POST /api/v1/research (bench/post-research.mjs): validates minimally, then in one transaction
+//   on a pg pool runs the same insert statement (the research and its `created` event) and inserts
+//   its audit record as the api does into the audit outbox (into a copy of that table, which the
+//   api's audit writer does not read), then adds the same Bull job.
 // - GET /api/v1/research/{id} (bench/get-research.mjs): one primary-key read of the row, and the
 //   same JSON as the api's answer.
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,10 @@ const INSERT = `WITH inserted AS (
 )
 SELECT * FROM inserted`;
 
+const AUDIT = `INSERT INTO bench_audit_outbox (id, tenant_id, occurred_at, actor, action, resource_type, resource_id, outcome,
+  status_code, request_id, client_ip, user_agent)
+  VALUES ($1, $2, $3, $4, 'research.create', 'research', $5, 'success', 202, $6, $7, $8)`;
+
 const SELECT = `SELECT id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at
   FROM researches WHERE tenant_id = $1 AND id = $2`;
 
@@ -48,14 +54,37 @@ function submit(req, res) {
         verify: input.verify ?? true,
         language: input.language ?? 'en',
       };
-      const { rows } = await pool.query(INSERT, [
-        id,
-        TENANT,
-        input.question.trim(),
-        JSON.stringify(params),
-        randomUUID(),
-        new Date(),
-      ]);
+      const requestId = randomUUID();
+      const createdAt = new Date();
+      const client = await pool.connect();
+      let rows;
+      try {
+        await client.query('BEGIN');
+        ({ rows } = await client.query(INSERT, [
+          id,
+          TENANT,
+          input.question.trim(),
+          JSON.stringify(params),
+          requestId,
+          createdAt,
+        ]));
+        await client.query(AUDIT, [
+          randomUUID(),
+          TENANT,
+          createdAt,
+          'anonymous',
+          id,
+          requestId,
+          req.socket.remoteAddress,
+          req.headers['user-agent'] ?? null,
+        ]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
       await queue.add(
         'run-research',
         { researchId: id, tenantId: TENANT, requestId: null },
@@ -122,6 +151,8 @@ async function read(id, res) {
     res.writeHead(500).end(String(error));
   }
 }
+
+await pool.query('CREATE TABLE IF NOT EXISTS bench_audit_outbox (LIKE audit_outbox INCLUDING ALL)');
 
 createServer((req, res) => {
   if (req.method === 'POST' && req.url === RESEARCH_PATH) return submit(req, res);

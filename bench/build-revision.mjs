@@ -15,7 +15,10 @@ if (!revision || !target) throw new Error('usage: node bench/build-revision.mjs 
 const directory = resolve(target);
 if (existsSync(directory)) rmSync(directory, { recursive: true });
 mkdirSync(directory, { recursive: true });
-const archive = execFileSync('git', ['archive', revision, 'apps', 'libs', '.swcrc'], { cwd: root });
+const archive = execFileSync('git', ['archive', revision, 'apps', 'libs', '.swcrc'], {
+  cwd: root,
+  maxBuffer: 256 * 1024 * 1024,
+});
 execFileSync('tar', ['-x', '-C', directory], { input: archive });
 symlinkSync(join(root, 'node_modules'), join(directory, 'node_modules'));
 execFileSync(

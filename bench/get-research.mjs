@@ -22,6 +22,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import Redis from 'ioredis';
 import pg from 'pg';
@@ -65,9 +66,12 @@ async function waitFor(what, check) {
 
 const listening = (base) => waitFor(base, async () => (await fetch(`${base}/`)) !== undefined);
 
+const apiEnv = benchApiEnv();
+
 function start(args, nodeOptions = [], port = env.PORT) {
+  const currentApi = port === env.PORT && args[0] === join(root, 'dist/apps/api/src/main.js');
   return spawn(process.execPath, [...nodeOptions, ...args], {
-    env: { ...env, PORT: port },
+    env: { ...env, ...(currentApi ? apiEnv : {}), PORT: port },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -11,12 +11,16 @@
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
 // loads that api too, on port 8103, after the current one in each round: two revisions compared in
 // the same run.
+//
+// With BENCH_CPU_PROF=<dir> the current api runs with `node --cpu-prof` and writes its profile
+// there when it stops (read it with bench/profile-top.mjs). BENCH_API_ENV: see bench/api-env.mjs.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import pg from 'pg';
+import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { measured } from './cpu.mjs';
 
@@ -91,14 +95,23 @@ const clearQueue = async () => {
 
 await clearQueue();
 const other = process.env.BENCH_OTHER_API;
+const profile = process.env.BENCH_CPU_PROF;
+const apiEnv = benchApiEnv();
 const servers = [
   ['bare node:http', [join(root, 'bench/bare-server.mjs'), '8101'], 8101],
-  ['NestJS + Fastify api', [join(root, 'dist/apps/api/src/main.js')], 8100],
+  [
+    'NestJS + Fastify api',
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), join(root, 'dist/apps/api/src/main.js')],
+    8100,
+  ],
   ...(other ? [['api, other build', [other], 8103]] : []),
 ].map(([name, args, port]) => ({
   name,
   port,
-  child: spawn(process.execPath, args, { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] }),
+  child: spawn(process.execPath, args, {
+    env: { ...env, ...(port === 8100 ? apiEnv : {}), PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  }),
 }));
 for (const { port } of servers) {
   await waitForPort(port);

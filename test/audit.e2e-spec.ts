@@ -288,12 +288,12 @@ describe('audit trail', () => {
           RETURN NEW;
         END $$`);
       await stack.database.query(`
-        CREATE TRIGGER refuse_research_create BEFORE INSERT ON audit_records
+        CREATE TRIGGER refuse_research_create BEFORE INSERT ON audit_outbox
         FOR EACH ROW EXECUTE FUNCTION refuse_research_create()`);
     });
 
     afterAll(async () => {
-      await stack.database.query('DROP TRIGGER refuse_research_create ON audit_records');
+      await stack.database.query('DROP TRIGGER refuse_research_create ON audit_outbox');
       await stack.database.query('DROP FUNCTION refuse_research_create()');
     });
 

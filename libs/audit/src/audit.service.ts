@@ -45,11 +45,13 @@ export class AuditService {
 
   /**
    * Records a change in the unit of work that makes it, before it commits: the change and its
-   * record are stored together, or neither is.
+   * record are stored together, or neither is. The record goes to the outbox, and from there into
+   * its chain with the writer's next batch.
    */
   async recordInTransaction(entry: AuditEntry): Promise<void> {
     if (!this.unitOfWork.active) throw new Error('a change is recorded inside the unit of work that makes it');
-    await this.repository.append([entry]);
+    await this.repository.enqueue(entry);
+    this.unitOfWork.afterCommit(() => this.writer.chainOutboxSoon());
   }
 
   /** Records a read, a failure or a refusal: written in a batch shortly after. */

@@ -2,12 +2,14 @@ import { loadConfig } from '@app/config';
 import { Logger } from '@nestjs/common';
 import { AuditOutcome } from './audit-action';
 import { AuditEntry } from './audit-record';
-import { AuditWriter } from './audit.writer';
+import { AuditWriter, OUTBOX_SWEEP_MS } from './audit.writer';
 import { AuditRepository } from './persistence/audit.repository';
 
 /** Stands in for PostgreSQL: takes batches, or refuses them as a server that is down would. */
 class FakeRepository {
   readonly batches: string[][] = [];
+  /** Records of committed changes, not chained yet. */
+  readonly outbox: string[] = [];
   down = false;
   /** Ids PostgreSQL refuses for good (a value it cannot store). */
   readonly refused = new Set<string>();
@@ -18,6 +20,14 @@ class FakeRepository {
     if (entries.some((entry) => this.refused.has(entry.id))) throw new Error('invalid input syntax');
     this.batches.push(entries.map((entry) => entry.id));
     return [];
+  }
+
+  async chainFromOutbox(limit: number): Promise<number> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const taken = this.outbox.splice(0, limit);
+    if (taken.length > 0) this.batches.push(taken);
+    return taken.length;
   }
 
   get written(): string[] {
@@ -120,12 +130,54 @@ describe('AuditWriter', () => {
     expect(dropped).toEqual([entries[1]!.id]);
   });
 
+  it('chains the records that committed changes left in the outbox, a batch at a time, within the flush delay', async () => {
+    const audit = writer();
+    repository.outbox.push('change-1', 'change-2', 'change-3', 'change-4');
+    audit.chainOutboxSoon();
+    await sleep(5);
+    expect(repository.batches).toEqual([]);
+    await sleep(60);
+    expect(repository.batches).toEqual([['change-1', 'change-2', 'change-3'], ['change-4']]);
+  });
+
+  it('sweeps the outbox every few seconds for records that a stopped process left there', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const audit = writer();
+      audit.onModuleInit();
+      await jest.advanceTimersByTimeAsync(100);
+      repository.outbox.push('left-behind');
+      await jest.advanceTimersByTimeAsync(OUTBOX_SWEEP_MS - 200);
+      expect(repository.written).toEqual([]);
+      await jest.advanceTimersByTimeAsync(300);
+      expect(repository.written).toEqual(['left-behind']);
+      await audit.onApplicationShutdown();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('leaves the outbox as it is while PostgreSQL is down, and chains it once it is back', async () => {
+    const audit = writer();
+    repository.down = true;
+    repository.outbox.push('change-1');
+    audit.chainOutboxSoon();
+    audit.add(entry());
+    await sleep(150);
+    expect(repository.outbox).toEqual(['change-1']);
+    repository.down = false;
+    await sleep(700);
+    expect(repository.written[0]).toBe('change-1');
+    expect(repository.written).toHaveLength(2);
+  });
+
   it('writes what is left when the app shuts down, and logs what it could not write in time', async () => {
     const audit = writer({ AUDIT_FLUSH_MS: '5000', SHUTDOWN_TIMEOUT_MS: '1000' });
     const first = [entry(), entry()];
     first.forEach((e) => audit.add(e));
+    repository.outbox.push('change-1');
     await audit.onApplicationShutdown();
-    expect(repository.written).toEqual(first.map((e) => e.id));
+    expect(repository.written).toEqual(['change-1', ...first.map((e) => e.id)]);
 
     const second = [entry()];
     second.forEach((e) => audit.add(e));

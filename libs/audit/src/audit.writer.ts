@@ -1,6 +1,6 @@
 import { isUnavailableError, sleep } from '@app/common';
 import { AppConfig, AuditSettings } from '@app/config';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AuditEntry } from './audit-record';
 import { AuditRepository } from './persistence/audit.repository';
 
@@ -8,23 +8,33 @@ import { AuditRepository } from './persistence/audit.repository';
 const MAX_RETRY_DELAY_MS = 5000;
 /** Longest the shutdown spends writing what is left. */
 const MAX_SHUTDOWN_FLUSH_MS = 5000;
+/**
+ * How often the outbox is looked at even when this process committed nothing to it: it may hold
+ * records of a process that stopped before it chained them.
+ */
+export const OUTBOX_SWEEP_MS = 5000;
 
 /**
- * Writes audit records in batches, off the request's path: reads, failures and refusals, which
- * have no transaction of their own to join. A record waits at most `AUDIT_FLUSH_MS`, or less
- * once a batch is full. While PostgreSQL does not take them, records stay in memory (up to
+ * Writes audit records into their chains in batches, off the request's path: reads, failures and
+ * refusals, which have no transaction of their own to join, and the records of changes, which
+ * their transactions left in the outbox. A record waits at most `AUDIT_FLUSH_MS`, or less once a
+ * batch is full; the outbox is also swept every few seconds, for records that a process which
+ * stopped left there. While PostgreSQL does not take them, records stay in memory (up to
  * `AUDIT_MAX_BUFFERED`) and the writer tries again with a growing delay; records beyond the bound
  * are written to the log, whole, as dropped. What is left is written when the app shuts down,
  * after its HTTP server has stopped.
  */
 @Injectable()
-export class AuditWriter implements OnApplicationShutdown {
+export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('AuditWriter');
   private readonly settings: AuditSettings;
   private readonly shutdownFlushMs: number;
   private buffer: AuditEntry[] = [];
   private timer: { handle: NodeJS.Timeout; due: number } | undefined;
   private flushing: Promise<void> | undefined;
+  /** Whether the outbox may hold records: set by commits here and by the sweep. */
+  private outboxDue = true;
+  private sweep: NodeJS.Timeout | undefined;
   private failures = 0;
   private lastWarning = 0;
 
@@ -39,6 +49,17 @@ export class AuditWriter implements OnApplicationShutdown {
   /** Records waiting to be written. */
   get pending(): number {
     return this.buffer.length;
+  }
+
+  onModuleInit(): void {
+    this.sweep = setInterval(() => this.chainOutboxSoon(0), OUTBOX_SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /** A change's record was committed to the outbox: it is chained with the next batch. */
+  chainOutboxSoon(delayMs = this.settings.flushMs): void {
+    this.outboxDue = true;
+    this.schedule(delayMs);
   }
 
   add(entry: AuditEntry): void {
@@ -59,13 +80,16 @@ export class AuditWriter implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.shutdownFlushMs;
+    clearInterval(this.sweep);
     this.cancelTimer();
     while (this.flushing) await this.flushing;
-    while (this.buffer.length > 0 && Date.now() < deadline) {
+    this.outboxDue = true;
+    while (this.hasWork() && Date.now() < deadline) {
       await this.writeAll();
       if (this.buffer.length > 0) await sleep(Math.min(this.retryDelay(), Math.max(0, deadline - Date.now())));
     }
     this.cancelTimer();
+    if (this.outboxDue) this.warn('records left in the outbox: the next api to start chains them');
     if (this.buffer.length > 0) {
       this.drop(this.buffer, 'PostgreSQL did not take them before the shutdown');
       this.buffer = [];
@@ -97,22 +121,26 @@ export class AuditWriter implements OnApplicationShutdown {
   private runFlush(): Promise<void> {
     this.flushing ??= this.writeAll().finally(() => {
       this.flushing = undefined;
-      if (this.buffer.length === 0) return;
+      if (!this.hasWork()) return;
       if (this.failures > 0) this.schedule(this.retryDelay());
       else this.schedule(this.buffer.length >= this.settings.batchSize ? 0 : this.settings.flushMs);
     });
     return this.flushing;
   }
 
-  /** Writes batches until the buffer is empty, or PostgreSQL is unavailable. */
+  private hasWork(): boolean {
+    return this.outboxDue || this.buffer.length > 0;
+  }
+
+  /** Writes batches until the outbox and the buffer are empty, or PostgreSQL is unavailable. */
   private async writeAll(): Promise<void> {
+    if (!(await this.chainOutbox())) return;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.settings.batchSize);
       try {
         await this.repository.append(batch);
         this.buffer.splice(0, batch.length);
-        if (this.failures > 0) this.logger.log({ failures: this.failures }, 'audit records written again');
-        this.failures = 0;
+        this.recovered();
       } catch (error) {
         if (isUnavailableError(error)) {
           this.failures += 1;
@@ -123,6 +151,31 @@ export class AuditWriter implements OnApplicationShutdown {
         if (!(await this.writeOneByOne(batch))) return;
       }
     }
+  }
+
+  /** Chains what the outbox holds; false when PostgreSQL is unavailable. */
+  private async chainOutbox(): Promise<boolean> {
+    while (this.outboxDue) {
+      // Cleared first: a commit while this batch is written asks for another one.
+      this.outboxDue = false;
+      try {
+        if ((await this.repository.chainFromOutbox(this.settings.batchSize)) === this.settings.batchSize) {
+          this.outboxDue = true;
+        }
+        this.recovered();
+      } catch (error) {
+        if (isUnavailableError(error)) {
+          this.failures += 1;
+          this.outboxDue = true;
+          this.warn(`audit records not chained (${(error as Error).message}); they wait in the outbox`);
+          return false;
+        }
+        // They stay in the outbox, and the next sweep tries again.
+        this.logger.error({ err: error }, 'audit records could not be moved from the outbox');
+        return true;
+      }
+    }
+    return true;
   }
 
   /** False when PostgreSQL became unavailable meanwhile; the records not written yet stay first. */
@@ -140,6 +193,11 @@ export class AuditWriter implements OnApplicationShutdown {
       this.buffer.splice(this.buffer.indexOf(entry), 1);
     }
     return true;
+  }
+
+  private recovered(): void {
+    if (this.failures > 0) this.logger.log({ failures: this.failures }, 'audit records written again');
+    this.failures = 0;
   }
 
   private retryDelay(): number {

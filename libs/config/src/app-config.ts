@@ -58,6 +58,8 @@ export interface RateLimitSettings {
   windowMs: number;
   reads: number;
   writes: number;
+  /** How often a replica sends the hits it counted to Redis, where the other replicas see them. */
+  syncMs: number;
 }
 
 /**

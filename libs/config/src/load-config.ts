@@ -202,6 +202,7 @@ export function loadConfig(env: Env): AppConfig {
       windowMs: read.int('RATE_LIMIT_WINDOW_MS', 1000, 100, 3_600_000),
       reads: read.int('RATE_LIMIT_READS', 100, 1, 1_000_000),
       writes: read.int('RATE_LIMIT_WRITES', 10, 1, 1_000_000),
+      syncMs: read.int('RATE_LIMIT_SYNC_MS', 20, 1, 1000),
     },
     audit: {
       reads: read.bool('AUDIT_READS', true),

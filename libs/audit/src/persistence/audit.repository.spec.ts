@@ -130,6 +130,36 @@ describe('AuditRepository', () => {
     }
   });
 
+  it('keeps the record of a change in the outbox only if the change commits, and chains it once, whoever takes it', async () => {
+    const tenant = randomUUID();
+    const committed = [entry(tenant), entry(tenant), entry(tenant), entry(tenant), entry(tenant)];
+    await Promise.all(committed.map((e) => unitOfWork.run(() => service.recordInTransaction(e))));
+    await expect(
+      unitOfWork.run(async () => {
+        await service.recordInTransaction(entry(tenant, { action: 'research.cancel' }));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    const outbox = () =>
+      database.query<{ id: string }>('SELECT id FROM audit_outbox WHERE tenant_id = $1 ORDER BY position', [tenant]);
+    expect((await outbox()).map((row) => row.id).sort()).toEqual(committed.map((e) => e.id).sort());
+
+    // Three writers, as of three api replicas, take from the outbox at once, two records at a time.
+    const writers = module.get(AuditWriter);
+    await writers.flush();
+    const moved = await Promise.all([1, 2, 3].map(() => repository.chainFromOutbox(2)));
+    expect(moved.reduce((sum, n) => sum + n, 0) + (await outbox()).length).toBeLessThanOrEqual(5);
+    while ((await repository.chainFromOutbox(2)) > 0);
+    expect(await outbox()).toEqual([]);
+    const chained = await database.query<{ id: string; seq: string }>(
+      'SELECT id, seq FROM audit_records WHERE tenant_id = $1 ORDER BY seq',
+      [tenant],
+    );
+    expect(chained.map((row) => row.id).sort()).toEqual(committed.map((e) => e.id).sort());
+    expect(chained.map((row) => Number(row.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect((await service.verify(tenant))[0]).toMatchObject({ valid: true, checked: 5 });
+  });
+
   it('exports a chain in sequence order within a period', async () => {
     const tenant = randomUUID();
     const at = (second: number) => new Date(Date.UTC(2026, 5, 1, 0, 0, second));

@@ -36,10 +36,9 @@ export interface StoredChain {
   head: ChainHead | null;
 }
 
-type RecordRow = {
+type EntryRow = {
   id: string;
   tenant_id: string | null;
-  seq: string;
   occurred_at: Date;
   actor: string;
   action: string;
@@ -50,6 +49,10 @@ type RecordRow = {
   request_id: string | null;
   client_ip: string | null;
   user_agent: string | null;
+};
+
+type RecordRow = EntryRow & {
+  seq: string;
   prev_hash: string;
   hash: string;
   tenant_name?: string | null;
@@ -112,6 +115,64 @@ export class AuditRepository {
         ],
       );
       return records;
+    });
+  }
+
+  /**
+   * Puts a change's record in the outbox, in the change's unit of work: one insert, no lock, so
+   * that changes do not wait for each other's chain. `takeFromOutbox` moves it into its chain.
+   */
+  async enqueue(entry: AuditEntry): Promise<void> {
+    await this.unitOfWork.query(
+      `INSERT INTO audit_outbox (id, tenant_id, occurred_at, actor, action, resource_type, resource_id, outcome,
+                                 status_code, request_id, client_ip, user_agent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        entry.id,
+        entry.tenantId,
+        entry.occurredAt.toISOString(),
+        entry.actor,
+        entry.action,
+        entry.resourceType,
+        entry.resourceId,
+        entry.outcome,
+        entry.statusCode,
+        entry.requestId,
+        entry.clientIp,
+        entry.userAgent,
+      ],
+    );
+  }
+
+  /**
+   * Takes up to `limit` of the oldest outbox records, in the caller's unit of work, which is to
+   * append them: they leave the outbox only if that commits. Rows another writer is taking are
+   * skipped, so writers of several replicas never wait for each other here.
+   */
+  private async takeFromOutbox(limit: number): Promise<AuditEntry[]> {
+    const rows = await this.unitOfWork.query<(EntryRow & { position: string })[]>(
+      // In a CTE: TypeORM answers a bare DELETE with [rows, count] instead of the rows.
+      `WITH taken AS (
+         DELETE FROM audit_outbox
+          WHERE position IN (SELECT position FROM audit_outbox ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING position, id, tenant_id, occurred_at, actor, action, resource_type, resource_id, outcome,
+                    status_code, request_id, client_ip, user_agent
+       )
+       SELECT * FROM taken`,
+      [limit],
+    );
+    return rows.sort((a, b) => Number(a.position) - Number(b.position)).map(toEntry);
+  }
+
+  /**
+   * Moves up to `limit` outbox records into their chains in one transaction, oldest first;
+   * answers how many it moved.
+   */
+  async chainFromOutbox(limit: number): Promise<number> {
+    return this.unitOfWork.run(async () => {
+      const entries = await this.takeFromOutbox(limit);
+      await this.append(entries);
+      return entries.length;
     });
   }
 
@@ -241,11 +302,10 @@ function whereOf(filter: AuditFilter): { conditions: string[]; parameters: unkno
   return { conditions, parameters };
 }
 
-function toRecord(row: RecordRow): AuditRecord {
+function toEntry(row: EntryRow): AuditEntry {
   return {
     id: row.id,
     tenantId: row.tenant_id,
-    seq: Number(row.seq),
     occurredAt: row.occurred_at,
     actor: row.actor,
     action: row.action as AuditAction,
@@ -256,7 +316,9 @@ function toRecord(row: RecordRow): AuditRecord {
     requestId: row.request_id,
     clientIp: row.client_ip,
     userAgent: row.user_agent,
-    prevHash: row.prev_hash,
-    hash: row.hash,
   };
+}
+
+function toRecord(row: RecordRow): AuditRecord {
+  return { ...toEntry(row), seq: Number(row.seq), prevHash: row.prev_hash, hash: row.hash };
 }

@@ -3,20 +3,20 @@ import { ExecutionContext, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { FastifyRequest } from 'fastify';
 import { RateLimitGuard } from './rate-limit.guard';
-import { ResilientThrottlerStorage } from './resilient-throttler.storage';
+import { SharedRateLimitStorage } from './shared-rate-limit.storage';
 
 const isRead = (context: ExecutionContext): boolean => {
   const method = context.switchToHttp().getRequest<FastifyRequest>().method;
   return method === 'GET' || method === 'HEAD';
 };
 
-/** Rate limits from configuration, counted in Redis; the api binds RateLimitGuard after the auth guard. */
+/** Rate limits from configuration, shared through Redis; the api binds RateLimitGuard after the auth guard. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => {
-        const { enabled, windowMs, reads, writes } = config.rateLimit;
+        const { enabled, windowMs, reads, writes, syncMs } = config.rateLimit;
         return {
           throttlers: [
             { name: 'reads', ttl: windowMs, limit: reads, skipIf: (context) => !enabled || !isRead(context) },
@@ -24,13 +24,17 @@ const isRead = (context: ExecutionContext): boolean => {
           ],
           // Retry-After is set on a 429 only; the X-RateLimit-* headers of every answer are left out.
           setHeaders: false,
-          storage: new ResilientThrottlerStorage(config.redisUrl, {
-            keyPrefix: `${config.queuePrefix}:rate-limit:`,
-            connectionName: 'rate-limit',
-            // Fail fast while Redis is away, rather than queue every request's count.
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 1,
-          }),
+          storage: new SharedRateLimitStorage(
+            config.redisUrl,
+            {
+              keyPrefix: `${config.queuePrefix}:rate-limit:`,
+              connectionName: 'rate-limit',
+              // Fail fast while Redis is away, rather than queue every request's count.
+              enableOfflineQueue: false,
+              maxRetriesPerRequest: 1,
+            },
+            syncMs,
+          ),
         };
       },
     }),

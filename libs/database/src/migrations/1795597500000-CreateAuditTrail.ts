@@ -6,6 +6,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * edited, removed or reordered record breaks the chain from there on. A chain head per tenant
  * holds the last sequence number and hash: appends lock it, which serialises them per tenant,
  * and a chain whose tail was removed no longer reaches it.
+ *
+ * A change's record is first written to the outbox, in the change's own transaction, so that the
+ * request never waits for its tenant's chain; the api's audit writer moves outbox records into
+ * their chains in batches, a moment later, in transactions that take them from the outbox.
  */
 export class CreateAuditTrail1795597500000 implements MigrationInterface {
   name = 'CreateAuditTrail1795597500000';
@@ -50,6 +54,25 @@ export class CreateAuditTrail1795597500000 implements MigrationInterface {
         CONSTRAINT audit_chain_heads_tenant_uq UNIQUE NULLS NOT DISTINCT (tenant_id)
       )`);
 
+    // Records of committed changes on their way into their chains. Rows are taken out whole
+    // (DELETE ... RETURNING) in the transaction that chains them.
+    await queryRunner.query(`
+      CREATE TABLE audit_outbox (
+        position      bigserial   PRIMARY KEY,
+        id            uuid        NOT NULL,
+        tenant_id     uuid,
+        occurred_at   timestamptz NOT NULL,
+        actor         text        NOT NULL,
+        action        text        NOT NULL,
+        resource_type text        NOT NULL,
+        resource_id   text,
+        outcome       text        NOT NULL,
+        status_code   smallint    NOT NULL,
+        request_id    text,
+        client_ip     text,
+        user_agent    text
+      )`);
+
     // Records never change once written, whoever asks: only a superuser disabling the trigger
     // (or replication mode) gets past it, and the chain shows what was done then.
     await queryRunner.query(`
@@ -84,6 +107,7 @@ export class CreateAuditTrail1795597500000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE audit_outbox`);
     await queryRunner.query(`DROP TABLE audit_chain_heads`);
     await queryRunner.query(`DROP TABLE audit_records`);
     await queryRunner.query(`DROP FUNCTION audit_chain_heads_forward_only()`);
