@@ -32,7 +32,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
-  await installSecurityHeaders(fastify, pagePolicies(config));
+  installSecurityHeaders(fastify, pagePolicies(config));
   await installCors(fastify, config.corsOrigins);
   installRequestLogging(app.getHttpAdapter().getInstance());
   if (config.docsEnabled) setupOpenApi(app);

@@ -30,7 +30,7 @@ export async function createWorkerApp(config: AppConfig): Promise<NestFastifyApp
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  await installSecurityHeaders(app.getHttpAdapter().getInstance(), []);
+  installSecurityHeaders(app.getHttpAdapter().getInstance(), []);
   installRequestLogging(app.getHttpAdapter().getInstance());
   return app;
 }

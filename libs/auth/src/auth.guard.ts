@@ -9,6 +9,8 @@ import { ApiKeyService } from './api-key.service';
 import { Principal, allows } from './principal';
 import { Scope } from './scopes';
 
+const PUBLIC = Symbol('public');
+
 /**
  * Who may call a route: public routes are open; every other route names its scopes, and the
  * caller's key (`Authorization: Bearer <key>` or `X-API-Key`) must grant them. Without a key,
@@ -16,6 +18,8 @@ import { Scope } from './scopes';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  private readonly routes = new WeakMap<object, Scope[] | typeof PUBLIC | undefined>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyService,
@@ -23,9 +27,8 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const scopes = this.reflector.getAllAndOverride<Scope[] | undefined>(REQUIRED_SCOPES, targets);
+    const scopes = this.scopesOf(context);
+    if (scopes === PUBLIC) return true;
     if (!scopes) {
       // Closed by default: a route that forgot to say who may call it is nobody's.
       throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no scopes and is not public`);
@@ -35,6 +38,18 @@ export class ApiKeyGuard implements CanActivate {
     request.principal = principal;
     if (!allows(principal, scopes)) throw new ForbiddenError(scopes, [...principal.scopes]);
     return true;
+  }
+
+  /** What a handler requires, looked up once per handler: its metadata does not change. */
+  private scopesOf(context: ExecutionContext): Scope[] | typeof PUBLIC | undefined {
+    const handler = context.getHandler();
+    if (this.routes.has(handler)) return this.routes.get(handler);
+    const targets = [handler, context.getClass()];
+    const required = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)
+      ? PUBLIC
+      : this.reflector.getAllAndOverride<Scope[] | undefined>(REQUIRED_SCOPES, targets);
+    this.routes.set(handler, required);
+    return required;
   }
 
   private async principalOf(request: FastifyRequest): Promise<Principal> {

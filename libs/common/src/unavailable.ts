@@ -17,7 +17,7 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
 ]);
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|the database system is (starting up|shutting down)/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|the database system is (starting up|shutting down)|has encountered a connection error and is not queryable/i;
 
 /**
  * Whether an error, or the driver error it wraps, says a server (PostgreSQL, Redis) could not be

@@ -1,3 +1,4 @@
+import { isUnavailableError } from '@app/common';
 import { loadConfig } from '@app/config';
 import { TestConfigModule, TestDatabase } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -153,6 +154,55 @@ describe('UnitOfWork', () => {
   it('refuses an after-commit callback outside a unit', () => {
     expect(unitOfWork.active).toBe(false);
     expect(() => unitOfWork.afterCommit(() => undefined)).toThrow(/open unit of work/);
+  });
+
+  it('gives TypeORM the same transaction: what its manager writes commits or rolls back with the unit', async () => {
+    const write = async (id: number) => {
+      const manager = await unitOfWork.manager();
+      // A save of TypeORM's own would begin and commit a transaction if it thought none was open.
+      await manager.transaction(async (inner) => {
+        await inner.query('INSERT INTO items (id, label) VALUES ($1, $2)', [id, `item ${id}`]);
+      });
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into('items')
+        .values({ id: id + 100, label: 'built' })
+        .execute();
+    };
+    await expect(
+      unitOfWork.run(async () => {
+        await insert(1);
+        await write(2);
+        expect(await committed()).toEqual([]);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await committed()).toEqual([]);
+    await unitOfWork.run(async () => {
+      await write(3);
+      await insert(4);
+      expect(await transactionId()).toBeDefined();
+    });
+    expect(await committed()).toEqual([3, 4, 103]);
+  });
+
+  it('fails a unit whose connection is killed as unavailable, and the pool serves the next one', async () => {
+    const attempt = unitOfWork.run(async () => {
+      await insert(1);
+      const [backend] = await unitOfWork.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+      await database.query('SELECT pg_terminate_backend($1)', [backend!.pid]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await insert(2);
+    });
+    const error = await attempt.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(isUnavailableError(error)).toBe(true);
+    expect(await committed()).toEqual([]);
+    await unitOfWork.run(() => insert(3));
+    expect(await committed()).toEqual([3]);
   });
 
   it('outside a unit, queries go to the data source and commit at once', async () => {

@@ -1,14 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 type AfterCommit = () => unknown;
 
 interface Transaction {
-  runner?: QueryRunner;
   /** Set on the first query: a unit that never queries never takes a connection. */
-  begun?: Promise<EntityManager>;
+  begun?: Promise<PoolClient>;
+  client?: PoolClient;
+  /** Set when the connection broke while the unit held it: it is closed rather than reused. */
+  connectionError?: Error;
+  onConnectionError?: (error: Error) => void;
+  /** TypeORM's view of the transaction's connection, made when a repository asks for one. */
+  manager?: EntityManager;
   afterCommit: AfterCommit[];
   /** The first error of a unit joined to this one: the whole transaction is lost with it. */
   failure?: { error: unknown };
@@ -28,6 +34,13 @@ interface Transaction {
  * - `afterCommit` callbacks run once the transaction is committed (never after a rollback),
  *   outside it, before `run` resolves: side effects such as queueing a job happen only for what
  *   is stored, and only once it is visible to others.
+ *
+ * The transaction runs on a connection taken from the pg pool TypeORM opened, with no query runner
+ * in between: a TypeORM query runner per unit (its events, its wrappers around each statement)
+ * cost a quarter of the CPU of a unit of two inserts (docs/benchmarks.md). `query` answers rows,
+ * as pg does, and pg's errors (which `isUniqueViolation` and `isUnavailableError` recognise). A
+ * repository that asks for `manager()` gets TypeORM's manager on the same connection, told that
+ * the transaction is open, so that it never begins or commits one of its own.
  */
 @Injectable()
 export class UnitOfWork {
@@ -42,15 +55,24 @@ export class UnitOfWork {
   }
 
   /** The manager to query with: the open unit's transaction (begun now if need be), else the data source's. */
-  manager(): Promise<EntityManager> {
+  async manager(): Promise<EntityManager> {
     const transaction = this.open();
-    if (!transaction) return Promise.resolve(this.dataSource.manager);
-    transaction.begun ??= this.begin(transaction);
-    return transaction.begun;
+    if (!transaction) return this.dataSource.manager;
+    const client = await (transaction.begun ??= this.begin(transaction));
+    transaction.manager ??= this.managerOn(client);
+    return transaction.manager;
   }
 
+  /**
+   * One statement in the open unit's transaction (begun now if need be), else on its own; its rows.
+   * Write UPDATE and DELETE in a CTE (`WITH changed AS (UPDATE ... RETURNING ...) SELECT ...`):
+   * outside a unit TypeORM answers a bare one with `[rows, count]`.
+   */
   async query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T> {
-    return (await this.manager()).query(sql, parameters) as Promise<T>;
+    const transaction = this.open();
+    if (!transaction) return this.dataSource.query(sql, parameters) as Promise<T>;
+    const client = await (transaction.begun ??= this.begin(transaction));
+    return (await client.query(sql, parameters)).rows as T;
   }
 
   /** Runs `work` in a transaction, or in the open one. */
@@ -70,8 +92,8 @@ export class UnitOfWork {
       result = await this.current.run(transaction, work);
       if (transaction.failure) throw transaction.failure.error;
       if (transaction.begun) {
-        await transaction.begun;
-        await transaction.runner?.commitTransaction();
+        const client = await transaction.begun;
+        await client.query('COMMIT');
       }
     } catch (error) {
       transaction.finished = true;
@@ -79,7 +101,7 @@ export class UnitOfWork {
       throw error;
     }
     transaction.finished = true;
-    await transaction.runner?.release();
+    this.release(transaction);
     for (const callback of transaction.afterCommit) {
       try {
         await callback();
@@ -106,25 +128,47 @@ export class UnitOfWork {
     return transaction && !transaction.finished ? transaction : undefined;
   }
 
-  private async begin(transaction: Transaction): Promise<EntityManager> {
+  private async begin(transaction: Transaction): Promise<PoolClient> {
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (!pool) throw new Error('the data source has no PostgreSQL pool: it is not initialised');
+    const client = await pool.connect();
+    transaction.client = client;
+    // A connection that breaks while it is checked out emits 'error', which would otherwise end
+    // the process; the statement waiting on it fails on its own.
+    client.on('error', (transaction.onConnectionError = (error: Error) => (transaction.connectionError = error)));
+    await client.query('BEGIN');
+    return client;
+  }
+
+  private release(transaction: Transaction, error?: Error): void {
+    const client = transaction.client;
+    if (!client) return;
+    client.removeListener('error', transaction.onConnectionError!);
+    // Released with an error, the pool closes the connection instead of reusing it.
+    client.release(error ?? transaction.connectionError);
+  }
+
+  /** TypeORM's manager on the transaction's connection, which it must neither begin, commit nor release. */
+  private managerOn(client: PoolClient): EntityManager {
     const runner = this.dataSource.createQueryRunner();
-    transaction.runner = runner;
-    await runner.startTransaction();
+    // As if it had begun the transaction itself: a transaction of its own inside becomes a savepoint.
+    Object.assign(runner as QueryRunner & { databaseConnection: PoolClient; transactionDepth: number }, {
+      databaseConnection: client,
+      isTransactionActive: true,
+      transactionDepth: 1,
+    });
     return runner.manager;
   }
 
   private async rollback(transaction: Transaction): Promise<void> {
-    const runner = transaction.runner;
-    if (!runner) return;
+    const client = transaction.client;
+    if (!client) return;
     try {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      await runner.release();
+      await client.query('ROLLBACK');
+      this.release(transaction);
     } catch (error) {
       this.logger.warn(`rollback failed: ${(error as Error).message}; the connection is discarded`);
-      // Released with the error, the pool closes the connection instead of reusing it mid-transaction.
-      await (runner as QueryRunner & { releasePostgresConnection?(error: unknown): Promise<void> })
-        .releasePostgresConnection?.(error)
-        .catch(() => undefined);
+      this.release(transaction, error as Error);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode, PUBLIC_ROUTE } from '@app/common';
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
+import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerOptions } from '@nestjs/throttler';
 import { FastifyReply } from 'fastify';
 import { Principal } from '../principal';
 
@@ -19,6 +19,31 @@ export class RateLimitedError extends DomainError {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** Whether each handler is public, looked up once: its metadata does not change. */
+  private readonly publicHandlers = new WeakMap<object, boolean>();
+
+  /**
+   * The configured throttler of the request's kind (`reads` for GET and HEAD, `writes` for the
+   * rest), counted by `handleRequest` as ThrottlerGuard counts. ThrottlerGuard's own loop looks up
+   * ten metadata keys per throttler on every request, for per-route overrides this api does not use.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (await this.shouldSkip(context)) return true;
+    const method = context.switchToHttp().getRequest<{ method: string }>().method;
+    const name = method === 'GET' || method === 'HEAD' ? 'reads' : 'writes';
+    const throttler = this.throttlers.find((candidate) => candidate.name === name);
+    if (!throttler || throttler.skipIf?.(context)) return true;
+    return this.handleRequest({
+      context,
+      limit: throttler.limit as number,
+      ttl: throttler.ttl as number,
+      throttler: throttler as ThrottlerOptions,
+      blockDuration: (throttler.blockDuration as number | undefined) ?? (throttler.ttl as number),
+      getTracker: this.commonOptions.getTracker!,
+      generateKey: this.commonOptions.generateKey!,
+    });
+  }
+
   protected override async getTracker(request: Record<string, unknown>): Promise<string> {
     const principal = request.principal as Principal | undefined;
     return principal?.keyId ? `key:${principal.keyId}` : `ip:${String(request.ip)}`;
@@ -29,7 +54,13 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]) ?? false;
+    const handler = context.getHandler();
+    let isPublic = this.publicHandlers.get(handler);
+    if (isPublic === undefined) {
+      isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [handler, context.getClass()]) ?? false;
+      this.publicHandlers.set(handler, isPublic);
+    }
+    return isPublic;
   }
 
   protected override async throwThrottlingException(
