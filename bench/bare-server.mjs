@@ -7,6 +7,8 @@
 //   api's audit writer does not read), then adds the same Bull job.
 // - GET /api/v1/research/{id} (bench/get-research.mjs): one primary-key read of the row, and the
 //   same JSON as the api's answer.
+// With BENCH_BARE_PREPARED=1 its statements are prepared once per connection (named), as the
+// api's hot statements are.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import Queue from 'bull';
@@ -17,6 +19,8 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }
 const queue = new Queue('research', process.env.REDIS_URL, { prefix: process.env.QUEUE_PREFIX });
 const TENANT = '00000000-0000-0000-0000-000000000001';
 const RESEARCH_PATH = '/api/v1/research';
+const PREPARED = process.env.BENCH_BARE_PREPARED === '1';
+const statement = (name, text, values) => (PREPARED ? { name, text, values } : { text, values });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const INSERT = `WITH inserted AS (
@@ -60,24 +64,28 @@ function submit(req, res) {
       let rows;
       try {
         await client.query('BEGIN');
-        ({ rows } = await client.query(INSERT, [
-          id,
-          TENANT,
-          input.question.trim(),
-          JSON.stringify(params),
-          requestId,
-          createdAt,
-        ]));
-        await client.query(AUDIT, [
-          randomUUID(),
-          TENANT,
-          createdAt,
-          'anonymous',
-          id,
-          requestId,
-          req.socket.remoteAddress,
-          req.headers['user-agent'] ?? null,
-        ]);
+        ({ rows } = await client.query(
+          statement('insert', INSERT, [
+            id,
+            TENANT,
+            input.question.trim(),
+            JSON.stringify(params),
+            requestId,
+            createdAt,
+          ]),
+        ));
+        await client.query(
+          statement('audit', AUDIT, [
+            randomUUID(),
+            TENANT,
+            createdAt,
+            'anonymous',
+            id,
+            requestId,
+            req.socket.remoteAddress,
+            req.headers['user-agent'] ?? null,
+          ]),
+        );
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -115,7 +123,7 @@ const iso = (date) => (date ? date.toISOString() : null);
 
 async function read(id, res) {
   try {
-    const { rows } = await pool.query(SELECT, [TENANT, id]);
+    const { rows } = await pool.query(statement('select', SELECT, [TENANT, id]));
     const row = rows[0];
     if (!row) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');

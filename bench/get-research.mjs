@@ -44,6 +44,7 @@ const env = {
   PORT: '8100',
   WORKER_PORT: '8102',
   ...UNREACHED_RATE_LIMITS,
+  BENCH_BARE_PREPARED: process.env.BENCH_BARE_PREPARED ?? '0',
 };
 const API = 'http://127.0.0.1:8100';
 const BARE = 'http://127.0.0.1:8101';
@@ -165,12 +166,17 @@ const load = (base, id, duration) =>
   });
 for (const [, base] of servers) await load(base, completed, 2);
 
+const rotated = (length, by) => Array.from({ length }, (_, i) => (i + by) % length);
+
 const ratios = new Map();
 for (let round = 1; round <= rounds; round += 1) {
   for (const [row, id] of rows) {
+    // Each round starts with another server, so that none is always loaded first or last.
     const figures = [];
-    for (const [name, base, child] of servers) {
-      figures.push(report(`round ${round} ${row}: ${name}`, await measured(child.pid, () => load(base, id, seconds))));
+    for (const index of rotated(servers.length, round - 1)) {
+      const [name, base, child] = servers[index];
+      const result = await measured(child.pid, () => load(base, id, seconds));
+      figures[index] = report(`round ${round} ${row}: ${name}`, result);
     }
     servers.slice(1).forEach(([name], i) => {
       const key = `${name} / bare, ${row}`;

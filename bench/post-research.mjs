@@ -1,16 +1,18 @@
 // Throughput of POST /api/v1/research against a bare node:http handler doing the same
-// persistence work (bench/bare-server.mjs): one insert statement and one Bull job each.
+// persistence work (bench/bare-server.mjs): in one transaction the research (with its event) and
+// its audit record, then one Bull job.
 //
 //   npm run build && node bench/post-research.mjs [seconds] [connections] [rounds]
 //
 // Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench and
-// uses its own queue prefix. Both servers stay up; each round loads the bare server, then the api,
-// so that the machine's other load falls on both alike. Prints requests/s and latency
-// percentiles for each load, the CPU time the server spent per request, and the ratio of each round.
+// uses its own queue prefix. All servers stay up; each round loads each server in turn, starting
+// with another one each round, so that the machine's other load falls on all alike. Prints
+// requests/s and latency percentiles for each load, the CPU time the server spent per request,
+// and the ratio of each round. Then it loads each server at the same fixed rate (BENCH_RATE, by
+// default half the lowest throughput of an api) and compares their p99 latency.
 //
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
-// loads that api too, on port 8103, after the current one in each round: two revisions compared in
-// the same run.
+// loads that api too, on port 8103: two revisions compared in the same run.
 //
 // With BENCH_CPU_PROF=<dir> the current api runs with `node --cpu-prof` and writes its profile
 // there when it stops (read it with bench/profile-top.mjs). BENCH_API_ENV: see bench/api-env.mjs.
@@ -23,6 +25,7 @@ import pg from 'pg';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { measured } from './cpu.mjs';
+import { paced } from './paced.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
@@ -40,6 +43,7 @@ const env = {
   PORT: '8100',
   WORKER_PORT: '8102',
   ...UNREACHED_RATE_LIMITS,
+  BENCH_BARE_PREPARED: process.env.BENCH_BARE_PREPARED ?? '0',
 };
 
 async function admin(sql) {
@@ -61,6 +65,13 @@ async function waitForPort(port) {
   throw new Error(`nothing listens on ${port}`);
 }
 
+const QUESTION = JSON.stringify({
+  question: '2024年全球AI晶片市場分析',
+  max_sources: 10,
+  verify: true,
+  language: 'zh-TW',
+});
+
 function load(url) {
   return autocannon({
     url,
@@ -68,7 +79,7 @@ function load(url) {
     connections,
     duration: seconds,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' }),
+    body: QUESTION,
   });
 }
 
@@ -76,7 +87,7 @@ function report(name, result) {
   const ok = result['2xx'];
   console.log(
     `${name.padEnd(32)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `p90 ${result.latency.p90} ms   p99 ${result.latency.p99} ms   max ${result.latency.max} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
       `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;
@@ -113,6 +124,8 @@ const servers = [
     stdio: ['ignore', 'ignore', 'inherit'],
   }),
 }));
+// Whatever happens to this script, the servers it started stop with it.
+process.on('exit', () => servers.forEach(({ child }) => child.kill()));
 for (const { port } of servers) {
   await waitForPort(port);
   // Warm up.
@@ -126,17 +139,45 @@ for (const { port } of servers) {
   });
 }
 const ratios = servers.slice(1).map(() => []);
+/** [server index, req/s] of every load of an api. */
+const throughputs = [];
+const latencies = [];
 for (let round = 1; round <= rounds; round += 1) {
+  // Each round starts with another server, so that none is always loaded first or last.
   const figures = [];
-  for (const { name, port, child } of servers) {
+  for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
+    const { name, port, child } = servers[index];
     await clearQueue();
     const result = await measured(child.pid, () => load(`http://127.0.0.1:${port}/api/v1/research`));
-    figures.push(report(`round ${round}: ${name}`, result));
+    figures[index] = report(`round ${round}: ${name}`, result);
+    if (index > 0) throughputs.push([index, figures[index]]);
   }
   figures.slice(1).forEach((figure, i) => ratios[i].push(Math.round((100 * figure) / figures[0])));
 }
+// Latency at the same offered load, which every server keeps up with, sent at a steady pace
+// (bench/paced.mjs): at full load, latency only says how long the queue of `connections`
+// requests is (connections / throughput).
+const rate = Number(process.env.BENCH_RATE ?? Math.round(0.5 * Math.min(...throughputs.map((t) => t[1]))));
+for (const index of servers.keys()) {
+  const { name, port, child } = servers[index];
+  await clearQueue();
+  const result = await measured(child.pid, () =>
+    paced({
+      url: `http://127.0.0.1:${port}/api/v1/research`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: QUESTION,
+      rate,
+      seconds,
+    }),
+  );
+  const p99 = result.latency.p99;
+  latencies[index] = p99;
+  report(`at ${rate} req/s: ${name}`, result);
+}
 servers.slice(1).forEach(({ name }, i) => {
   console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
+  console.log(`${name} p99 at ${rate} req/s: ${(latencies[i + 1] / latencies[0]).toFixed(2)} × bare's`);
 });
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));

@@ -6,14 +6,16 @@ import { DataSource } from 'typeorm';
  * it. For the hottest reads only: a query runner costs a handful of awaits and objects per
  * statement (taking its connection, its events, its result): a tenth to a fifth of the CPU of
  * `GET /api/v1/research/{id}` (docs/benchmarks.md). Errors are pg's own, not wrapped in
- * TypeORM's QueryFailedError; `isUnavailableError` recognises both.
+ * TypeORM's QueryFailedError; `isUnavailableError` recognises both. With a `name`, the statement is
+ * prepared once per connection (see `UnitOfWork.query`).
  */
 export async function poolQuery<R extends QueryResultRow>(
   dataSource: DataSource,
   text: string,
   values: unknown[],
+  name?: string,
 ): Promise<R[]> {
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
   if (!pool) throw new Error('the data source has no PostgreSQL pool: it is not initialised');
-  return (await pool.query<R>(text, values)).rows;
+  return (await pool.query<R>(name ? { name, text, values } : { text, values })).rows;
 }

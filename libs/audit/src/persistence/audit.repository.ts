@@ -141,6 +141,7 @@ export class AuditRepository {
         entry.clientIp,
         entry.userAgent,
       ],
+      'audit-outbox-insert',
     );
   }
 

@@ -124,6 +124,7 @@ export class ResearchRepository {
         research.createdAt,
         ResearchEventType.Created,
       ],
+      'research-insert',
     );
     if (rows[0]) return toResearch(rows[0]);
     // Only the Idempotency-Key can conflict; the statement waited for the other insert to commit.
@@ -143,6 +144,7 @@ export class ResearchRepository {
       this.dataSource,
       `SELECT ${VIEW_COLUMNS} FROM researches WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id],
+      'research-view',
     );
     return rows.length > 0 ? toView(rows[0]) : null;
   }

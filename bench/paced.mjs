@@ -1,0 +1,53 @@
+// Requests sent at a steady rate, one every 1/rate seconds whatever the answers (open loop), with
+// each latency counted from when its request was due, not from when it could be sent: a server
+// that stalls is charged for the requests queued behind the stall. autocannon's `overallRate`
+// sends each second's requests in a burst, which measures the burst's queue instead.
+//
+// Answers the same fields bench/cpu.mjs and the reports read from autocannon's results.
+import { request, Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function paced({ url, method = 'GET', headers = {}, body, rate, seconds }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const send = (due) =>
+    new Promise((resolve) => {
+      const req = request(url, { method, headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - due);
+          if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
+          else non2xx += 1;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      req.end(body);
+    });
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const answers = [];
+  for (let i = 0; i < Math.round(rate * seconds); i += 1) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait >= 1) await sleep(wait);
+    answers.push(send(due));
+  }
+  await Promise.all(answers);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
+  return {
+    '2xx': ok,
+    non2xx,
+    errors,
+    latency: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(latencies.at(-1) ?? NaN) },
+  };
+}
