@@ -9,7 +9,7 @@
 // with another one each round, so that the machine's other load falls on all alike. Prints
 // requests/s and latency percentiles for each load, the CPU time the server spent per request,
 // and the ratio of each round. Then it loads each server at the same fixed rate (BENCH_RATE, by
-// default half the lowest throughput of an api) and compares their p99 latency.
+// default half the lowest throughput of an api), in rounds as well, and compares their p99 latency.
 //
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
 // loads that api too, on port 8103: two revisions compared in the same run.
@@ -141,7 +141,6 @@ for (const { port } of servers) {
 const ratios = servers.slice(1).map(() => []);
 /** [server index, req/s] of every load of an api. */
 const throughputs = [];
-const latencies = [];
 for (let round = 1; round <= rounds; round += 1) {
   // Each round starts with another server, so that none is always loaded first or last.
   const figures = [];
@@ -158,26 +157,32 @@ for (let round = 1; round <= rounds; round += 1) {
 // (bench/paced.mjs): at full load, latency only says how long the queue of `connections`
 // requests is (connections / throughput).
 const rate = Number(process.env.BENCH_RATE ?? Math.round(0.5 * Math.min(...throughputs.map((t) => t[1]))));
-for (const index of servers.keys()) {
-  const { name, port, child } = servers[index];
-  await clearQueue();
-  const result = await measured(child.pid, () =>
-    paced({
-      url: `http://127.0.0.1:${port}/api/v1/research`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      body: QUESTION,
-      rate,
-      seconds,
-    }),
-  );
-  const p99 = result.latency.p99;
-  latencies[index] = p99;
-  report(`at ${rate} req/s: ${name}`, result);
+// In rounds too, each starting with another server: PostgreSQL's own work after a load (vacuum,
+// checkpoints) would otherwise fall on whichever server comes first.
+const latencyRatios = servers.slice(1).map(() => []);
+for (let round = 1; round <= rounds; round += 1) {
+  const p99s = [];
+  for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
+    const { name, port, child } = servers[index];
+    await clearQueue();
+    const result = await measured(child.pid, () =>
+      paced({
+        url: `http://127.0.0.1:${port}/api/v1/research`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: QUESTION,
+        rate,
+        seconds,
+      }),
+    );
+    p99s[index] = result.latency.p99;
+    report(`round ${round} at ${rate} req/s: ${name}`, result);
+  }
+  p99s.slice(1).forEach((p99, i) => latencyRatios[i].push((p99 / p99s[0]).toFixed(2)));
 }
 servers.slice(1).forEach(({ name }, i) => {
   console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
-  console.log(`${name} p99 at ${rate} req/s: ${(latencies[i + 1] / latencies[0]).toFixed(2)} × bare's`);
+  console.log(`${name} p99 at ${rate} req/s / bare's: ${latencyRatios[i].map((ratio) => `${ratio}×`).join(', ')}`);
 });
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
