@@ -6,6 +6,7 @@
 //
 // Needs PostgreSQL on localhost; creates and drops the database research_bench_uow.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AuditEntry, AuditRecord } from './audit-record';
 
 /** The previous hash of the first record of every chain. */
@@ -38,7 +38,8 @@ export function canonicalContent(record: Omit<AuditRecord, 'hash'>): string {
 }
 
 export function hashOf(record: Omit<AuditRecord, 'hash'>): string {
-  return createHash('sha256').update(canonicalContent(record), 'utf8').digest('hex');
+  // One-shot hashing: about twice as fast as a Hash object for text this short.
+  return hash('sha256', canonicalContent(record), 'hex');
 }
 
 /** The entries of one chain, in order, linked after its head. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * `drs_<prefix>_<secret>`: 8 characters shown in lists to tell keys apart, then 32 random bytes
@@ -22,7 +22,7 @@ export function generateKey(): NewKey {
 }
 
 export function hashKey(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Whether a presented key has our shape at all: anything else is refused without a lookup. */
