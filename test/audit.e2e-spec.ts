@@ -275,6 +275,54 @@ describe('audit trail', () => {
     }
   });
 
+  it('keeps a flood of refused calls from one client to a record of the first and one that counts the rest', async () => {
+    const port = await freePort();
+    const api = await AppProcess.startServing(
+      'api',
+      { ...stack.env, PORT: String(port), AUDIT_DENIED_WINDOW_MS: '1000', AUDIT_FLUSH_MS: '50' },
+      port,
+    );
+    try {
+      const http = new HttpClient(`http://127.0.0.1:${port}`);
+      const flood: HttpResponse[] = [];
+      for (let batch = 0; batch < 10; batch += 1) {
+        flood.push(
+          ...(await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              http.get('/api/v1/audit/verify', { 'user-agent': `flood ${batch}-${i}` }),
+            ),
+          )),
+        );
+      }
+      expect(new Set(flood.map((response) => response.status))).toEqual(new Set([401]));
+      const requestIds = flood.map(requestIdOf);
+      const records = await waitFor('the record that counts the flood', async () => {
+        const rows = await stack.database.query<Row & { occurrences: number }>(
+          'SELECT * FROM audit_records WHERE request_id = ANY($1) ORDER BY seq',
+          [requestIds],
+        );
+        const counted = rows.reduce((sum, row) => sum + row.occurrences, 0);
+        return counted === flood.length ? rows : undefined;
+      });
+      // The first on its own; the rest in one record per window (the flood may straddle two).
+      expect(records.length).toBeGreaterThanOrEqual(2);
+      expect(records.length).toBeLessThanOrEqual(4);
+      expect(records[0]).toMatchObject({
+        request_id: requestIdOf(flood[0]!),
+        occurrences: 1,
+        action: 'audit.verify',
+        outcome: 'denied',
+        status_code: 401,
+        tenant_id: null,
+      });
+      expect(records.slice(1).every((record) => record.occurrences > 1)).toBe(true);
+      const verified = await call('GET', '/api/v1/audit/verify', keys.admin);
+      expect(verified.body.valid).toBe(true);
+    } finally {
+      await api.stop();
+    }
+  });
+
   describe('a change whose transaction fails', () => {
     beforeAll(async () => {
       // Stands for any failure between the change and its commit: here the record of a
@@ -462,6 +510,7 @@ describe('audit trail', () => {
         first.request_id,
         first.client_ip,
         first.user_agent,
+        first.occurrences,
         first.prev_hash,
       ]);
       expect(createHash('sha256').update(canonical).digest('hex')).toBe(first.hash);

@@ -23,6 +23,7 @@ const entry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
   requestId: `request-${n}`,
   clientIp: '203.0.113.7',
   userAgent: 'curl/8.0',
+  occurrences: 1,
   ...overrides,
 });
 
@@ -56,6 +57,7 @@ describe('the audit hash chain', () => {
         'request-1',
         '203.0.113.7',
         'curl/8.0',
+        1,
         GENESIS_HASH,
       ]),
     );

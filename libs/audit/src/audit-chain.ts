@@ -33,6 +33,7 @@ export function canonicalContent(record: Omit<AuditRecord, 'hash'>): string {
     record.requestId,
     record.clientIp,
     record.userAgent,
+    record.occurrences,
     record.prevHash,
   ]);
 }

@@ -17,6 +17,11 @@ export interface AuditEntry {
   requestId: string | null;
   clientIp: string | null;
   userAgent: string | null;
+  /**
+   * How many requests the record stands for: 1, or for repeated refusals of one caller (see
+   * `DenialCoalescer`) the refusals after the first within a window, of which it holds the first.
+   */
+  occurrences: number;
 }
 
 /** A stored record: its entry, its place in its tenant's chain and its hash. */

@@ -13,12 +13,14 @@ class FakeRepository {
   down = false;
   /** Ids PostgreSQL refuses for good (a value it cannot store). */
   readonly refused = new Set<string>();
+  readonly occurrences = new Map<string, number>();
 
   async append(entries: readonly AuditEntry[]): Promise<unknown[]> {
     await new Promise((resolve) => setImmediate(resolve));
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     if (entries.some((entry) => this.refused.has(entry.id))) throw new Error('invalid input syntax');
     this.batches.push(entries.map((entry) => entry.id));
+    entries.forEach((entry) => this.occurrences.set(entry.id, entry.occurrences));
     return [];
   }
 
@@ -49,6 +51,7 @@ const entry = (): AuditEntry => ({
   requestId: null,
   clientIp: null,
   userAgent: null,
+  occurrences: 1,
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -169,6 +172,19 @@ describe('AuditWriter', () => {
     await sleep(700);
     expect(repository.written[0]).toBe('change-1');
     expect(repository.written).toHaveLength(2);
+  });
+
+  it('writes repeated refusals of one caller as a first record and one that counts the rest, also at shutdown', async () => {
+    const audit = writer({ AUDIT_DENIED_WINDOW_MS: '60000' });
+    const refusals = Array.from({ length: 20 }, () => ({ ...entry(), outcome: AuditOutcome.Denied, statusCode: 401 }));
+    refusals.forEach((e) => audit.add(e));
+    const read = entry();
+    audit.add(read);
+    await sleep(60);
+    expect(repository.written).toEqual([refusals[0]!.id, read.id]);
+    await audit.onApplicationShutdown();
+    expect(repository.written).toEqual([refusals[0]!.id, read.id, refusals[1]!.id]);
+    expect(repository.occurrences.get(refusals[1]!.id)).toBe(19);
   });
 
   it('writes what is left when the app shuts down, and logs what it could not write in time', async () => {

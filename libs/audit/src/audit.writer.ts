@@ -1,7 +1,9 @@
 import { isUnavailableError, sleep } from '@app/common';
 import { AppConfig, AuditSettings } from '@app/config';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AuditOutcome } from './audit-action';
 import { AuditEntry } from './audit-record';
+import { DenialCoalescer } from './denial-coalescer';
 import { AuditRepository } from './persistence/audit.repository';
 
 /** Longest wait between two tries while PostgreSQL does not take the records. */
@@ -35,6 +37,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   /** Whether the outbox may hold records: set by commits here and by the sweep. */
   private outboxDue = true;
   private sweep: NodeJS.Timeout | undefined;
+  private readonly denials: DenialCoalescer | undefined;
   private failures = 0;
   private lastWarning = 0;
 
@@ -43,6 +46,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
     config: AppConfig,
   ) {
     this.settings = config.audit;
+    this.denials = this.settings.deniedWindowMs > 0 ? new DenialCoalescer(this.settings.deniedWindowMs) : undefined;
     this.shutdownFlushMs = Math.min(MAX_SHUTDOWN_FLUSH_MS, config.shutdownTimeoutMs / 4);
   }
 
@@ -52,7 +56,11 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.sweep = setInterval(() => this.chainOutboxSoon(0), OUTBOX_SWEEP_MS);
+    const every = Math.min(OUTBOX_SWEEP_MS, this.settings.deniedWindowMs || OUTBOX_SWEEP_MS);
+    this.sweep = setInterval(() => {
+      for (const aggregate of this.denials?.drain() ?? []) this.buffered(aggregate);
+      this.chainOutboxSoon(0);
+    }, every);
     this.sweep.unref();
   }
 
@@ -63,6 +71,14 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   }
 
   add(entry: AuditEntry): void {
+    if (this.denials && entry.outcome === AuditOutcome.Denied) {
+      for (const record of this.denials.offer(entry)) this.buffered(record);
+    } else {
+      this.buffered(entry);
+    }
+  }
+
+  private buffered(entry: AuditEntry): void {
     if (this.buffer.length >= this.settings.maxBuffered) {
       this.drop([entry], `${this.buffer.length} records already wait to be written`);
       return;
@@ -81,6 +97,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const deadline = Date.now() + this.shutdownFlushMs;
     clearInterval(this.sweep);
+    for (const aggregate of this.denials?.drain(Date.now(), true) ?? []) this.buffered(aggregate);
     this.cancelTimer();
     while (this.flushing) await this.flushing;
     this.outboxDue = true;

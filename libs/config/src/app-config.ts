@@ -75,6 +75,8 @@ export interface AuditSettings {
   batchSize: number;
   /** Records kept in memory while PostgreSQL does not take them; beyond, they are logged and dropped. */
   maxBuffered: number;
+  /** Window within which repeated refusals of one caller make one record after the first; 0: one record each. */
+  deniedWindowMs: number;
 }
 
 /**

@@ -145,16 +145,35 @@ describe('authentication settings', () => {
   });
 });
 
+describe('rate-limit settings', () => {
+  it('limits 100 reads and 10 writes a second, counts shared through Redis every 20 ms', () => {
+    expect(loadConfig({}).rateLimit).toEqual({ enabled: true, windowMs: 1000, reads: 100, writes: 10, syncMs: 20 });
+    expect(loadConfig({ RATE_LIMIT_SYNC_MS: '5' }).rateLimit.syncMs).toBe(5);
+    expect(() => loadConfig({ RATE_LIMIT_SYNC_MS: '0' })).toThrow(/RATE_LIMIT_SYNC_MS/);
+  });
+});
+
 describe('audit settings', () => {
   it('records reads, and writes batched records within 200 ms, 500 at a time, keeping up to 100000', () => {
-    expect(loadConfig({}).audit).toEqual({ reads: true, flushMs: 200, batchSize: 500, maxBuffered: 100_000 });
+    expect(loadConfig({}).audit).toEqual({
+      reads: true,
+      flushMs: 200,
+      batchSize: 500,
+      maxBuffered: 100_000,
+      deniedWindowMs: 10_000,
+    });
   });
 
   it('reads them and names values out of range', () => {
     expect(
-      loadConfig({ AUDIT_READS: 'false', AUDIT_FLUSH_MS: '100', AUDIT_BATCH_SIZE: '50', AUDIT_MAX_BUFFERED: '1000' })
-        .audit,
-    ).toEqual({ reads: false, flushMs: 100, batchSize: 50, maxBuffered: 1000 });
+      loadConfig({
+        AUDIT_READS: 'false',
+        AUDIT_FLUSH_MS: '100',
+        AUDIT_BATCH_SIZE: '50',
+        AUDIT_MAX_BUFFERED: '1000',
+        AUDIT_DENIED_WINDOW_MS: '0',
+      }).audit,
+    ).toEqual({ reads: false, flushMs: 100, batchSize: 50, maxBuffered: 1000, deniedWindowMs: 0 });
     expect(() =>
       loadConfig({ AUDIT_READS: 'sometimes', AUDIT_FLUSH_MS: '0', AUDIT_BATCH_SIZE: '0', AUDIT_MAX_BUFFERED: '10' }),
     ).toThrow(

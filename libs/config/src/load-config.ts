@@ -209,6 +209,7 @@ export function loadConfig(env: Env): AppConfig {
       flushMs: read.int('AUDIT_FLUSH_MS', 200, 10, 10_000),
       batchSize: read.int('AUDIT_BATCH_SIZE', 500, 1, 10_000),
       maxBuffered: read.int('AUDIT_MAX_BUFFERED', 100_000, 100, 10_000_000),
+      deniedWindowMs: read.int('AUDIT_DENIED_WINDOW_MS', 10_000, 0, 3_600_000),
     },
     llm: readLlm(read),
     budgetDefaults,

@@ -147,6 +147,16 @@ export class AuditRecordDto {
   @ApiProperty({ type: String, nullable: true })
   user_agent: string | null;
 
+  @ApiProperty({
+    description:
+      'How many requests the record stands for. 1, except for repeated refusals of one caller (same tenant, ' +
+      'actor, client IP, action and status) within `AUDIT_DENIED_WINDOW_MS`: the first is recorded on its own, ' +
+      'and one more record stands for all that followed in the window, with the request id, resource and user ' +
+      'agent of the first of them.',
+    example: 1,
+  })
+  occurrences: number;
+
   @ApiProperty({ description: 'SHA-256 (hex) of the previous record of the chain; 64 zeros for the first.' })
   prev_hash: string;
 
@@ -168,6 +178,7 @@ export class AuditRecordDto {
       request_id: record.requestId,
       client_ip: record.clientIp,
       user_agent: record.userAgent,
+      occurrences: record.occurrences,
       prev_hash: record.prevHash,
       hash: record.hash,
     };

@@ -36,6 +36,7 @@ export function entryOf(
     requestId: clip(String(request.id), MAX_ID),
     clientIp: request.ip ?? null,
     userAgent: clip(request.headers['user-agent'] ?? null, MAX_TEXT),
+    occurrences: 1,
   };
 }
 

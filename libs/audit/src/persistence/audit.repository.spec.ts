@@ -51,6 +51,7 @@ describe('AuditRepository', () => {
     requestId: randomUUID(),
     clientIp: '127.0.0.1',
     userAgent: 'spec',
+    occurrences: 1,
     ...overrides,
   });
   const seqs = async (tenantId: string) =>

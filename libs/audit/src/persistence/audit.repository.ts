@@ -49,6 +49,8 @@ type EntryRow = {
   request_id: string | null;
   client_ip: string | null;
   user_agent: string | null;
+  /** Absent from the outbox, whose records stand for one change each. */
+  occurrences?: number;
 };
 
 type RecordRow = EntryRow & {
@@ -59,7 +61,7 @@ type RecordRow = EntryRow & {
 };
 
 const RECORD_COLUMNS = `a.id, a.tenant_id, a.seq, a.occurred_at, a.actor, a.action, a.resource_type, a.resource_id,
-  a.outcome, a.status_code, a.request_id, a.client_ip, a.user_agent, a.prev_hash, a.hash`;
+  a.outcome, a.status_code, a.request_id, a.client_ip, a.user_agent, a.occurrences, a.prev_hash, a.hash`;
 
 /**
  * The audit tables. Appends lock each chain head they extend, in one order (by tenant), so that
@@ -85,13 +87,14 @@ export class AuditRepository {
       await this.unitOfWork.query(
         `WITH inserted AS (
            INSERT INTO audit_records (id, tenant_id, seq, occurred_at, actor, action, resource_type, resource_id,
-                                      outcome, status_code, request_id, client_ip, user_agent, prev_hash, hash)
+                                      outcome, status_code, request_id, client_ip, user_agent, occurrences, prev_hash,
+                                      hash)
            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[],
                                 $7::text[], $8::text[], $9::text[], $10::smallint[], $11::text[], $12::text[],
-                                $13::text[], $14::text[], $15::text[])
+                                $13::text[], $14::int[], $15::text[], $16::text[])
          )
          UPDATE audit_chain_heads AS h SET last_seq = n.last_seq, last_hash = n.last_hash, updated_at = now()
-           FROM unnest($16::uuid[], $17::bigint[], $18::text[]) AS n(tenant_id, last_seq, last_hash)
+           FROM unnest($17::uuid[], $18::bigint[], $19::text[]) AS n(tenant_id, last_seq, last_hash)
           WHERE h.tenant_id IS NOT DISTINCT FROM n.tenant_id`,
         [
           records.map((r) => r.id),
@@ -107,6 +110,7 @@ export class AuditRepository {
           records.map((r) => r.requestId),
           records.map((r) => r.clientIp),
           records.map((r) => r.userAgent),
+          records.map((r) => r.occurrences),
           records.map((r) => r.prevHash),
           records.map((r) => r.hash),
           lasts.map((r) => r.tenantId),
@@ -317,6 +321,7 @@ function toEntry(row: EntryRow): AuditEntry {
     requestId: row.request_id,
     clientIp: row.client_ip,
     userAgent: row.user_agent,
+    occurrences: row.occurrences ?? 1,
   };
 }
 

@@ -32,10 +32,12 @@ export class CreateAuditTrail1795597500000 implements MigrationInterface {
         request_id    text,
         client_ip     text,
         user_agent    text,
+        occurrences   integer     NOT NULL DEFAULT 1,
         prev_hash     text        NOT NULL,
         hash          text        NOT NULL,
         CONSTRAINT audit_records_outcome_ck CHECK (outcome IN ('success', 'failure', 'denied')),
         CONSTRAINT audit_records_seq_ck CHECK (seq > 0),
+        CONSTRAINT audit_records_occurrences_ck CHECK (occurrences > 0),
         CONSTRAINT audit_records_chain_uq UNIQUE NULLS NOT DISTINCT (tenant_id, seq)
       )`);
     await queryRunner.query(
