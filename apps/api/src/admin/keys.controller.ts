@@ -34,7 +34,7 @@ export class KeysController {
   constructor(private readonly keys: ApiKeyService) {}
 
   @Post()
-  @Audited('key.create', 'key')
+  @Audited('key.create', 'key', { tenantFromAnswer: true })
   @ApiOperation({
     summary: 'Create an API key',
     description: 'The answer holds the key itself, this once: it is stored only as a hash.',
@@ -60,7 +60,7 @@ export class KeysController {
   }
 
   @Post(':id/revoke')
-  @Audited('key.revoke', 'key')
+  @Audited('key.revoke', 'key', { tenantFromAnswer: true })
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Revoke an API key',

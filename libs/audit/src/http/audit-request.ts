@@ -25,7 +25,7 @@ export function entryOf(
   const principal = request.principal;
   return {
     id: randomUUID(),
-    tenantId: principal?.tenantId ?? null,
+    tenantId: (route.tenantFromAnswer ? tenantIdOf(answer) : undefined) ?? principal?.tenantId ?? null,
     occurredAt: new Date(),
     actor: principal?.actor ?? 'anonymous',
     action: route.action,
@@ -49,6 +49,12 @@ function resourceIdOf(request: FastifyRequest, route: AuditedRoute, answer: unkn
     return typeof id === 'string' ? id : null;
   }
   return null;
+}
+
+function tenantIdOf(answer: unknown): string | undefined {
+  const tenantId =
+    typeof answer === 'object' && answer !== null ? (answer as { tenant_id?: unknown }).tenant_id : undefined;
+  return typeof tenantId === 'string' ? tenantId : undefined;
 }
 
 function clip(value: string | null, length: number): string | null {

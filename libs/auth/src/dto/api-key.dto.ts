@@ -55,6 +55,9 @@ export class ApiKeyResponseDto {
   @ApiProperty({ description: 'The tenant the key acts for.', example: 'acme' })
   tenant: string;
 
+  @ApiProperty({ format: 'uuid', description: "The tenant's id, as audit records name it." })
+  tenant_id: string;
+
   @ApiProperty()
   name: string;
 
@@ -80,6 +83,7 @@ export class ApiKeyResponseDto {
     return {
       key_id: key.id,
       tenant,
+      tenant_id: key.tenantId,
       name: key.name,
       prefix: key.prefix,
       scopes: key.scopes,
