@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
-import pg from 'pg';
+import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -18,14 +18,6 @@ const { FakeLlmServer, installResearchResponders } = require(join(root, 'dist/li
 const researches = Number(process.argv[2] ?? 10);
 const latencyMs = Number(process.argv[3] ?? 200);
 const maxSources = Number(process.argv[4] ?? 6);
-const server = 'postgres://postgres@127.0.0.1:5432';
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 async function waitFor(url) {
   for (let i = 0; i < 100; i += 1) {

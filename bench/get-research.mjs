@@ -25,14 +25,13 @@ import autocannon from 'autocannon';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import Redis from 'ioredis';
-import pg from 'pg';
 import { measured } from './cpu.mjs';
+import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 32);
 const rounds = Number(process.argv[4] ?? 3);
-const server = 'postgres://postgres@127.0.0.1:5432';
 const env = {
   PATH: process.env.PATH,
   NODE_ENV: 'production',
@@ -49,13 +48,6 @@ const env = {
 const API = 'http://127.0.0.1:8100';
 const BARE = 'http://127.0.0.1:8101';
 const OTHER = 'http://127.0.0.1:8103';
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 async function waitFor(what, check) {
   for (let i = 0; i < 600; i += 1) {

@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -31,7 +31,6 @@ const { toSearchText } = require(join(root, 'dist/libs/search/src/text/segmenter
 const MAX_BYTES = 1024 * 1024;
 const SIZES = [10, 20, 40, 80, 160, 320, 640, 1024].map((kib) => kib * 1024);
 const BASELINE_LIMIT_MS = 5000;
-const server = 'postgres://postgres@127.0.0.1:5432';
 const port = 8120;
 const baseUrl = `http://127.0.0.1:${port}`;
 const env = {
@@ -48,13 +47,6 @@ const env = {
   PORT: String(port),
   DOCUMENT_MAX_BYTES: String(MAX_BYTES),
 };
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 async function waitFor(url) {
   for (let i = 0; i < 100; i += 1) {

@@ -21,17 +21,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
-import pg from 'pg';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
+import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 32);
 const rounds = Number(process.argv[4] ?? 1);
-const server = 'postgres://postgres@127.0.0.1:5432';
 const env = {
   PATH: process.env.PATH,
   NODE_ENV: 'production',
@@ -45,13 +44,6 @@ const env = {
   ...UNREACHED_RATE_LIMITS,
   BENCH_BARE_PREPARED: process.env.BENCH_BARE_PREPARED ?? '0',
 };
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 async function waitForPort(port) {
   for (let i = 0; i < 100; i += 1) {

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -19,14 +19,6 @@ const { UnitOfWork } = require(join(root, 'dist/libs/database/src/unit-of-work.j
 
 const count = Number(process.argv[2] ?? 3000);
 const rounds = Number(process.argv[3] ?? 4);
-const server = 'postgres://postgres@127.0.0.1:5432';
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: `${server}/postgres` });
-  await client.connect();
-  await client.query(sql);
-  await client.end();
-}
 
 await admin('DROP DATABASE IF EXISTS research_bench_uow WITH (FORCE)');
 await admin('CREATE DATABASE research_bench_uow');

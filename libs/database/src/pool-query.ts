@@ -15,7 +15,12 @@ export async function poolQuery<R extends QueryResultRow>(
   values: unknown[],
   name?: string,
 ): Promise<R[]> {
+  return (await pgPoolOf(dataSource).query<R>(name ? { name, text, values } : { text, values })).rows;
+}
+
+/** The pg pool TypeORM opened for `dataSource`. */
+export function pgPoolOf(dataSource: DataSource): Pool {
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
   if (!pool) throw new Error('the data source has no PostgreSQL pool: it is not initialised');
-  return (await pool.query<R>(name ? { name, text, values } : { text, values })).rows;
+  return pool;
 }

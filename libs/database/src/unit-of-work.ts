@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { pgPoolOf } from './pool-query';
 
 type AfterCommit = () => unknown;
 
@@ -36,9 +37,9 @@ interface Transaction {
  *   is stored, and only once it is visible to others.
  *
  * The transaction runs on a connection taken from the pg pool TypeORM opened, with no query runner
- * in between: a TypeORM query runner per unit (its events, its wrappers around each statement)
- * cost a quarter of the CPU of a unit of two inserts (docs/benchmarks.md). `query` answers rows,
- * as pg does, and pg's errors (which `isUniqueViolation` and `isUnavailableError` recognise). A
+ * in between (its events and its wrappers around each statement; `bench/unit-of-work.mjs`
+ * compares the two). `query` answers rows, as pg does, and pg's errors (which `isUniqueViolation`
+ * and `isUnavailableError` recognise); with a `name` it prepares the statement. A
  * repository that asks for `manager()` gets TypeORM's manager on the same connection, told that
  * the transaction is open, so that it never begins or commits one of its own.
  */
@@ -132,9 +133,7 @@ export class UnitOfWork {
   }
 
   private async begin(transaction: Transaction): Promise<PoolClient> {
-    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
-    if (!pool) throw new Error('the data source has no PostgreSQL pool: it is not initialised');
-    const client = await pool.connect();
+    const client = await pgPoolOf(this.dataSource).connect();
     transaction.client = client;
     // A connection that breaks while it is checked out emits 'error', which would otherwise end
     // the process; the statement waiting on it fails on its own.

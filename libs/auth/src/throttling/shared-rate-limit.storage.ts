@@ -90,11 +90,6 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
     this.addHits = (this.redis as unknown as { rateLimitAddHits: AddHits }).rateLimitAddHits.bind(this.redis);
   }
 
-  /** Windows this replica keeps a count of. */
-  get tracked(): number {
-    return this.windows.size;
-  }
-
   override async increment(
     key: string,
     ttl: number,
