@@ -47,7 +47,8 @@ describe('fault: Redis loses the queue under load', () => {
    * Up to two pending ones may not be queued yet (their request is in flight) and up to two may
    * be being claimed, so six pending leave at least two jobs waiting in Redis.
    */
-  async function waitForBacklog(stack: TestStack): Promise<void> {
+  async function waitForBacklog(stack: TestStack, load: SubmissionLoad): Promise<void> {
+    let seen = 'nothing yet';
     await waitFor(
       'researches waiting and running',
       async () => {
@@ -55,11 +56,14 @@ describe('fault: Redis loses the queue under load', () => {
           `SELECT status, count(*)::int AS count FROM researches GROUP BY status`,
         );
         const count = (status: string) => rows.find((row) => row.status === status)?.count ?? 0;
+        seen = `${JSON.stringify(rows)} stored, answers so far ${JSON.stringify(load.statusCounts())}`;
         return count('pending') >= 6 && count('running') >= 1;
       },
       30000,
       10,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last seen: ${seen}`);
+    });
   }
 
   async function expectNothingLost(scenario: string, stack: TestStack, load: SubmissionLoad, started: number) {
@@ -77,7 +81,7 @@ describe('fault: Redis loses the queue under load', () => {
     const started = Date.now();
     const { stack, load } = await busyStack('redis-restart');
     try {
-      await waitForBacklog(stack);
+      await waitForBacklog(stack, load);
       const down = Date.now();
       await servers.redis.kill();
       // Down long enough for the api to accept submissions without it, and to say so.
@@ -105,7 +109,7 @@ describe('fault: Redis loses the queue under load', () => {
     const started = Date.now();
     const { stack, load } = await busyStack('redis-flush');
     try {
-      await waitForBacklog(stack);
+      await waitForBacklog(stack, load);
       await servers.redis.flushAll();
       await expectNothingLost('Redis FLUSHALL under load', stack, load, started);
     } finally {
