@@ -1,6 +1,6 @@
 // CPU time of a process from /proc (Linux): user and system, its threads included. A server's CPU
 // per request barely depends on what else runs on the machine, unlike its requests per second.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -11,10 +11,44 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** Runs `load` and returns its result with the CPU time `pid` spent per answered request, in µs. */
+/**
+ * CPU time of every PostgreSQL process on this machine, by pid: the backends serving the servers
+ * under load work on the same cores, and their share is part of what a request costs.
+ */
+export function databaseCpu() {
+  const byPid = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') byPid.set(entry, cpuSeconds(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return byPid;
+}
+
+/** CPU seconds PostgreSQL spent between two `databaseCpu()` readings (processes that ended are lost). */
+export function databaseCpuBetween(before, after) {
+  let seconds = 0;
+  for (const [pid, now] of after) seconds += now - (before.get(pid) ?? 0);
+  return seconds;
+}
+
+/**
+ * Runs `load` and returns its result with the CPU time `pid` spent per answered request, and the
+ * CPU time PostgreSQL spent per answered request, in µs.
+ */
 export async function measured(pid, load) {
   const before = cpuSeconds(pid);
+  const databaseBefore = databaseCpu();
   const result = await load();
   const answered = result['2xx'] + result.non2xx;
-  return { ...result, cpuPerRequestUs: answered > 0 ? ((cpuSeconds(pid) - before) * 1e6) / answered : NaN };
+  const perRequest = (seconds) => (answered > 0 ? (seconds * 1e6) / answered : NaN);
+  return {
+    ...result,
+    cpuPerRequestUs: perRequest(cpuSeconds(pid) - before),
+    databaseCpuPerRequestUs: perRequest(databaseCpuBetween(databaseBefore, databaseCpu())),
+  };
 }

@@ -90,7 +90,7 @@ function report(name, result) {
   const ok = result['2xx'];
   console.log(
     `${name.padEnd(42)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   PostgreSQL ${result.databaseCpuPerRequestUs.toFixed(0)} µs   ` +
       `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;

@@ -79,7 +79,7 @@ function report(name, result) {
   const ok = result['2xx'];
   console.log(
     `${name.padEnd(32)} ${(ok / seconds).toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   ` +
-      `p90 ${result.latency.p90} ms   p99 ${result.latency.p99} ms   max ${result.latency.max} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+      `p90 ${result.latency.p90} ms   p99 ${result.latency.p99} ms   max ${result.latency.max} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   PostgreSQL ${result.databaseCpuPerRequestUs.toFixed(0)} µs   ` +
       `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
   return ok / seconds;

@@ -193,6 +193,18 @@ describe('audit trail', () => {
     for (const response of responses) expect(await recordsOf(requestIdOf(response))).toHaveLength(1);
   });
 
+  it('records what a caller put in the path as text PostgreSQL keeps exactly as hashed: NUL, characters beyond the BMP', async () => {
+    const responses = [
+      await call('GET', `/api/v1/research/${encodeURIComponent('nul\0id')}`, keys.a),
+      await call('GET', `/api/v1/research/${encodeURIComponent('\u{1F600}')}`, keys.a),
+    ];
+    expect(responses.map((response) => response.status)).toEqual([400, 400]);
+    const records: Row[] = [];
+    for (const response of responses) records.push(await recordOf(response));
+    expect(records.map((r) => r.resource_id)).toEqual(['nul\uFFFDid', '\u{1F600}']);
+    expect((await call('GET', '/api/v1/audit/verify', keys.a)).body).toMatchObject({ valid: true });
+  });
+
   it('records refusals as denied: no key (401) and a key without the scope (403)', async () => {
     const unauthenticated = await call('GET', '/api/v1/research', null);
     const badKey = await call('POST', '/api/v1/documents', { ...keys.a, text: `drs_AAAAAAAA_${'A'.repeat(43)}` }, {});

