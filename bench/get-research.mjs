@@ -15,6 +15,8 @@
 // loads that api too, on port 8103, after the current one in each round: two revisions compared in
 // the same run.
 //
+// BENCH_ROWS=completed or BENCH_ROWS=pending loads only that row.
+//
 // With BENCH_CPU_PROF=<dir> the api runs with `node --cpu-prof` and writes its profile there
 // when it exits (summarise it with bench/profile-top.mjs).
 import { spawn, spawnSync } from 'node:child_process';
@@ -135,7 +137,7 @@ const servers = [
 const rows = [
   ['completed', completed],
   ['pending', pending],
-];
+].filter(([name]) => !process.env.BENCH_ROWS || process.env.BENCH_ROWS.split(',').includes(name));
 for (const [name, id] of rows) {
   const [fromApi, fromBare] = [await read(API, id), await read(BARE, id)];
   if (other && !isDeepStrictEqual(fromApi, await read(OTHER, id))) {
