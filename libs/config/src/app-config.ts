@@ -79,6 +79,25 @@ export interface AuditSettings {
   deniedWindowMs: number;
 }
 
+/** The fetcher of URLs the service did not choose itself (search results, pages, webhooks). */
+export interface FetchSettings {
+  /** Host names, addresses and CIDR networks the address guard lets through (`FETCH_ALLOWED_HOSTS`). */
+  allowedHosts: readonly string[];
+  /** Sent with every request; its product token (before the first `/`) is the robots.txt user agent. */
+  userAgent: string;
+  respectRobots: boolean;
+  connectTimeoutMs: number;
+  /** For the whole fetch, redirects included. */
+  timeoutMs: number;
+  /** Of the body as sent. */
+  maxBytes: number;
+  /** Of the body once decompressed. */
+  maxDecodedBytes: number;
+  maxRedirects: number;
+  /** How long a site's robots.txt is trusted. */
+  robotsTtlMs: number;
+}
+
 /**
  * Which proxies in front of the api are trusted to say who the client is (X-Forwarded-For): none,
  * all, the nearest `n`, or those at these addresses and CIDR ranges. Fastify's `trustProxy`.
@@ -130,6 +149,7 @@ export class AppConfig {
   readonly auth: AuthSettings;
   readonly rateLimit: RateLimitSettings;
   readonly audit: AuditSettings;
+  readonly fetch: FetchSettings;
   /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
   readonly corsOrigins: readonly string[];
   readonly trustProxy: TrustProxy;

@@ -1,6 +1,7 @@
 export { AppConfig } from './app-config';
 export type {
   AuditSettings,
+  FetchSettings,
   AuthSettings,
   BudgetLimits,
   LlmCircuitSettings,
@@ -13,4 +14,4 @@ export type {
 } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
-export { ConfigError, loadConfig } from './load-config';
+export { ConfigError, DEFAULT_USER_AGENT, loadConfig } from './load-config';

@@ -187,6 +187,43 @@ describe('audit settings', () => {
   });
 });
 
+describe('web page fetching', () => {
+  it('reaches nothing private by default, reads robots.txt, and names itself', () => {
+    expect(loadConfig({}).fetch).toEqual({
+      allowedHosts: [],
+      userAgent: 'deep-research-service/0.1 (research agent; honours robots.txt)',
+      respectRobots: true,
+      connectTimeoutMs: 5000,
+      timeoutMs: 20_000,
+      maxBytes: 5 * 1024 * 1024,
+      maxDecodedBytes: 20 * 1024 * 1024,
+      maxRedirects: 5,
+      robotsTtlMs: 3_600_000,
+    });
+  });
+
+  it('reads the hosts and networks an operator allows, and names what it cannot read', () => {
+    expect(
+      loadConfig({ FETCH_ALLOWED_HOSTS: ' wiki.internal, 10.20.0.0/16 ,fd00::/8', FETCH_RESPECT_ROBOTS: 'false' })
+        .fetch,
+    ).toMatchObject({ allowedHosts: ['wiki.internal', '10.20.0.0/16', 'fd00::/8'], respectRobots: false });
+    expect(() =>
+      loadConfig({
+        FETCH_ALLOWED_HOSTS: '10.0.0.0/33,wiki/x',
+        FETCH_MAX_REDIRECTS: '6',
+        FETCH_USER_AGENT: 'робот/1.0',
+      }),
+    ).toThrow(
+      new ConfigError([
+        'FETCH_ALLOWED_HOSTS must list host names, addresses or CIDR networks; "10.0.0.0/33" is none',
+        'FETCH_ALLOWED_HOSTS must list host names, addresses or CIDR networks; "wiki/x" is none',
+        'FETCH_USER_AGENT must be printable ASCII, starting with the product name',
+        'FETCH_MAX_REDIRECTS must be an integer from 0 to 5; got "6"',
+      ]),
+    );
+  });
+});
+
 describe('.env.example', () => {
   it('explains every variable the configuration reads, with its default', () => {
     const read = new Set<string>();

@@ -3,6 +3,7 @@ import {
   AppConfig,
   AuthSettings,
   BudgetLimits,
+  FetchSettings,
   LlmCircuitSettings,
   LlmSettings,
   LogLevel,
@@ -211,6 +212,7 @@ export function loadConfig(env: Env): AppConfig {
       maxBuffered: read.int('AUDIT_MAX_BUFFERED', 100_000, 100, 10_000_000),
       deniedWindowMs: read.int('AUDIT_DENIED_WINDOW_MS', 10_000, 0, 3_600_000),
     },
+    fetch: readFetch(read),
     llm: readLlm(read),
     budgetDefaults,
     budgetMaxima,
@@ -246,6 +248,42 @@ function readAuth(read: EnvReader, nodeEnv: NodeEnv): AuthSettings {
     keyCacheTtlMs: read.int('AUTH_KEY_CACHE_TTL_MS', 10_000, 0, 600_000),
   };
 }
+
+/**
+ * The page fetcher. `FETCH_ALLOWED_HOSTS` is empty by default: nothing private is reachable
+ * unless an operator lists it (host names, addresses or CIDR networks).
+ */
+function readFetch(read: EnvReader): FetchSettings {
+  const allowedHosts = (read.raw('FETCH_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of allowedHosts.filter((candidate) => candidate.includes('/'))) {
+    const [address, bits] = entry.split('/');
+    const width = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
+    if (width === 0 || !/^\d+$/.test(bits ?? '') || Number(bits) > width) {
+      read.problems.push(`FETCH_ALLOWED_HOSTS must list host names, addresses or CIDR networks; "${entry}" is none`);
+    }
+  }
+  const userAgent = read.raw('FETCH_USER_AGENT') ?? DEFAULT_USER_AGENT;
+  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(userAgent)) {
+    read.problems.push('FETCH_USER_AGENT must be printable ASCII, starting with the product name');
+  }
+  return {
+    allowedHosts,
+    userAgent,
+    respectRobots: read.bool('FETCH_RESPECT_ROBOTS', true),
+    connectTimeoutMs: read.int('FETCH_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
+    timeoutMs: read.int('FETCH_TIMEOUT_MS', 20_000, 500, 300_000),
+    maxBytes: read.int('FETCH_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    maxDecodedBytes: read.int('FETCH_MAX_DECODED_BYTES', 20 * 1024 * 1024, 1024, 500 * 1024 * 1024),
+    maxRedirects: read.int('FETCH_MAX_REDIRECTS', 5, 0, 5),
+    robotsTtlMs: read.int('FETCH_ROBOTS_TTL_SECONDS', 3600, 0, 7 * 24 * 3600) * 1000,
+  };
+}
+
+/** Names the service to the sites it reads; the part before the `/` is its robots.txt user agent. */
+export const DEFAULT_USER_AGENT = 'deep-research-service/0.1 (research agent; honours robots.txt)';
 
 /**
  * Exact origins (scheme, host and port) whose browser pages may call the api. `*` lets any page

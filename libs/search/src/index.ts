@@ -27,3 +27,8 @@ export type {
   TermMatch,
 } from './text/text-tasks';
 export { TextModule } from './text.module';
+export { AddressPolicy } from './fetch/address-policy';
+export { FetchError } from './fetch/fetch-errors';
+export type { FetchRefusalReason } from './fetch/fetch-errors';
+export { SafeFetcher } from './fetch/safe-fetcher';
+export type { FetchOptions, FetchedPage, PageFormat, Resolve } from './fetch/safe-fetcher';

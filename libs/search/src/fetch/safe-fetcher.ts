@@ -1,0 +1,420 @@
+import { LookupAddress } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { FetchSettings } from '@app/config';
+import robotsParser from 'robots-parser';
+import { Agent, Dispatcher, errors as undiciErrors, request } from 'undici';
+import { AddressPolicy } from './address-policy';
+import { BlockedAddressError, FetchError } from './fetch-errors';
+
+/** How the fetcher resolves host names: all addresses of a name. Tests inject their own. */
+export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+
+export type PageFormat = 'html' | 'text' | 'markdown';
+
+/** A fetched page: what citations of it are checked against. */
+export interface FetchedPage {
+  url: string;
+  /** After redirects. */
+  finalUrl: string;
+  status: number;
+  format: PageFormat;
+  /** As the server named it, without parameters. */
+  mediaType: string;
+  fetchedAt: Date;
+  /** The body, decoded from its charset. */
+  body: string;
+  etag: string | null;
+  lastModified: string | null;
+  /** The URLs redirected through, in order. */
+  redirects: string[];
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+}
+
+const FORMATS: Readonly<Record<string, PageFormat>> = {
+  'text/html': 'html',
+  'application/xhtml+xml': 'html',
+  'text/plain': 'text',
+  'text/markdown': 'markdown',
+  'text/x-markdown': 'markdown',
+};
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_ROBOTS_BYTES = 512 * 1024;
+const DECODERS: Readonly<Record<string, (buffer: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>>> = {
+  gzip: promisify(gunzip),
+  'x-gzip': promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress),
+};
+
+type Robots = ReturnType<typeof robotsParser>;
+
+/** What a fetch runs under: the caller's signal, if any, joined with the fetcher's own timeout, kept apart to say which fired. */
+type TimedSignal = AbortSignal & { timeout: AbortSignal };
+
+/**
+ * The one way the service fetches a URL it did not choose itself (search results, pages a source
+ * links to, webhooks later). It refuses:
+ * - schemes other than http and https;
+ * - hosts whose addresses are private, loopback, link-local (cloud metadata), CGNAT, multicast or
+ *   reserved, checked on the addresses the connection then uses (the guard is the socket's DNS
+ *   lookup, so a name cannot resolve to one address for the check and another for the connection),
+ *   on every redirect, IPv4-mapped IPv6 included (AddressPolicy);
+ * - paths the site's robots.txt disallows for this service (`robots-parser`), unless configured off;
+ * - more than `maxRedirects` redirects;
+ * - bodies over `maxBytes`, or over `maxDecodedBytes` once decompressed (a gzip bomb stops there);
+ * - content types other than HTML, plain text and Markdown, before reading their body;
+ * - anything slower than the connect and total timeouts.
+ * Each refusal is a FetchError with its reason.
+ */
+export class SafeFetcher {
+  private readonly policy: AddressPolicy;
+  private readonly dispatcher: Dispatcher;
+  private readonly robotsToken: string;
+  private readonly robots = new Map<string, { rules: Robots | 'allow' | 'disallow'; until: number }>();
+
+  constructor(
+    private readonly settings: FetchSettings,
+    private readonly resolve: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true }),
+  ) {
+    this.policy = new AddressPolicy(settings.allowedHosts);
+    this.robotsToken = settings.userAgent.split('/')[0]!.trim();
+    this.dispatcher = new Agent({
+      connect: { timeout: settings.connectTimeoutMs, lookup: this.guardedLookup },
+      headersTimeout: settings.timeoutMs,
+      bodyTimeout: settings.timeoutMs,
+      maxResponseSize: settings.maxBytes,
+    });
+  }
+
+  async fetch(url: string, options: FetchOptions = {}): Promise<FetchedPage> {
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    const signal: TimedSignal = Object.assign(options.signal ? AbortSignal.any([options.signal, timeout]) : timeout, {
+      timeout,
+    });
+    const redirects: string[] = [];
+    let current = this.checkedUrl(url, url);
+    for (;;) {
+      if (this.settings.respectRobots) await this.checkRobots(current, url, signal);
+      const response = await this.send(
+        current,
+        url,
+        signal,
+        'text/html, application/xhtml+xml, text/plain, text/markdown;q=0.9, */*;q=0.1',
+      );
+      if (REDIRECTS.has(response.statusCode)) {
+        const location = header(response, 'location');
+        await response.body.dump().catch(() => undefined);
+        if (!location)
+          throw new FetchError('http_status', `${current.href} redirected nowhere`, url, response.statusCode);
+        if (redirects.length >= this.settings.maxRedirects) {
+          throw new FetchError('too_many_redirects', `more than ${this.settings.maxRedirects} redirects`, url);
+        }
+        redirects.push(current.href);
+        current = this.checkedUrl(new URL(location, current).href, url);
+        continue;
+      }
+      return this.page(url, current, redirects, response, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  /** The DNS lookup of every connection the fetcher opens: only allowed addresses come out of it. */
+  private readonly guardedLookup = (
+    hostname: string,
+    options: { all?: boolean },
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    this.resolve(hostname).then(
+      (addresses) => {
+        if (addresses.length === 0) {
+          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+          return;
+        }
+        if (!this.policy.allowsHost(hostname)) {
+          // Every address is judged, not just the first: a name that also resolves to a private
+          // address is refused, whichever one the connection would have picked.
+          for (const { address } of addresses) {
+            const why = this.policy.refusal(address);
+            if (why) {
+              callback(new BlockedAddressError(hostname, why), []);
+              return;
+            }
+          }
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (error: Error) => callback(error, []),
+    );
+  };
+
+  /** A URL the fetcher may request: http(s), and an address literal must pass the guard here, as it is never looked up. */
+  private checkedUrl(candidate: string, original: string): URL {
+    let url: URL;
+    try {
+      url = new URL(candidate);
+    } catch {
+      throw new FetchError('bad_url', `"${candidate}" is not a URL`, original);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new FetchError(
+        'bad_url',
+        `${url.protocol.slice(0, -1)} URLs are not fetched, only http and https`,
+        original,
+      );
+    }
+    if (url.username || url.password)
+      throw new FetchError('bad_url', 'URLs with credentials are not fetched', original);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) && !this.policy.allowsHost(host)) {
+      const why = this.policy.refusal(host);
+      if (why) throw new FetchError('blocked_address', `${url.host}: ${why}`, original);
+    }
+    url.hash = '';
+    return url;
+  }
+
+  private async send(
+    url: URL,
+    original: string,
+    signal: TimedSignal,
+    accept: string,
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(url, {
+        dispatcher: this.dispatcher,
+        method: 'GET',
+        signal,
+        headers: { 'user-agent': this.settings.userAgent, accept, 'accept-encoding': 'gzip, deflate, br' },
+      });
+    } catch (error) {
+      throw this.failure(error, url, original, signal);
+    }
+  }
+
+  private async page(
+    original: string,
+    url: URL,
+    redirects: string[],
+    response: Dispatcher.ResponseData,
+    signal: TimedSignal,
+  ): Promise<FetchedPage> {
+    const status = response.statusCode;
+    if (status < 200 || status >= 300) {
+      await response.body.dump().catch(() => undefined);
+      throw new FetchError('http_status', `${url.href} answered ${status}`, original, status);
+    }
+    const [mediaType = '', ...parameters] = (header(response, 'content-type') ?? '')
+      .split(';')
+      .map((part) => part.trim());
+    const format = FORMATS[mediaType.toLowerCase()];
+    if (!format) {
+      await response.body.dump().catch(() => undefined);
+      throw new FetchError(
+        'unsupported_content_type',
+        `${url.href} is ${mediaType || 'of no declared type'}; HTML, plain text and Markdown are read`,
+        original,
+      );
+    }
+    const declared = Number(header(response, 'content-length'));
+    if (Number.isFinite(declared) && declared > this.settings.maxBytes) {
+      await response.body.dump().catch(() => undefined);
+      throw new FetchError('too_large', `${url.href} is ${declared} bytes, over ${this.settings.maxBytes}`, original);
+    }
+    const raw = await this.readBody(response, url, original, signal);
+    const decoded = await this.decompress(raw, header(response, 'content-encoding'), url, original);
+    return {
+      url: original,
+      finalUrl: url.href,
+      status,
+      format,
+      mediaType: mediaType.toLowerCase(),
+      fetchedAt: new Date(),
+      body: decodeText(decoded, charsetOf(parameters, format, decoded)),
+      etag: header(response, 'etag') ?? null,
+      lastModified: header(response, 'last-modified') ?? null,
+      redirects,
+    };
+  }
+
+  private async readBody(
+    response: Dispatcher.ResponseData,
+    url: URL,
+    original: string,
+    signal: TimedSignal,
+  ): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.settings.maxBytes) {
+          response.body.destroy();
+          throw new FetchError('too_large', `${url.href} is over ${this.settings.maxBytes} bytes`, original);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (error) {
+      throw this.failure(error, url, original, signal);
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  private async decompress(raw: Buffer, encoding: string | undefined, url: URL, original: string): Promise<Buffer> {
+    const codings = (encoding ?? '')
+      .split(',')
+      .map((coding) => coding.trim().toLowerCase())
+      .filter((coding) => coding && coding !== 'identity');
+    let body = raw;
+    // Codings are listed in the order they were applied.
+    for (const coding of codings.reverse()) {
+      const decode = DECODERS[coding];
+      if (!decode)
+        throw new FetchError('network', `${url.href} is encoded with ${coding}, which is not supported`, original);
+      try {
+        body = await decode(body, { maxOutputLength: this.settings.maxDecodedBytes });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw new FetchError(
+            'too_large',
+            `${url.href} decompresses to over ${this.settings.maxDecodedBytes} bytes`,
+            original,
+          );
+        }
+        throw new FetchError('network', `${url.href}: its ${coding} body does not decode`, original, undefined, {
+          cause: error,
+        });
+      }
+    }
+    return body;
+  }
+
+  private failure(error: unknown, url: URL, original: string, signal: TimedSignal): FetchError {
+    if (error instanceof FetchError) return error;
+    const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError) as
+      BlockedAddressError | undefined;
+    if (blocked) return new FetchError('blocked_address', blocked.message, original);
+    if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
+      return new FetchError('too_large', `${url.href} is over ${this.settings.maxBytes} bytes`, original);
+    }
+    if (
+      signal.aborted ||
+      error instanceof undiciErrors.ConnectTimeoutError ||
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError
+    ) {
+      const why =
+        signal.aborted && !signal.timeout.aborted
+          ? 'the fetch was cancelled'
+          : `no answer within ${this.settings.timeoutMs} ms`;
+      return new FetchError('timeout', `${url.href}: ${why}`, original, undefined, { cause: error });
+    }
+    return new FetchError('network', `${url.href}: ${(error as Error).message}`, original, undefined, { cause: error });
+  }
+
+  /** RFC 9309: a missing robots.txt (4xx) allows everything; an unreachable one (5xx, network) allows nothing. */
+  private async checkRobots(url: URL, original: string, signal: TimedSignal): Promise<void> {
+    const rules = await this.robotsOf(url, signal);
+    const allowed =
+      rules === 'allow' || (rules !== 'disallow' && rules.isAllowed(url.href, this.robotsToken) !== false);
+    if (!allowed) {
+      throw new FetchError(
+        'robots',
+        rules === 'disallow'
+          ? `${url.origin}/robots.txt could not be read, so nothing there is fetched`
+          : `${url.origin}/robots.txt disallows ${url.pathname} for ${this.robotsToken}`,
+        original,
+      );
+    }
+  }
+
+  private async robotsOf(url: URL, signal: TimedSignal): Promise<Robots | 'allow' | 'disallow'> {
+    const cached = this.robots.get(url.origin);
+    if (cached && cached.until > Date.now()) return cached.rules;
+    const rules = await this.readRobots(url, signal);
+    this.robots.set(url.origin, { rules, until: Date.now() + this.settings.robotsTtlMs });
+    return rules;
+  }
+
+  private async readRobots(url: URL, signal: TimedSignal): Promise<Robots | 'allow' | 'disallow'> {
+    let location = new URL('/robots.txt', url);
+    for (let hops = 0; hops <= this.settings.maxRedirects; hops += 1) {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.send(location, location.href, signal, 'text/plain');
+      } catch (error) {
+        // A guard refusal or a timeout of the page itself is the page's failure, not the robots'.
+        if ((error as FetchError).reason === 'blocked_address' || signal.aborted) throw error;
+        return 'disallow';
+      }
+      const status = response.statusCode;
+      const next = REDIRECTS.has(status) ? header(response, 'location') : undefined;
+      if (status >= 200 && status < 300) {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of response.body) {
+          size += (chunk as Buffer).length;
+          // Past the limit, what was read is used (RFC 9309 asks for at least 500 KiB).
+          if (size > MAX_ROBOTS_BYTES) {
+            response.body.destroy();
+            break;
+          }
+          chunks.push(chunk as Buffer);
+        }
+        return robotsParser(location.href, Buffer.concat(chunks).toString('utf8'));
+      }
+      await response.body.dump().catch(() => undefined);
+      if (next) {
+        location = new URL(next, location);
+        if (location.protocol !== 'http:' && location.protocol !== 'https:') return 'allow';
+        continue;
+      }
+      return status >= 400 && status < 500 ? 'allow' : 'disallow';
+    }
+    return 'allow';
+  }
+}
+
+function header(response: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function findCause(error: unknown, test: (cause: unknown) => boolean): unknown {
+  for (let cause = error, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth += 1) {
+    if (test(cause)) return cause;
+  }
+  return undefined;
+}
+
+/** The charset the Content-Type names, else one an HTML page declares near its start, else UTF-8. */
+function charsetOf(parameters: string[], format: PageFormat, body: Buffer): string {
+  for (const parameter of parameters) {
+    const [name, value] = parameter.split('=');
+    if (name?.trim().toLowerCase() === 'charset' && value) return value.trim().replace(/^"|"$/g, '');
+  }
+  if (format === 'html') {
+    const head = body.subarray(0, 2048).toString('latin1');
+    const declared = /<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)/i.exec(head)?.[1];
+    if (declared) return declared;
+  }
+  return 'utf-8';
+}
+
+function decodeText(body: Buffer, charset: string): string {
+  try {
+    return new TextDecoder(charset).decode(body);
+  } catch {
+    // A charset the decoder does not know.
+    return new TextDecoder('utf-8').decode(body);
+  }
+}
