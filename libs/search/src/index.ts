@@ -32,3 +32,5 @@ export { FetchError } from './fetch/fetch-errors';
 export type { FetchRefusalReason } from './fetch/fetch-errors';
 export { SafeFetcher } from './fetch/safe-fetcher';
 export type { FetchOptions, FetchedPage, PageFormat, Resolve } from './fetch/safe-fetcher';
+export { readPage } from './pages/page-reader';
+export type { ReadablePage } from './pages/page-reader';

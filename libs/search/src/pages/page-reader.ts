@@ -1,0 +1,93 @@
+import { Readability } from '@mozilla/readability';
+import { convert } from 'html-to-text';
+import { parseHTML } from 'linkedom';
+import { FetchedPage } from '../fetch/safe-fetcher';
+
+/** What a research reads of a page: its title and its text, which quotes are taken from. */
+export interface ReadablePage {
+  title: string;
+  text: string;
+  /** The page's language as it declares it (`<html lang>`), if it does. */
+  language: string | null;
+  /** Whether Readability found an article; false when the whole body was taken instead. */
+  article: boolean;
+}
+
+/** How HTML becomes text: blocks become paragraphs, links their text, and images, scripts and forms nothing. */
+const TEXT_OPTIONS = {
+  wordwrap: false,
+  preserveNewlines: false,
+  selectors: [
+    { selector: 'a', options: { ignoreHref: true } },
+    { selector: 'img', format: 'skip' },
+    { selector: 'script', format: 'skip' },
+    { selector: 'style', format: 'skip' },
+    { selector: 'noscript', format: 'skip' },
+    { selector: 'form', format: 'skip' },
+    { selector: 'nav', format: 'skip' },
+    { selector: 'h1', options: { uppercase: false } },
+    { selector: 'h2', options: { uppercase: false } },
+    { selector: 'h3', options: { uppercase: false } },
+    { selector: 'h4', options: { uppercase: false } },
+    { selector: 'h5', options: { uppercase: false } },
+    { selector: 'h6', options: { uppercase: false } },
+    { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
+  ],
+};
+
+/**
+ * The readable text of a fetched page. HTML goes through Mozilla's Readability (the reader view
+ * of Firefox) on a linkedom DOM, which keeps the article and drops navigation, ads and
+ * boilerplate; its article HTML becomes text with `html-to-text`, one paragraph per block. A page
+ * Readability finds no article in (a list, a short page) is read whole. Plain text and Markdown
+ * are kept as they came.
+ */
+export function readPage(page: FetchedPage): ReadablePage {
+  if (page.format !== 'html') {
+    return {
+      title: titleFromText(page.body, page.finalUrl),
+      text: normalise(page.body),
+      language: null,
+      article: false,
+    };
+  }
+  const { document } = parseHTML(page.body);
+  const language = document.documentElement?.getAttribute('lang')?.trim() || null;
+  const pageTitle = document.querySelector('title')?.textContent?.trim() ?? '';
+  // Readability changes the document it reads: the fallback reads the body from a fresh parse.
+  const parsed = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0]).parse();
+  const articleText = parsed?.content ? toText(parsed.content) : '';
+  if (parsed && articleText.length > 0) {
+    return {
+      title: parsed.title?.trim() || pageTitle || page.finalUrl,
+      text: articleText,
+      language: parsed.lang?.trim() || language,
+      article: true,
+    };
+  }
+  const body = parseHTML(page.body).document.body;
+  return { title: pageTitle || page.finalUrl, text: toText(body?.innerHTML ?? ''), language, article: false };
+}
+
+function toText(html: string): string {
+  return normalise(convert(html, TEXT_OPTIONS));
+}
+
+/** One form of line breaks, no trailing spaces, at most one empty line between paragraphs. */
+function normalise(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** A Markdown page's first heading, else its first line, else its URL. */
+function titleFromText(text: string, url: string): string {
+  const heading = /^#{1,6}\s+(.+)$/m.exec(text)?.[1]?.trim();
+  const firstLine = text
+    .split('\n')
+    .find((line) => line.trim().length > 0)
+    ?.trim();
+  return (heading ?? firstLine ?? url).slice(0, 300);
+}
