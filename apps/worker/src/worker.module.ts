@@ -4,6 +4,7 @@ import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HttpExceptionFilter } from '@app/http';
 import { HealthModule, LoggingInterceptor, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
+import { WebFetchModule } from '@app/search';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
@@ -18,6 +19,7 @@ const execution = ResearchExecutionModule.register({ imports: [agents], runner: 
     LoggingModule.forApp('worker'),
     MetricsModule.forApp('worker'),
     DatabaseModule,
+    WebFetchModule,
     agents,
     execution,
     HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),

@@ -31,6 +31,7 @@ export { AddressPolicy } from './fetch/address-policy';
 export { FetchError } from './fetch/fetch-errors';
 export type { FetchRefusalReason } from './fetch/fetch-errors';
 export { SafeFetcher } from './fetch/safe-fetcher';
-export type { FetchOptions, FetchedPage, PageFormat, Resolve } from './fetch/safe-fetcher';
+export type { FetchObserver, FetchOptions, FetchOutcome, FetchedPage, PageFormat, Resolve } from './fetch/safe-fetcher';
+export { WebFetchModule } from './web-fetch.module';
 export { readPage } from './pages/page-reader';
 export type { ReadablePage } from './pages/page-reader';

@@ -30,6 +30,8 @@ export const Metric = {
   LlmCircuitOpen: 'llm_circuit_open',
   LlmOutage: 'llm_outage_seconds',
   IntakePaused: 'research_intake_paused',
+  WebFetches: 'web_fetches_total',
+  WebFetchDuration: 'web_fetch_duration_seconds',
 } as const;
 
 /** The api's HTTP metrics. */
@@ -129,6 +131,16 @@ export const WORKER_METRICS: Provider[] = [
     name: Metric.BudgetExhausted,
     help: 'Researches that ran out of a budget (tokens, cost, llm_calls, time) and reported partially.',
     labelNames: ['budget'],
+  }),
+  makeCounterProvider({
+    name: Metric.WebFetches,
+    help: 'URLs fetched by the guarded fetcher, by outcome: fetched, or why not (blocked_address, robots, too_large, timeout...).',
+    labelNames: ['outcome'],
+  }),
+  makeHistogramProvider({
+    name: Metric.WebFetchDuration,
+    help: 'Seconds a fetch took, redirects and robots.txt included, whatever its outcome.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30],
   }),
   makeCounterProvider({ name: Metric.CacheHits, help: 'Cache hits by cache.', labelNames: ['cache'] }),
   makeCounterProvider({ name: Metric.CacheMisses, help: 'Cache misses by cache.', labelNames: ['cache'] }),

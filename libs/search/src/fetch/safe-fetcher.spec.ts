@@ -47,8 +47,12 @@ describe('SafeFetcher', () => {
     robotsTtlMs: 60_000,
   };
   const fetchers: SafeFetcher[] = [];
+  const outcomes: string[] = [];
   const fetcher = (overrides: Partial<FetchSettings> = {}) => {
-    const made = new SafeFetcher({ ...settings, ...overrides }, resolve);
+    const made = new SafeFetcher({ ...settings, ...overrides }, resolve, (outcome, seconds) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      outcomes.push(outcome);
+    });
     fetchers.push(made);
     return made;
   };
@@ -91,6 +95,7 @@ describe('SafeFetcher', () => {
   beforeEach(() => {
     routes.clear();
     seen.length = 0;
+    outcomes.length = 0;
     routes.set('/robots.txt', (_request, response) => {
       response.writeHead(200, { 'content-type': 'text/plain' });
       response.end('User-agent: *\nDisallow: /private\n');
@@ -323,6 +328,16 @@ describe('SafeFetcher', () => {
   it('turns an error status into a refusal that carries it', async () => {
     const error = await refusal(fetcher().fetch(page('/missing')));
     expect(error).toMatchObject({ reason: 'http_status', status: 404 });
+  });
+
+  it('reports the outcome of every fetch, once, for the metrics', async () => {
+    routes.set('/public', html('public'));
+    const fetch = fetcher();
+    await fetch.fetch(page('/public'));
+    await refusal(fetch.fetch(page('/missing')));
+    await refusal(fetch.fetch(page('/secret', 'evil.test')));
+    await refusal(fetch.fetch(page('/private/x')));
+    expect(outcomes).toEqual(['fetched', 'http_status', 'blocked_address', 'robots']);
   });
 
   describe('robots.txt', () => {

@@ -1,13 +1,14 @@
 import { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { FetchSettings } from '@app/config';
 import robotsParser from 'robots-parser';
 import { Agent, Dispatcher, errors as undiciErrors, request } from 'undici';
 import { AddressPolicy } from './address-policy';
-import { BlockedAddressError, FetchError } from './fetch-errors';
+import { BlockedAddressError, FetchError, FetchRefusalReason } from './fetch-errors';
 
 /** How the fetcher resolves host names: all addresses of a name. Tests inject their own. */
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
@@ -31,6 +32,11 @@ export interface FetchedPage {
   /** The URLs redirected through, in order. */
   redirects: string[];
 }
+
+/** How a fetch ended: `fetched`, or why not. */
+export type FetchOutcome = 'fetched' | FetchRefusalReason;
+
+export type FetchObserver = (outcome: FetchOutcome, seconds: number) => void;
 
 export interface FetchOptions {
   signal?: AbortSignal;
@@ -81,6 +87,8 @@ export class SafeFetcher {
   constructor(
     private readonly settings: FetchSettings,
     private readonly resolve: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true }),
+    /** Told the outcome and duration of every fetch (the fetch metrics). */
+    private readonly observe: FetchObserver = () => undefined,
   ) {
     this.policy = new AddressPolicy(settings.allowedHosts);
     this.robotsToken = settings.userAgent.split('/')[0]!.trim();
@@ -93,6 +101,21 @@ export class SafeFetcher {
   }
 
   async fetch(url: string, options: FetchOptions = {}): Promise<FetchedPage> {
+    const started = performance.now();
+    let outcome: FetchOutcome = 'network';
+    try {
+      const page = await this.fetchOnce(url, options);
+      outcome = 'fetched';
+      return page;
+    } catch (error) {
+      if (error instanceof FetchError) outcome = error.reason;
+      throw error;
+    } finally {
+      this.observe(outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async fetchOnce(url: string, options: FetchOptions): Promise<FetchedPage> {
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     const signal: TimedSignal = Object.assign(options.signal ? AbortSignal.any([options.signal, timeout]) : timeout, {
       timeout,
@@ -125,6 +148,10 @@ export class SafeFetcher {
 
   async close(): Promise<void> {
     await this.dispatcher.close();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
   }
 
   /** The DNS lookup of every connection the fetcher opens: only allowed addresses come out of it. */
