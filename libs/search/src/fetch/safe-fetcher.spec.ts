@@ -383,5 +383,17 @@ describe('SafeFetcher', () => {
       expect((await refusal(fetcher().fetch(page('/public')))).reason).toBe('robots');
       expect((await fetcher({ respectRobots: false }).fetch(page('/public'))).body).toBe('public');
     });
+
+    it('allows nothing when robots.txt breaks off mid-body, and says so as a refusal', async () => {
+      routes.set('/public', html('public'));
+      routes.set('/robots.txt', (request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+        response.write('User-agent: *\n');
+        setTimeout(() => request.socket.destroy(), 20);
+      });
+      const error = await refusal(fetcher().fetch(page('/public')));
+      expect(error.reason).toBe('robots');
+      expect(outcomes).toEqual(['robots']);
+    });
   });
 });

@@ -388,14 +388,21 @@ export class SafeFetcher {
       if (status >= 200 && status < 300) {
         const chunks: Buffer[] = [];
         let size = 0;
-        for await (const chunk of response.body) {
-          size += (chunk as Buffer).length;
-          // Past the limit, what was read is used (RFC 9309 asks for at least 500 KiB).
-          if (size > MAX_ROBOTS_BYTES) {
-            response.body.destroy();
-            break;
+        try {
+          for await (const chunk of response.body) {
+            size += (chunk as Buffer).length;
+            // Past the limit, what was read is used (RFC 9309 asks for at least 500 KiB).
+            if (size > MAX_ROBOTS_BYTES) {
+              response.body.destroy();
+              break;
+            }
+            chunks.push(chunk as Buffer);
           }
-          chunks.push(chunk as Buffer);
+        } catch (error) {
+          // The fetch's own time ran out, or the caller cancelled: that is the page's failure.
+          if (signal.aborted) throw this.failure(error, location, location.href, signal);
+          // A robots.txt that breaks off could not be read: nothing on the site is fetched.
+          return 'disallow';
         }
         return robotsParser(location.href, Buffer.concat(chunks).toString('utf8'));
       }
