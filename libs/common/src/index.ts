@@ -8,3 +8,4 @@ export type { PageCursor } from './page-cursor';
 export { isUnavailableError } from './unavailable';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route';
 export { AddRouteConfig } from './route-config';
+export { PageQueryDto } from './page-query.dto';

@@ -1,7 +1,6 @@
-import { present } from '@app/common';
+import { PageQueryDto, present } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsDateString, IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import { IsDateString, IsIn, IsString, Length, Matches, ValidateIf } from 'class-validator';
 import {
   AUDIT_ACTIONS,
   AUDIT_OUTCOMES,
@@ -14,28 +13,10 @@ import { ChainProblem } from '../audit-chain';
 import { ChainVerification } from '../audit.service';
 import { ListedAuditRecord } from '../persistence/audit.repository';
 
-/** Query strings arrive as text; only plain decimal integers are taken as numbers. */
-const toInteger = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
-
 const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const TENANT_DESCRIPTION = 'Only this tenant, by name. For `admin` keys only: other keys see their own tenant alone.';
 
-export class ListAuditRecordsQueryDto {
-  @ApiPropertyOptional({ description: 'Page size.', minimum: 1, maximum: 100, default: 20 })
-  @ValidateIf(present)
-  @Transform(toInteger)
-  @Max(100)
-  @Min(1)
-  @IsInt()
-  limit: number = 20;
-
-  @ApiPropertyOptional({ description: 'The `next_cursor` of the previous page.' })
-  @ValidateIf(present)
-  @Length(1, 512)
-  @IsString()
-  cursor?: string;
-
+export class ListAuditRecordsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     description: 'Who: `key:<key id>`, or `anonymous`.',
     example: 'key:7d0b8a52-3c55-4a3b-9a4e-2f1b7f6c9d10',

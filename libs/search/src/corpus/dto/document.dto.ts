@@ -1,7 +1,7 @@
-import { IsSmallJsonObject, present } from '@app/common';
+import { IsSmallJsonObject, PageQueryDto, present } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsString, IsUrl, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsString, IsUrl, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { DocumentEntity } from '../document.entity';
 
 const METADATA_MAX_BYTES = 16 * 1024;
@@ -96,20 +96,4 @@ export class DocumentListResponseDto {
   next_cursor: string | null;
 }
 
-export class ListDocumentsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @ValidateIf(present)
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value,
-  )
-  @Max(100)
-  @Min(1)
-  @IsInt()
-  limit: number = 20;
-
-  @ApiPropertyOptional()
-  @ValidateIf(present)
-  @Length(1, 512)
-  @IsString()
-  cursor?: string;
-}
+export class ListDocumentsQueryDto extends PageQueryDto {}
