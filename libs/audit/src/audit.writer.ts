@@ -1,4 +1,4 @@
-import { isUnavailableError, sleep } from '@app/common';
+import { EarliestTimer, isUnavailableError, sleep } from '@app/common';
 import { AppConfig, AuditSettings } from '@app/config';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AuditOutcome } from './audit-action';
@@ -32,7 +32,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
   private readonly settings: AuditSettings;
   private readonly shutdownFlushMs: number;
   private buffer: AuditEntry[] = [];
-  private timer: { handle: NodeJS.Timeout; due: number } | undefined;
+  private readonly timer = new EarliestTimer(() => void this.runFlush());
   private flushing: Promise<void> | undefined;
   /** Whether the outbox may hold records: set by commits here and by the sweep. */
   private outboxDue = true;
@@ -89,7 +89,7 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
 
   /** Writes everything buffered now; resolves once the buffer is empty or a write failed. */
   async flush(): Promise<void> {
-    this.cancelTimer();
+    this.timer.cancel();
     while (this.flushing) await this.flushing;
     await this.runFlush();
   }
@@ -98,14 +98,14 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
     const deadline = Date.now() + this.shutdownFlushMs;
     clearInterval(this.sweep);
     for (const aggregate of this.denials?.drain(Date.now(), true) ?? []) this.buffered(aggregate);
-    this.cancelTimer();
+    this.timer.cancel();
     while (this.flushing) await this.flushing;
     this.outboxDue = true;
     while (this.hasWork() && Date.now() < deadline) {
       await this.writeAll();
       if (this.buffer.length > 0) await sleep(Math.min(this.retryDelay(), Math.max(0, deadline - Date.now())));
     }
-    this.cancelTimer();
+    this.timer.cancel();
     if (this.outboxDue) this.warn('records left in the outbox: the next api to start chains them');
     if (this.buffer.length > 0) {
       this.drop(this.buffer, 'PostgreSQL did not take them before the shutdown');
@@ -115,24 +115,9 @@ export class AuditWriter implements OnModuleInit, OnApplicationShutdown {
 
   private schedule(delayMs: number): void {
     if (this.flushing) return;
-    const due = Date.now() + delayMs;
-    if (this.timer) {
-      // A full batch goes out at once, unless the writer is waiting for PostgreSQL to come back.
-      if (this.timer.due <= due || this.failures > 0) return;
-      clearTimeout(this.timer.handle);
-    }
-    const handle = setTimeout(() => {
-      this.timer = undefined;
-      void this.runFlush();
-    }, delayMs);
-    // Never what keeps a process alive: the shutdown hook writes what is left.
-    handle.unref();
-    this.timer = { handle, due };
-  }
-
-  private cancelTimer(): void {
-    if (this.timer) clearTimeout(this.timer.handle);
-    this.timer = undefined;
+    // A full batch goes out at once, unless the writer is waiting for PostgreSQL to come back.
+    if (this.failures > 0 && this.timer.pending) return;
+    this.timer.within(delayMs);
   }
 
   private runFlush(): Promise<void> {

@@ -9,3 +9,4 @@ export { isUnavailableError } from './unavailable';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route';
 export { AddRouteConfig } from './route-config';
 export { PageQueryDto } from './page-query.dto';
+export { EarliestTimer } from './earliest-timer';

@@ -1,3 +1,4 @@
+import { EarliestTimer } from '@app/common';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
@@ -72,7 +73,12 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
   private readonly logger = new Logger('RateLimit');
   private readonly windows = new Map<string, Window>();
   private readonly addHits: AddHits;
-  private timer: { handle: NodeJS.Timeout; due: number } | undefined;
+  private readonly timer = new EarliestTimer(() => {
+    void this.flush().then(() => {
+      // Counts Redis did not take are tried again, at the same pace.
+      if (this.hasUnsent()) this.timer.within(this.syncMs);
+    });
+  });
   private flushing: Promise<void> | undefined;
   private lastWarning = 0;
 
@@ -118,7 +124,7 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
       const opened = window;
       opened.opening = this.send(opened, 1).finally(() => (opened.opening = undefined));
       await opened.opening;
-      this.schedule(this.syncMs);
+      this.timer.within(this.syncMs);
       return recordOf(opened, Date.now());
     }
     return this.count(window, Date.now());
@@ -130,7 +136,7 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
 
   /** Sends what is left, then closes the connection. */
   async close(): Promise<void> {
-    this.cancelTimer();
+    this.timer.cancel();
     await this.flush().catch(() => undefined);
     super.onModuleDestroy();
   }
@@ -148,9 +154,9 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
     window.unsent += 1;
     if (totalOf(window) > window.limit) {
       window.blockedUntil = now + window.blockDuration;
-      this.schedule(0);
+      this.timer.within(0);
     } else {
-      this.schedule(this.syncMs);
+      this.timer.within(this.syncMs);
     }
     return recordOf(window, now);
   }
@@ -194,28 +200,6 @@ export class SharedRateLimitStorage extends ThrottlerStorageRedisService impleme
       clearTimeout(timer);
       window.sending -= hits;
     }
-  }
-
-  private schedule(delayMs: number): void {
-    const due = Date.now() + delayMs;
-    if (this.timer) {
-      if (this.timer.due <= due) return;
-      clearTimeout(this.timer.handle);
-    }
-    const handle = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush().then(() => {
-        // Counts Redis did not take are tried again, at the same pace.
-        if (this.hasUnsent()) this.schedule(this.syncMs);
-      });
-    }, delayMs);
-    handle.unref();
-    this.timer = { handle, due };
-  }
-
-  private cancelTimer(): void {
-    if (this.timer) clearTimeout(this.timer.handle);
-    this.timer = undefined;
   }
 
   private hasUnsent(): boolean {
