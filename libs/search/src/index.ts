@@ -35,3 +35,8 @@ export type { FetchObserver, FetchOptions, FetchOutcome, FetchedPage, PageFormat
 export { WebFetchModule } from './web-fetch.module';
 export { readPage } from './pages/page-reader';
 export type { ReadablePage } from './pages/page-reader';
+export { ProviderHttp, SearchProviderError, retryAfterMs } from './providers/provider-http';
+export type { ProviderFailure, ProviderHttpSettings } from './providers/provider-http';
+export { SearxngSearchProvider } from './providers/searxng/searxng.provider';
+export { WebSearchProvider } from './providers/web-search-provider';
+export type { WebQuery, WebResult } from './providers/web-search-provider';
