@@ -40,3 +40,5 @@ export type { ProviderFailure, ProviderHttpSettings } from './providers/provider
 export { SearxngSearchProvider } from './providers/searxng/searxng.provider';
 export { WebSearchProvider } from './providers/web-search-provider';
 export type { WebQuery, WebResult } from './providers/web-search-provider';
+export { TavilySearchProvider } from './providers/tavily/tavily.provider';
+export { BraveSearchProvider } from './providers/brave/brave.provider';

@@ -40,3 +40,5 @@ export type { SubmissionAttempt, SubmissionLoadOptions } from './faults/submissi
 export { injectFaultMix } from './faults/llm-fault-mix';
 export type { LlmFaultMix } from './faults/llm-fault-mix';
 export { addFaultCorpus, faultQuestion } from './faults/fault-corpus';
+export { ScriptedHttpServer, jsonAnswer, silentAnswer, statusAnswer } from './fake-search/scripted-http-server';
+export type { ScriptedAnswer, SeenRequest } from './fake-search/scripted-http-server';

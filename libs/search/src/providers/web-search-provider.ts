@@ -42,3 +42,34 @@ export function dateOrNull(value: unknown): Date | null {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
+
+/** An engine's text field: trimmed, or `fallback` when absent or empty. */
+export function textOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value.trim() ? value.trim() : fallback;
+}
+
+/**
+ * The results worth reading of an engine's answer, in its order: web URLs only, each once (engines
+ * merge the same page from several sources), at most `limit`.
+ */
+export function keepResults<T>(
+  items: readonly T[],
+  limit: number,
+  urlOf: (item: T) => unknown,
+  toResult: (item: T, url: string) => WebResult,
+): WebResult[] {
+  const seen = new Set<string>();
+  const results: WebResult[] = [];
+  for (const item of items) {
+    if (results.length >= limit) break;
+    const url = webUrl(urlOf(item));
+    if (!url || seen.has(url)) continue;
+    seen.add(url);
+    results.push(toResult(item, url));
+  }
+  return results;
+}
+
+export function finiteOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}

@@ -1,30 +1,10 @@
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { ScriptedHttpServer, jsonAnswer as json, silentAnswer as silent, statusAnswer as status } from '@app/testing';
 import { SearchProviderError, retryAfterMs } from '../provider-http';
 import { SearxngSearchProvider } from './searxng.provider';
 
-type Answer = (request: IncomingMessage, response: ServerResponse) => void;
-
 /** A local server speaking SearXNG's `format=json`, told what to answer request by request. */
 describe('SearxngSearchProvider', () => {
-  let server: Server;
-  let base: string;
-  let answers: Answer[] = [];
-  const requests: { url: URL; at: number }[] = [];
-
-  const json =
-    (body: unknown, status = 200, headers: Record<string, string> = {}): Answer =>
-    (_request, response) => {
-      response.writeHead(status, { 'content-type': 'application/json', ...headers });
-      response.end(JSON.stringify(body));
-    };
-  const status =
-    (code: number, headers: Record<string, string> = {}): Answer =>
-    (_request, response) => {
-      response.writeHead(code, { 'content-type': 'text/html', ...headers });
-      response.end(`<html>${code}</html>`);
-    };
-  const silent: Answer = () => undefined;
+  let server: ScriptedHttpServer;
 
   const SEARXNG_ANSWER = {
     query: 'HBM supply 2024',
@@ -54,7 +34,13 @@ describe('SearxngSearchProvider', () => {
   };
 
   const provider = (overrides: Partial<ConstructorParameters<typeof SearxngSearchProvider>[1]> = {}) =>
-    new SearxngSearchProvider(base, { timeoutMs: 500, retries: 2, backoffMs: 20, maxDelayMs: 2000, ...overrides });
+    new SearxngSearchProvider(`${server.base}/searxng`, {
+      timeoutMs: 500,
+      retries: 2,
+      backoffMs: 20,
+      maxDelayMs: 2000,
+      ...overrides,
+    });
 
   async function failure(promise: Promise<unknown>): Promise<SearchProviderError> {
     const error = await promise.then(
@@ -66,30 +52,19 @@ describe('SearxngSearchProvider', () => {
   }
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
-      requests.push({ url: new URL(request.url ?? '/', 'http://searxng.test'), at: Date.now() });
-      (answers.shift() ?? status(500))(request, response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/searxng`;
-  });
-
-  beforeEach(() => {
-    answers = [];
-    requests.length = 0;
+    server = await ScriptedHttpServer.start();
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.stop();
   });
 
   it('asks /search for JSON, in the language asked, and keeps web results once each, best first, up to the limit', async () => {
-    answers.push(json(SEARXNG_ANSWER));
+    server.answer(json(SEARXNG_ANSWER));
     const results = await provider().search({ text: 'HBM supply 2024', limit: 2, language: 'zh-TW' });
-    expect(requests).toHaveLength(1);
-    expect(requests[0]!.url.pathname).toBe('/searxng/search');
-    expect(Object.fromEntries(requests[0]!.url.searchParams)).toMatchObject({
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]!.url.pathname).toBe('/searxng/search');
+    expect(Object.fromEntries(server.requests[0]!.url.searchParams)).toMatchObject({
       q: 'HBM supply 2024',
       format: 'json',
       language: 'zh-TW',
@@ -116,58 +91,56 @@ describe('SearxngSearchProvider', () => {
   });
 
   it('waits what Retry-After asks for after a 429, then tries again', async () => {
-    answers.push(status(429, { 'retry-after': '1' }), json(SEARXNG_ANSWER));
+    server.answer(status(429, { 'retry-after': '1' }), json(SEARXNG_ANSWER));
     const results = await provider().search({ text: 'q', limit: 10 });
     expect(results.map((result) => result.url)).toEqual([
       'https://news.example/hbm',
       'https://blog.example/memory',
       'https://third.example/',
     ]);
-    expect(requests).toHaveLength(2);
-    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
   it('tries 5xx answers and timeouts again with backoff, and says why it gave up after the last try', async () => {
-    answers.push(status(502), silent, json(SEARXNG_ANSWER));
+    server.answer(status(502), silent, json(SEARXNG_ANSWER));
     expect(await provider().search({ text: 'q', limit: 1 })).toHaveLength(1);
-    expect(requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(3);
 
-    requests.length = 0;
-    answers = [status(503), status(503), status(503), json(SEARXNG_ANSWER)];
+    server.answer(status(503), status(503), status(503), json(SEARXNG_ANSWER));
     expect(await failure(provider().search({ text: 'q', limit: 1 }))).toMatchObject({
       reason: 'server_error',
       status: 503,
     });
-    expect(requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(3);
 
-    requests.length = 0;
-    answers = [silent, silent];
+    server.answer(silent, silent);
     expect((await failure(provider({ retries: 1 }).search({ text: 'q', limit: 1 }))).reason).toBe('timeout');
-    expect(requests).toHaveLength(2);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('gives up at once when a 429 asks for a longer wait than allowed', async () => {
-    answers.push(status(429, { 'retry-after': '3600' }), json(SEARXNG_ANSWER));
+    server.answer(status(429, { 'retry-after': '3600' }), json(SEARXNG_ANSWER));
     const started = Date.now();
     expect(await failure(provider().search({ text: 'q', limit: 1 }))).toMatchObject({
       reason: 'rate_limited',
       status: 429,
     });
     expect(Date.now() - started).toBeLessThan(1000);
-    expect(requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('does not retry a refusal: an instance without the JSON format answers 403', async () => {
-    answers.push(status(403), json(SEARXNG_ANSWER));
+    server.answer(status(403), json(SEARXNG_ANSWER));
     const error = await failure(provider().search({ text: 'q', limit: 1 }));
     expect(error).toMatchObject({ reason: 'rejected', status: 403 });
-    expect(requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('says when the answer is not SearXNG JSON', async () => {
-    answers.push(status(200));
+    server.answer(status(200));
     expect((await failure(provider().search({ text: 'q', limit: 1 }))).reason).toBe('bad_response');
-    answers.push(json({ query: 'q', results: 'none' }));
+    server.answer(json({ query: 'q', results: 'none' }));
     expect((await failure(provider().search({ text: 'q', limit: 1 }))).reason).toBe('bad_response');
   });
 

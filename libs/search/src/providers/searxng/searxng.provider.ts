@@ -1,5 +1,13 @@
 import { ProviderHttp, ProviderHttpSettings, SearchProviderError } from '../provider-http';
-import { WebQuery, WebResult, WebSearchProvider, dateOrNull, webUrl } from '../web-search-provider';
+import {
+  WebQuery,
+  WebResult,
+  WebSearchProvider,
+  dateOrNull,
+  finiteOrNull,
+  keepResults,
+  textOr,
+} from '../web-search-provider';
 
 /** The part of SearXNG's `format=json` answer that is read (searx/webapp.py, `search()`). */
 interface SearxngAnswer {
@@ -43,22 +51,18 @@ export class SearxngSearchProvider extends WebSearchProvider {
     if (typeof answer !== 'object' || answer === null || !Array.isArray(answer.results)) {
       throw new SearchProviderError(this.name, 'bad_response', 'the answer has no results list');
     }
-    const seen = new Set<string>();
-    const results: WebResult[] = [];
-    for (const result of answer.results) {
-      const resultUrl = webUrl(result.url);
-      if (!resultUrl || seen.has(resultUrl)) continue;
-      seen.add(resultUrl);
-      results.push({
-        url: resultUrl,
-        title: typeof result.title === 'string' && result.title.trim() ? result.title.trim() : resultUrl,
-        snippet: typeof result.content === 'string' ? result.content.trim() : '',
+    return keepResults(
+      answer.results,
+      query.limit,
+      (result) => result.url,
+      (result, url) => ({
+        url,
+        title: textOr(result.title, url),
+        snippet: textOr(result.content, ''),
         publishedAt: dateOrNull(result.publishedDate),
-        score: typeof result.score === 'number' && Number.isFinite(result.score) ? result.score : null,
+        score: finiteOrNull(result.score),
         provider: this.name,
-      });
-      if (results.length >= query.limit) break;
-    }
-    return results;
+      }),
+    );
   }
 }
