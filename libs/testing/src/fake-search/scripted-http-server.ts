@@ -46,24 +46,26 @@ export class ScriptedHttpServer {
   ) {}
 
   static async start(): Promise<ScriptedHttpServer> {
-    let scripted: ScriptedHttpServer | undefined;
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        scripted!.requests.push({
-          method: request.method ?? 'GET',
-          url: new URL(request.url ?? '/', scripted!.base),
-          headers: request.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          at: Date.now(),
-        });
-        (scripted!.script.shift() ?? statusAnswer(500))(request, response);
-      });
-    });
+    const started: { server?: ScriptedHttpServer } = {};
+    const server = createServer((request, response) => started.server!.handle(request, response));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    scripted = new ScriptedHttpServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return scripted;
+    started.server = new ScriptedHttpServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return started.server;
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      this.requests.push({
+        method: request.method ?? 'GET',
+        url: new URL(request.url ?? '/', this.base),
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
+      (this.script.shift() ?? statusAnswer(500))(request, response);
+    });
   }
 
   /** Replaces the script and forgets the requests seen so far. */
