@@ -79,6 +79,21 @@ export interface AuditSettings {
   deniedWindowMs: number;
 }
 
+export type SearchProviderName = 'corpus' | 'searxng' | 'tavily' | 'brave';
+
+/** Where researches look for sources, in order, and how web search engines are reached. */
+export interface SearchSettings {
+  /** `SEARCH_PROVIDERS`: the corpus and web engines a research may use, in this order. */
+  providers: readonly SearchProviderName[];
+  searxngUrl: string | null;
+  tavily: { baseUrl: string; apiKey: string } | null;
+  brave: { baseUrl: string; apiKey: string } | null;
+  /** For one try of a web engine. */
+  timeoutMs: number;
+  /** Tries after the first, for 429, 5xx, timeouts and network errors. */
+  retries: number;
+}
+
 /** The fetcher of URLs the service did not choose itself (search results, pages, webhooks). */
 export interface FetchSettings {
   /** Host names, addresses and CIDR networks the address guard lets through (`FETCH_ALLOWED_HOSTS`). */
@@ -150,6 +165,7 @@ export class AppConfig {
   readonly rateLimit: RateLimitSettings;
   readonly audit: AuditSettings;
   readonly fetch: FetchSettings;
+  readonly search: SearchSettings;
   /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
   readonly corsOrigins: readonly string[];
   readonly trustProxy: TrustProxy;

@@ -2,6 +2,8 @@ export { AppConfig } from './app-config';
 export type {
   AuditSettings,
   FetchSettings,
+  SearchProviderName,
+  SearchSettings,
   AuthSettings,
   BudgetLimits,
   LlmCircuitSettings,
@@ -14,4 +16,4 @@ export type {
 } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
-export { ConfigError, DEFAULT_USER_AGENT, loadConfig } from './load-config';
+export { ConfigError, DEFAULT_USER_AGENT, SEARCH_PROVIDER_NAMES, loadConfig } from './load-config';

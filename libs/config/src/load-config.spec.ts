@@ -187,6 +187,50 @@ describe('audit settings', () => {
   });
 });
 
+describe('search providers', () => {
+  it('searches the corpus alone by default, with retries and a timeout for web engines', () => {
+    expect(loadConfig({}).search).toEqual({
+      providers: ['corpus'],
+      searxngUrl: null,
+      tavily: null,
+      brave: null,
+      timeoutMs: 10_000,
+      retries: 2,
+    });
+  });
+
+  it('reads the engines listed, in order, each with what it needs; base URLs default to the providers own', () => {
+    expect(
+      loadConfig({
+        SEARCH_PROVIDERS: 'corpus, SearXNG,tavily,brave,corpus',
+        SEARXNG_URL: 'http://searxng:8080',
+        TAVILY_API_KEY: 'tvly-abc',
+        BRAVE_API_KEY: 'brv-abc',
+        BRAVE_BASE_URL: 'http://brave-proxy:9000',
+      }).search,
+    ).toMatchObject({
+      providers: ['corpus', 'searxng', 'tavily', 'brave'],
+      searxngUrl: 'http://searxng:8080',
+      tavily: { baseUrl: 'https://api.tavily.com', apiKey: 'tvly-abc' },
+      brave: { baseUrl: 'http://brave-proxy:9000', apiKey: 'brv-abc' },
+    });
+  });
+
+  it('names an unknown engine and what a listed engine lacks', () => {
+    expect(() => loadConfig({ SEARCH_PROVIDERS: 'corpus,google,searxng,tavily,brave' })).toThrow(
+      new ConfigError([
+        'SEARCH_PROVIDERS names an unknown provider "google"; providers are corpus, searxng, tavily, brave',
+        'SEARXNG_URL is required, e.g. http://searxng:8080',
+        'TAVILY_API_KEY is required when SEARCH_PROVIDERS lists tavily',
+        'BRAVE_API_KEY is required when SEARCH_PROVIDERS lists brave',
+      ]),
+    );
+    expect(() => loadConfig({ SEARCH_PROVIDERS: ' , ' })).toThrow(
+      new ConfigError(['SEARCH_PROVIDERS must name at least one of corpus, searxng, tavily, brave']),
+    );
+  });
+});
+
 describe('web page fetching', () => {
   it('reaches nothing private by default, reads robots.txt, and names itself', () => {
     expect(loadConfig({}).fetch).toEqual({

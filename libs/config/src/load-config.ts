@@ -4,6 +4,8 @@ import {
   AuthSettings,
   BudgetLimits,
   FetchSettings,
+  SearchProviderName,
+  SearchSettings,
   LlmCircuitSettings,
   LlmSettings,
   LogLevel,
@@ -213,6 +215,7 @@ export function loadConfig(env: Env): AppConfig {
       deniedWindowMs: read.int('AUDIT_DENIED_WINDOW_MS', 10_000, 0, 3_600_000),
     },
     fetch: readFetch(read),
+    search: readSearch(read),
     llm: readLlm(read),
     budgetDefaults,
     budgetMaxima,
@@ -246,6 +249,54 @@ function readAuth(read: EnvReader, nodeEnv: NodeEnv): AuthSettings {
   return {
     required: required && !disabled,
     keyCacheTtlMs: read.int('AUTH_KEY_CACHE_TTL_MS', 10_000, 0, 600_000),
+  };
+}
+
+export const SEARCH_PROVIDER_NAMES: readonly SearchProviderName[] = ['corpus', 'searxng', 'tavily', 'brave'];
+
+/**
+ * The sources researches use (`SEARCH_PROVIDERS`, the corpus alone by default) and what each web
+ * engine listed there needs: SearXNG its URL, Tavily and Brave their keys. The base URLs point an
+ * adapter at any server that speaks the provider's API.
+ */
+function readSearch(read: EnvReader): SearchSettings {
+  const listed = (read.raw('SEARCH_PROVIDERS') ?? 'corpus')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  const providers: SearchProviderName[] = [];
+  for (const name of listed) {
+    if (!(SEARCH_PROVIDER_NAMES as readonly string[]).includes(name)) {
+      read.problems.push(
+        `SEARCH_PROVIDERS names an unknown provider "${name}"; providers are ${SEARCH_PROVIDER_NAMES.join(', ')}`,
+      );
+    } else if (!providers.includes(name as SearchProviderName)) {
+      providers.push(name as SearchProviderName);
+    }
+  }
+  if (listed.length === 0)
+    read.problems.push(`SEARCH_PROVIDERS must name at least one of ${SEARCH_PROVIDER_NAMES.join(', ')}`);
+  const uses = (name: SearchProviderName) => providers.includes(name);
+  const configured = (name: SearchProviderName, variable: string, fallback: string | undefined, example: string) => {
+    // Read even for an engine not listed, so that .env.example is checked against what is read;
+    // validated only for the engines listed.
+    read.raw(variable);
+    return uses(name) ? read.url(variable, ['http', 'https'], fallback, example) : null;
+  };
+  const keyed = (name: 'tavily' | 'brave', keyVariable: string, urlVariable: string, fallbackUrl: string) => {
+    const apiKey = read.raw(keyVariable);
+    const baseUrl = configured(name, urlVariable, fallbackUrl, fallbackUrl);
+    if (baseUrl === null) return null;
+    if (!apiKey) read.problems.push(`${keyVariable} is required when SEARCH_PROVIDERS lists ${name}`);
+    return { baseUrl, apiKey: apiKey ?? '' };
+  };
+  return {
+    providers,
+    searxngUrl: configured('searxng', 'SEARXNG_URL', undefined, 'http://searxng:8080'),
+    tavily: keyed('tavily', 'TAVILY_API_KEY', 'TAVILY_BASE_URL', 'https://api.tavily.com'),
+    brave: keyed('brave', 'BRAVE_API_KEY', 'BRAVE_BASE_URL', 'https://api.search.brave.com'),
+    timeoutMs: read.int('SEARCH_TIMEOUT_MS', 10_000, 100, 120_000),
+    retries: read.int('SEARCH_RETRIES', 2, 0, 10),
   };
 }
 
