@@ -4,7 +4,7 @@ import { DatabaseModule, DatabaseReadinessCheck } from '@app/database';
 import { HttpExceptionFilter } from '@app/http';
 import { HealthModule, LoggingInterceptor, LoggingModule, MetricsModule } from '@app/observability';
 import { QueueReadinessCheck, ResearchExecutionModule } from '@app/research';
-import { WebFetchModule } from '@app/search';
+import { WebFetchModule, WebSearchModule, WebSearchReadinessCheck } from '@app/search';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
@@ -12,6 +12,8 @@ import { ResearchProcessor } from './research.processor';
 
 const agents = AgentsModule.register();
 const execution = ResearchExecutionModule.register({ imports: [agents], runner: configuredEngine() });
+/** Web search engines show on /ready as a warning when their last search failed; never as unready. */
+const webSearch = appConfig().search.providers.some((name) => name !== 'corpus');
 
 @Module({
   imports: [
@@ -20,9 +22,13 @@ const execution = ResearchExecutionModule.register({ imports: [agents], runner: 
     MetricsModule.forApp('worker'),
     DatabaseModule,
     WebFetchModule,
+    WebSearchModule,
     agents,
     execution,
-    HealthModule.register({ imports: [execution], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
+    HealthModule.register({
+      imports: [execution, WebSearchModule],
+      checks: [DatabaseReadinessCheck, QueueReadinessCheck, ...(webSearch ? [WebSearchReadinessCheck] : [])],
+    }),
   ],
   providers: [
     ResearchProcessor,

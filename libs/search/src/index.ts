@@ -42,3 +42,10 @@ export { WebSearchProvider } from './providers/web-search-provider';
 export type { WebQuery, WebResult } from './providers/web-search-provider';
 export { TavilySearchProvider } from './providers/tavily/tavily.provider';
 export { BraveSearchProvider } from './providers/brave/brave.provider';
+export {
+  ObservedWebSearchProvider,
+  WEB_SEARCH_PROVIDERS,
+  WebSearchReadinessCheck,
+} from './providers/observed-web-search';
+export type { LastFailure } from './providers/observed-web-search';
+export { WebSearchModule } from './web-search.module';

@@ -34,7 +34,10 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: every dependency answers and the process is not shutting down.' })
+  @ApiOperation({
+    summary:
+      'Readiness: every dependency answers and the process is not shutting down. An optional dependency that fails (a web search engine) stays up with a warning.',
+  })
   @ApiOkResponse({
     schema: {
       example: { status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } }, error: {}, details: {} },
@@ -69,7 +72,8 @@ export class HealthController {
       await Promise.race([check.check(controller.signal), timeout]);
       return indicator.up();
     } catch (error) {
-      return indicator.down({ message: (error as Error).message });
+      const message = (error as Error).message;
+      return check.optional ? indicator.up({ warning: message }) : indicator.down({ message });
     } finally {
       clearTimeout(timer);
     }

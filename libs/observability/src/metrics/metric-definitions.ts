@@ -32,6 +32,8 @@ export const Metric = {
   IntakePaused: 'research_intake_paused',
   WebFetches: 'web_fetches_total',
   WebFetchDuration: 'web_fetch_duration_seconds',
+  SearchRequests: 'search_requests_total',
+  SearchRequestDuration: 'search_request_duration_seconds',
 } as const;
 
 /** The api's HTTP metrics. */
@@ -141,6 +143,17 @@ export const WORKER_METRICS: Provider[] = [
     name: Metric.WebFetchDuration,
     help: 'Seconds a fetch took, redirects and robots.txt included, whatever its outcome.',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30],
+  }),
+  makeCounterProvider({
+    name: Metric.SearchRequests,
+    help: 'Web search engine calls by provider and outcome: ok, rate_limited, server_error, rejected, timeout, network, bad_response, cancelled.',
+    labelNames: ['provider', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: Metric.SearchRequestDuration,
+    help: 'Seconds a web search took by provider, its retries included.',
+    labelNames: ['provider'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
   }),
   makeCounterProvider({ name: Metric.CacheHits, help: 'Cache hits by cache.', labelNames: ['cache'] }),
   makeCounterProvider({ name: Metric.CacheMisses, help: 'Cache misses by cache.', labelNames: ['cache'] }),
