@@ -42,6 +42,7 @@ describe('GET /api/v1/research/{id}', () => {
       max_sources: 7,
       verify: false,
       language: 'zh-TW',
+      sources: ['corpus'],
       attempts: 0,
       budget: { max_tokens: 200000, max_cost_usd: 1, max_llm_calls: 80, max_seconds: 600 },
       result: null,

@@ -1,7 +1,7 @@
 import { appConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { ResearchRunner } from '@app/research';
-import { CorpusModule, CorpusSearchProvider, SearchProvider, TextModule } from '@app/search';
+import { SearchModule, TextModule } from '@app/search';
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { DeepResearchRunner } from './deep/deep-research.runner';
 import { Planner } from './deep/planner.agent';
@@ -23,12 +23,8 @@ export class AgentsModule {
     const deep = appConfig().llm !== null;
     return {
       module: AgentsModule,
-      imports: [CorpusModule, TextModule, ...(deep ? [LlmModule] : [])],
-      providers: [
-        { provide: SearchProvider, useExisting: CorpusSearchProvider },
-        ExtractiveResearchRunner,
-        ...(deep ? DEEP_AGENTS : []),
-      ],
+      imports: [SearchModule, TextModule, ...(deep ? [LlmModule] : [])],
+      providers: [ExtractiveResearchRunner, ...(deep ? DEEP_AGENTS : [])],
       // The LLM module goes along so that the worker can follow the endpoint's circuit.
       exports: deep ? [ExtractiveResearchRunner, DeepResearchRunner, LlmModule] : [ExtractiveResearchRunner],
     };

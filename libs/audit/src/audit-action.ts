@@ -3,6 +3,8 @@ export const AUDIT_ACTIONS = [
   'research.create',
   'research.read',
   'research.list',
+  'research.sources.list',
+  'research.sources.read',
   'research.cancel',
   'research.retry',
   'document.create',
@@ -39,6 +41,8 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = Object.values(AuditOutcom
 export const DATA_READS: ReadonlySet<AuditAction> = new Set<AuditAction>([
   'research.read',
   'research.list',
+  'research.sources.list',
+  'research.sources.read',
   'document.read',
   'document.list',
 ]);

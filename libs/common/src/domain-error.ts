@@ -33,6 +33,8 @@ export enum ErrorCode {
   LlmFailed = 'llm_failed',
   BudgetExhausted = 'budget_exhausted',
   TextProcessingTimeout = 'text_processing_timeout',
+  /** Every search provider a research asked failed. */
+  SearchFailed = 'search_failed',
 }
 
 /** One problem with one field of a request: a body field, a query parameter, a header. */

@@ -94,6 +94,16 @@ export interface SearchSettings {
   retries: number;
 }
 
+/** How long texts are read: in passages of whole sentences, the most relevant first. */
+export interface PassageSettings {
+  /** `PASSAGE_SIZE`: most characters in a passage. */
+  size: number;
+  /** `PASSAGE_OVERLAP`: most characters a passage repeats from the one before. */
+  overlap: number;
+  /** `READER_CONTEXT_TOKENS`: the most a reader of one source is given, in estimated tokens. */
+  readerTokens: number;
+}
+
 /** The fetcher of URLs the service did not choose itself (search results, pages, webhooks). */
 export interface FetchSettings {
   /** Host names, addresses and CIDR networks the address guard lets through (`FETCH_ALLOWED_HOSTS`). */
@@ -177,4 +187,5 @@ export class AppConfig {
   readonly budgetMaxima: BudgetLimits;
   /** Fewer sources with findings than this, and the report says the evidence is insufficient. */
   readonly evidenceMinSources: number;
+  readonly passages: PassageSettings;
 }

@@ -2,6 +2,7 @@ export { AppConfig } from './app-config';
 export type {
   AuditSettings,
   FetchSettings,
+  PassageSettings,
   SearchProviderName,
   SearchSettings,
   AuthSettings,

@@ -5,6 +5,7 @@ import {
   BudgetLimits,
   FetchSettings,
   SearchProviderName,
+  PassageSettings,
   SearchSettings,
   LlmCircuitSettings,
   LlmSettings,
@@ -220,6 +221,7 @@ export function loadConfig(env: Env): AppConfig {
     budgetDefaults,
     budgetMaxima,
     evidenceMinSources: read.int('RESEARCH_MIN_SOURCES', 2, 1, 50),
+    passages: readPassages(read),
   };
   if (!local) {
     read.problems.push(
@@ -231,6 +233,21 @@ export function loadConfig(env: Env): AppConfig {
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(Object.assign(new AppConfig(), values));
+}
+
+/** How long texts are split for reading: passage size and overlap, and what the reader of one source gets. */
+function readPassages(read: EnvReader): PassageSettings {
+  const size = read.int('PASSAGE_SIZE', 1500, 200, 20_000);
+  const overlap = read.int('PASSAGE_OVERLAP', 200, 0, 10_000);
+  const readerTokens = read.int('READER_CONTEXT_TOKENS', 3000, 100, 1_000_000);
+  if (overlap * 2 > size)
+    read.problems.push(`PASSAGE_OVERLAP (${overlap}) must be at most half of PASSAGE_SIZE (${size})`);
+  if (readerTokens * 4 < size) {
+    read.problems.push(
+      `READER_CONTEXT_TOKENS (${readerTokens}) must hold at least one passage of PASSAGE_SIZE (${size}) characters`,
+    );
+  }
+  return { size, overlap, readerTokens };
 }
 
 /**

@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.LlmFailed]: HttpStatus.BAD_GATEWAY,
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.TextProcessingTimeout]: HttpStatus.SERVICE_UNAVAILABLE,
+  [ErrorCode.SearchFailed]: HttpStatus.BAD_GATEWAY,
 };
 
 /** The HTTP status of an error code. */

@@ -7,6 +7,11 @@ export {
   ResearchResponseDto,
   ResearchSummaryDto,
 } from './dto/research-response.dto';
+export {
+  ResearchSourceListResponseDto,
+  ResearchSourceSnapshotDto,
+  ResearchSourceSummaryDto,
+} from './dto/research-source.dto';
 export { ResearchExecutionService, ResearchFailedError } from './execution/research-execution.service';
 export type { ExecutionOutcome, JobAttempt } from './execution/research-execution.service';
 export { ResearchReconciler } from './execution/research.reconciler';
@@ -20,7 +25,13 @@ export { ResearchQueueProducer } from './queue/research-queue.producer';
 export { QueueReadinessCheck } from './queue/queue.readiness-check';
 export { ResearchEventType } from './research-event-type';
 export { ResearchExecutionModule } from './research-execution.module';
-export { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from './research-params';
+export {
+  MAX_SOURCES_LIMIT,
+  QUESTION_MAX_LENGTH,
+  RESEARCH_DEFAULTS,
+  SOURCE_CHOICES,
+  sourcesOf,
+} from './research-params';
 export type { ResearchBudget, ResearchParams } from './research-params';
 export type {
   ResearchClaim,
@@ -32,6 +43,7 @@ export type {
   UsageEntry,
 } from './research-result';
 export { ResearchRunner } from './research-runner';
+export { resultSource } from './research-source';
 export type { CompletedStep, ResearchRunContext, ResearchTask, StoredSource } from './research-runner';
 export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
 export {

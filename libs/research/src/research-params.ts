@@ -1,3 +1,5 @@
+import { SEARCH_PROVIDER_NAMES, SearchProviderName } from '@app/config';
+
 /** The limits of one research, resolved from the request and the configured defaults. */
 export interface ResearchBudget {
   tokens: number;
@@ -14,8 +16,23 @@ export interface ResearchParams {
   language: string;
   /** Absent on researches created before budgets existed: the engine then uses the defaults. */
   budget?: ResearchBudget;
+  /**
+   * The providers the research may search, in the configured order. Absent on researches created
+   * before a request could choose: they search the corpus, the only provider there was.
+   */
+  sources?: SearchProviderName[];
 }
+
+/** The providers of a research, `['corpus']` for one created before a request could choose. */
+export function sourcesOf(params: ResearchParams): readonly SearchProviderName[] {
+  return params.sources ?? SOURCES_BEFORE_CHOICE;
+}
+
+const SOURCES_BEFORE_CHOICE: readonly SearchProviderName[] = ['corpus'];
 
 export const RESEARCH_DEFAULTS: ResearchParams = { maxSources: 10, verify: true, language: 'en' };
 export const QUESTION_MAX_LENGTH = 2000;
 export const MAX_SOURCES_LIMIT = 50;
+
+/** What a request's `sources` may name: a provider, or `web` for every configured web engine. */
+export const SOURCE_CHOICES: readonly string[] = [...SEARCH_PROVIDER_NAMES, 'web'];

@@ -43,6 +43,8 @@ export interface ResearchUsage {
 export interface ResearchSource {
   n: number;
   kind: 'document' | 'web';
+  /** The provider that found it: `corpus`, `searxng`, `tavily`, `brave`. */
+  provider: string;
   document_id: string | null;
   url: string | null;
   title: string;

@@ -23,13 +23,25 @@ export interface CompletedStep {
   usage: Record<string, unknown>;
 }
 
-/** A source as stored with its research, with the text that was read. */
+/**
+ * A source as stored with its research: the snapshot of exactly what was read, which every quote
+ * of the research is checked against, numbered as the report cites it.
+ */
 export interface StoredSource {
   n: number;
   kind: 'document' | 'web';
+  /** The provider that found it: `corpus`, `searxng`, `tavily`, `brave`. */
+  provider: string;
   documentId: string | null;
   url: string | null;
+  /** Where a page was read, after redirects; null for a document. */
+  finalUrl: string | null;
   title: string;
+  /** The page's HTTP status; null for a document. */
+  httpStatus: number | null;
+  /** The page's media type; null for a document. */
+  mediaType: string | null;
+  /** SHA-256 of `text`, hex. */
   contentHash: string;
   text: string;
   retrievedAt: Date;

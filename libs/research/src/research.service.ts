@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { NotFoundError, ValidationError, decodeCursor, encodeCursor } from '@app/common';
-import { AppConfig } from '@app/config';
+import { DomainError, ErrorCode, NotFoundError, ValidationError, decodeCursor, encodeCursor } from '@app/common';
+import { AppConfig, SearchProviderName } from '@app/config';
 import { UnitOfWork } from '@app/database';
 import { Metric } from '@app/observability';
 import { Injectable, Logger } from '@nestjs/common';
@@ -10,15 +10,23 @@ import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
 import { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchNotRetryableError } from './research.errors';
 import { ResearchEntity } from './persistence/research.entity';
-import { IdempotencyConflict, ResearchRepository, ResearchView } from './persistence/research.repository';
+import {
+  IdempotencyConflict,
+  ResearchRepository,
+  ResearchView,
+  StoredSourceSummary,
+} from './persistence/research.repository';
+import { StoredSource } from './research-runner';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
 
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: Omit<ResearchParams, 'budget'>;
+  params: Omit<ResearchParams, 'budget' | 'sources'>;
   /** Limits asked for; the rest take the configured defaults. */
   budget?: Partial<ResearchBudget>;
+  /** Providers asked for (`SOURCE_CHOICES`); every configured one when absent. */
+  sources?: readonly string[];
   requestId: string | null;
   idempotencyKey: string | null;
 }
@@ -60,7 +68,11 @@ export class ResearchService {
    * down: the reconciler queues it later.
    */
   async create(command: CreateResearchCommand): Promise<CreateResearchOutcome> {
-    const params: ResearchParams = { ...command.params, budget: this.resolveBudget(command.budget ?? {}) };
+    const params: ResearchParams = {
+      ...command.params,
+      budget: this.resolveBudget(command.budget ?? {}),
+      sources: this.resolveSources(command.sources),
+    };
     const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
     return this.unitOfWork.run(async () => {
       if (command.idempotencyKey) {
@@ -97,6 +109,21 @@ export class ResearchService {
     const research = await this.repository.findView(tenantId, id);
     if (!research) throw new NotFoundError('research', id);
     return research;
+  }
+
+  /** The sources a research read, without their text. */
+  async listSources(tenantId: string, id: string): Promise<StoredSourceSummary[]> {
+    const sources = await this.repository.listSourceSummaries(tenantId, id);
+    if (sources.length === 0) await this.get(tenantId, id);
+    return sources;
+  }
+
+  /** The snapshot of one source of a research: the text its quotes are checked against. */
+  async getSource(tenantId: string, id: string, n: number): Promise<StoredSource> {
+    const source = await this.repository.findSource(tenantId, id, n);
+    if (source) return source;
+    await this.get(tenantId, id);
+    throw new DomainError(ErrorCode.NotFound, `research ${id} has no source ${n}`, { research_id: id, n }, false);
   }
 
   async list(query: ListResearchesQuery): Promise<ResearchList> {
@@ -169,6 +196,28 @@ export class ResearchService {
     return budget;
   }
 
+  /**
+   * The configured providers the request names, in the configured order: `web` stands for every
+   * web engine. A provider that is not configured is refused, not silently dropped.
+   */
+  private resolveSources(requested: readonly string[] | undefined): SearchProviderName[] {
+    const configured = this.config.search.providers;
+    if (!requested) return [...configured];
+    const problems = requested
+      .filter((name) =>
+        name === 'web' ? !configured.some((p) => p !== 'corpus') : !configured.includes(name as never),
+      )
+      .map((name) => ({
+        field: 'sources',
+        message:
+          name === 'web'
+            ? `sources: no web search engine is configured (SEARCH_PROVIDERS=${configured.join(',')})`
+            : `sources: ${name} is not configured (SEARCH_PROVIDERS=${configured.join(',')})`,
+      }));
+    if (problems.length > 0) throw new ValidationError(problems.map((p) => p.message).join('; '), problems);
+    return configured.filter((name) => requested.includes(name) || (name !== 'corpus' && requested.includes('web')));
+  }
+
   private replayed(existing: ResearchEntity, hash: string | null): CreateResearchOutcome {
     if (existing.idempotencyHash !== hash) throw new IdempotencyKeyReusedError(existing.id);
     this.unitOfWork.afterCommit(() => this.submitted.inc({ outcome: 'replayed' }));
@@ -178,9 +227,9 @@ export class ResearchService {
 
 /** The hash of what a request asks for, after defaults: same request, same hash. */
 function requestHash(question: string, params: ResearchParams): string {
-  const { maxSources, verify, language, budget } = params;
+  const { maxSources, verify, language, budget, sources } = params;
   return createHash('sha256')
-    .update(JSON.stringify([question, maxSources, verify, language, budget]))
+    .update(JSON.stringify([question, maxSources, verify, language, budget, sources]))
     .digest('hex');
 }
 

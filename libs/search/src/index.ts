@@ -12,7 +12,19 @@ export {
   ListDocumentsQueryDto,
 } from './corpus/dto/document.dto';
 export { SearchProvider } from './search-provider';
-export type { SearchHit, SearchQuery } from './search-provider';
+export type { SearchHit, SearchQuery, SourceKind, SourceSnapshot } from './search-provider';
+export {
+  SEARCH_PROVIDERS,
+  SourceSearch,
+  SourceUnreadableError,
+  candidatesFor,
+  fuseRankings,
+} from './sources/source-search';
+export type { ReadFailure, ReadRound, SearchRound } from './sources/source-search';
+export { SearchFailedError } from './sources/sources.errors';
+export type { ProviderFailureNote } from './sources/sources.errors';
+export { WebSearchSource } from './sources/web-search.source';
+export { SearchModule } from './search.module';
 export { InlineTextProcessor } from './text/inline-text-processor';
 export { containsCjk, queryTerms, segmentWords, splitSentences, stem, toSearchText } from './text/segmenter';
 export type { Sentence } from './text/segmenter';
@@ -27,6 +39,8 @@ export type {
   TermMatch,
 } from './text/text-tasks';
 export { TextModule } from './text.module';
+export { choosePassages, estimateTokens, splitPassages } from './text/passages';
+export type { PassageSpan, RankedPassage } from './text/passages';
 export { AddressPolicy } from './fetch/address-policy';
 export { FetchError } from './fetch/fetch-errors';
 export type { FetchRefusalReason } from './fetch/fetch-errors';

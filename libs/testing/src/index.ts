@@ -42,3 +42,5 @@ export type { LlmFaultMix } from './faults/llm-fault-mix';
 export { addFaultCorpus, faultQuestion } from './faults/fault-corpus';
 export { ScriptedHttpServer, jsonAnswer, silentAnswer, statusAnswer } from './fake-search/scripted-http-server';
 export type { ScriptedAnswer, SeenRequest } from './fake-search/scripted-http-server';
+export { FakeWeb } from './fake-search/fake-web';
+export type { PageHandler, SearxngResult } from './fake-search/fake-web';

@@ -6,6 +6,9 @@ import {
   ResearchListResponseDto,
   ResearchResponseDto,
   ResearchService,
+  ResearchSourceListResponseDto,
+  ResearchSourceSnapshotDto,
+  ResearchSourceSummaryDto,
   ResearchSummaryDto,
 } from '@app/research';
 import { ErrorResponseDto } from '@app/http';
@@ -31,6 +34,7 @@ import { FastifyReply } from 'fastify';
 import { CurrentTenant } from '../http/current-tenant.decorator';
 import { IdempotencyKey } from '../http/idempotency-key.decorator';
 import { RequestId } from '../http/request-id.decorator';
+import { SourceNumberPipe } from '../http/source-number.pipe';
 import { UuidParamPipe } from '../http/uuid-param.pipe';
 
 export const RESEARCH_PATH = '/api/v1/research';
@@ -93,6 +97,7 @@ export class ResearchController {
         llmCalls: body.budget.max_llm_calls,
         seconds: body.budget.max_seconds,
       },
+      sources: body.sources,
       requestId,
       idempotencyKey,
     });
@@ -125,6 +130,44 @@ export class ResearchController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async get(@Param('id', UuidParamPipe) id: string, @CurrentTenant() tenantId: string): Promise<ResearchResponseDto> {
     return ResearchResponseDto.from(await this.research.get(tenantId, id));
+  }
+
+  @Get(':id/sources')
+  @RequireScopes(Scope.ResearchRead)
+  @Audited('research.sources.list', 'research')
+  @ApiOperation({
+    summary: 'List the sources a research read',
+    description:
+      'Each source as stored with the research when it was read: where it came from, where a page was read ' +
+      'after redirects, its HTTP status, media type, content hash and length. The text is at `/sources/{n}`.',
+  })
+  @ApiOkResponse({ type: ResearchSourceListResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async listSources(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchSourceListResponseDto> {
+    const sources = await this.research.listSources(tenantId, id);
+    return { items: sources.map((source) => ResearchSourceSummaryDto.from(source)) };
+  }
+
+  @Get(':id/sources/:n')
+  @RequireScopes(Scope.ResearchRead)
+  @Audited('research.sources.read', 'research')
+  @ApiOperation({
+    summary: "Get a source's snapshot: the exact text the research read",
+    description:
+      'Every finding of the research that cites source `n` has `quote === text.slice(start, end)`, in ' +
+      'JavaScript string offsets (UTF-16 code units), whatever happened to the document or the page since.',
+  })
+  @ApiOkResponse({ type: ResearchSourceSnapshotDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such research, or it has no source `n`.' })
+  async getSource(
+    @Param('id', UuidParamPipe) id: string,
+    @Param('n', SourceNumberPipe) n: number,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchSourceSnapshotDto> {
+    return ResearchSourceSnapshotDto.fromSnapshot(await this.research.getSource(tenantId, id, n));
   }
 
   @Post(':id/cancel')

@@ -2,7 +2,7 @@ import { loadConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { Metric, MetricsModule } from '@app/observability';
 import { StoredSource } from '@app/research';
-import { SearchHit, SearchProvider, SearchQuery } from '@app/search';
+import { SafeFetcher, SearchHit, SearchProvider, SearchQuery, SourceSearch } from '@app/search';
 import { FakeLlmServer, TestConfigModule, installResearchResponders } from '@app/testing';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -16,7 +16,7 @@ import { Verifier } from './verifier.agent';
 import { DraftRejectedError, Writer } from './writer.agent';
 
 class FixedSearch extends SearchProvider {
-  readonly name = 'fixed';
+  readonly name = 'corpus';
   readonly queries: string[] = [];
   constructor(private readonly hits: Record<string, SearchHit[]>) {
     super();
@@ -27,23 +27,43 @@ class FixedSearch extends SearchProvider {
   }
 }
 
-const hit = (id: string, text: string, score = 1): SearchHit => ({
-  kind: 'document',
-  documentId: `00000000-0000-0000-0000-00000000000${id}`,
-  url: null,
-  title: `Document ${id}`,
-  text,
-  contentHash: `hash-${id}`,
-  score,
-  retrievedAt: new Date('2026-11-25T00:00:00Z'),
-});
+const hit = (id: string, text: string, score = 1, contentHash = `hash-${id}`): SearchHit => {
+  const documentId = `00000000-0000-0000-0000-00000000000${id}`;
+  const title = `Document ${id}`;
+  return {
+    provider: 'corpus',
+    kind: 'document',
+    documentId,
+    url: null,
+    title,
+    snippet: text,
+    score,
+    snapshot: {
+      kind: 'document',
+      provider: 'corpus',
+      documentId,
+      url: null,
+      finalUrl: null,
+      title,
+      httpStatus: null,
+      mediaType: null,
+      contentHash,
+      text,
+      retrievedAt: new Date('2026-11-25T00:00:00Z'),
+    },
+  };
+};
 
 const source: StoredSource = {
   n: 1,
   kind: 'document',
+  provider: 'corpus',
   documentId: null,
   url: 'https://example.com/hbm',
+  finalUrl: null,
   title: 'HBM supply',
+  httpStatus: null,
+  mediaType: null,
   contentHash: 'h',
   text: 'HBM shortages limited AI chip shipments in 2024. SK hynix was the main HBM supplier in 2024. Nothing else.',
   retrievedAt: new Date(),
@@ -147,6 +167,26 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       expect(llm.calls[0]?.model).toBe('qwen-7b');
       expect(llm.calls[0]?.messages[1]?.content).toContain('<source id="S1" title="HBM supply">');
     });
+
+    it('reads a long source in its most relevant passages, and finds a fact deep in it at its offsets in the whole text', async () => {
+      const filler = (i: number) => `Section ${i} describes the weather of a small town and nothing else of note.`;
+      const fact = 'Deep in the annual review, SK hynix led HBM supply in 2024 with a record share.';
+      const text = Array.from({ length: 900 }, (_, i) => (i === 800 ? fact : filler(i))).join(' ');
+      const long: StoredSource = { ...source, text, title: 'Annual review' };
+      const { reading } = await module
+        .get(Reader)
+        .read(TENANT, 'Who led HBM supply in 2024?', ['HBM supply leader'], long, budget(), 1, signal());
+
+      const prompt = String(llm.calls[0]?.messages[1]?.content);
+      expect(prompt).toContain(fact);
+      // Not the whole text: within READER_CONTEXT_TOKENS (3000 by default, about 12,000 characters).
+      expect(prompt.length).toBeLessThan(14_000);
+      expect(text.length).toBeGreaterThan(60_000);
+      const found = reading.findings.find((f) => f.quote === fact);
+      expect(found).toBeDefined();
+      expect(found!.start).toBeGreaterThan(55_000);
+      expect(text.slice(found!.start, found!.end)).toBe(fact);
+    });
   });
 
   describe('Writer', () => {
@@ -237,26 +277,30 @@ describe('deep research agents, with the real LLM client against the fake LLM se
   });
 
   describe('Searcher', () => {
-    it('runs every query, merges hits of the same document or text, and ranks by how many queries found them', async () => {
+    const fetcher = new SafeFetcher(loadConfig({}).fetch);
+    afterAll(() => fetcher.close());
+    const scope = { tenantId: 't', question: 'HBM supply', language: 'en', providers: ['corpus' as const] };
+
+    it('runs every query, merges hits of the same document or text, and ranks by how high and how often queries found them', async () => {
       const search = new FixedSearch({
-        'HBM supply': [hit('1', 'a'), hit('2', 'b', 5)],
-        'hbm suppliers': [hit('1', 'a'), hit('3', 'c')],
-        'memory shortage': [hit('1', 'a'), hit('3', 'c'), { ...hit('4', 'same text'), contentHash: 'hash-2' }],
+        'HBM supply': [hit('1', 'a'), hit('2', 'b', 5), hit('5', 'e')],
+        'hbm suppliers': [hit('1', 'a'), hit('3', 'c'), hit('5', 'e')],
+        'memory shortage': [hit('1', 'a'), hit('5', 'e'), hit('4', 'same text', 1, 'hash-2')],
       });
-      const { sources, queries } = await new Searcher(search).search(
-        't',
-        'HBM supply',
+      const { sources, queries, found } = await new Searcher(new SourceSearch([search], fetcher)).search(
+        { ...scope, maxSources: 3 },
         { subQuestions: [{ question: 'who', queries: ['hbm suppliers', 'memory shortage', 'HBM supply'] }] },
-        3,
         signal(),
       );
       expect(queries).toBe(3);
       expect(search.queries.sort()).toEqual(['HBM supply', 'hbm suppliers', 'memory shortage']);
-      // Document 4 has the text of document 2: they count as one, found by two queries.
+      // Document 4 has the text of document 2: they count as one. Document 1 is first for every
+      // query; 5 is found by all three lower down; 2 by two (once as 4); 3 by one.
+      expect(found).toBe(4);
       expect(sources.map((s) => [s.n, s.title])).toEqual([
         [1, 'Document 1'],
-        [2, 'Document 2'],
-        [3, 'Document 3'],
+        [2, 'Document 5'],
+        [3, 'Document 2'],
       ]);
     });
   });

@@ -10,6 +10,8 @@ import {
   ResearchTask,
   StoredSource,
   UsageEntry,
+  resultSource,
+  sourcesOf,
 } from '@app/research';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
@@ -110,18 +112,45 @@ export class DeepResearchRunner extends ResearchRunner {
 
   private async searchStep(run: Run, plan: Plan): Promise<StoredSource[]> {
     if (run.steps.has(Step.Search)) return run.context.loadSources();
-    await run.context.emit('stage.started', { stage: 'search' });
-    const { sources, queries } = await this.searcher.search(
-      run.task.tenantId,
-      run.task.question,
+    const { task } = run;
+    const providers = sourcesOf(task.params);
+    await run.context.emit('stage.started', { stage: 'search', providers });
+    const outcome = await this.searcher.search(
+      {
+        tenantId: task.tenantId,
+        question: task.question,
+        language: task.params.language,
+        providers,
+        maxSources: task.params.maxSources,
+      },
       plan,
-      run.task.params.maxSources,
       run.context.signal,
     );
+    for (const [provider, failures] of groupBy(outcome.searchFailures, (f) => f.provider)) {
+      await run.context.emit('search.failed', {
+        provider,
+        queries: failures.length,
+        reasons: countBy(failures.map((f) => f.reason)),
+      });
+    }
+    for (const failure of outcome.readFailures) {
+      await run.context.emit('source.unreadable', {
+        provider: failure.provider,
+        url: failure.url,
+        reason: failure.reason,
+      });
+    }
+    const { sources, queries, found } = outcome;
     await run.context.saveSources(sources);
     await run.context.saveStep(Step.Search, { sources: sources.length, queries });
-    await run.context.emit('stage.finished', { stage: 'search', queries, sources: sources.length });
-    this.logger.log({ stage: 'search', queries, sources: sources.length }, 'stage finished');
+    await run.context.emit('stage.finished', {
+      stage: 'search',
+      queries,
+      found,
+      sources: sources.length,
+      unreadable: outcome.readFailures.length,
+    });
+    this.logger.log({ stage: 'search', queries, found, sources: sources.length }, 'stage finished');
     return sources;
   }
 
@@ -171,7 +200,7 @@ export class DeepResearchRunner extends ResearchRunner {
   ): Promise<ResearchResult> {
     const { task } = run;
     const wording = reportWording(task.params.language);
-    const sources = stored.map(toResultSource);
+    const sources = stored.map(resultSource);
     const findings = numberFindings(stored, readings);
     const withEvidence = new Set(findings.map((f) => f.source)).size;
     const result = (report: { markdown: string }, claims: VerifiedClaim[], evidence: ResearchResult['evidence']) =>
@@ -386,18 +415,6 @@ function stepUsage(stage: string, usage: UsageEntry): Record<string, unknown> {
   return { stage, ...usage };
 }
 
-function toResultSource(source: StoredSource): ResearchSource {
-  return {
-    n: source.n,
-    kind: source.kind,
-    document_id: source.documentId,
-    url: source.url,
-    title: source.title,
-    content_hash: source.contentHash,
-    retrieved_at: source.retrievedAt instanceof Date ? source.retrievedAt.toISOString() : String(source.retrievedAt),
-  };
-}
-
 /** Findings numbered F1, F2... in source order: the same ids on every run of a research. */
 function numberFindings(sources: StoredSource[], readings: Map<number, SourceReading>): ResearchFinding[] {
   const findings: ResearchFinding[] = [];
@@ -415,6 +432,12 @@ function numberFindings(sources: StoredSource[], readings: Map<number, SourceRea
     }
   }
   return findings;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }
 
 function countBy(labels: string[]): Record<string, number> {

@@ -1,11 +1,13 @@
+import { AppConfig } from '@app/config';
 import { LlmClient } from '@app/llm';
+import { PassageSpan, choosePassages } from '@app/search';
 import { Metric, TrackResearchTask } from '@app/observability';
 import { StoredSource, UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { BudgetTracker, usageOf } from './budget';
-import { locateQuote } from './grounding';
+import { QuoteLocation, locateQuote } from './grounding';
 import { readMessages } from './prompts';
 import { FINDINGS_SCHEMA, FindingsReply } from './schemas';
 
@@ -25,12 +27,15 @@ export interface SourceReading {
 }
 
 const MAX_READ_TOKENS = 1500;
+/** Between two excerpts of a long source in the reader's prompt. */
+export const EXCERPT_BREAK = '\n\n[…]\n\n';
 
 /** Extracts findings from one source, keeping only quotes that are really in its text. */
 @Injectable()
 export class Reader {
   constructor(
     private readonly llm: LlmClient,
+    private readonly config: AppConfig,
     @InjectMetric(Metric.FindingsDropped) private readonly droppedTotal: Counter<string>,
   ) {}
 
@@ -44,11 +49,15 @@ export class Reader {
     share: number,
     signal: AbortSignal,
   ): Promise<{ reading: SourceReading; usage: UsageEntry }> {
+    // A long source is read in its passages most relevant to the question and sub-questions.
+    const { passages: settings } = this.config;
+    const passages = choosePassages(source.text, [question, ...subQuestions], settings, settings.readerTokens);
+    const text = passages.map((passage) => source.text.slice(passage.start, passage.end)).join(EXCERPT_BREAK);
     const response = await budget.spend('reader', share, () =>
       this.llm.complete<FindingsReply>({
         tenantId,
         stage: 'reader',
-        messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text: source.text }),
+        messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text }),
         schema: FINDINGS_SCHEMA,
         maxTokens: Math.min(MAX_READ_TOKENS, Math.max(256, budget.remainingTokens())),
         temperature: 0,
@@ -60,7 +69,7 @@ export class Reader {
     const findings: SourceFinding[] = [];
     let dropped = 0;
     for (const finding of response.value.findings) {
-      const location = locateQuote(source.text, finding.quote);
+      const location = locateInPassages(source.text, passages, finding.quote);
       if (!location) {
         dropped += 1;
         continue;
@@ -77,4 +86,13 @@ export class Reader {
     if (dropped > 0) this.droppedTotal.inc({ reason: 'quote_not_found' }, dropped);
     return { reading: { findings: findings.sort((a, b) => a.start - b.start), dropped }, usage };
   }
+}
+
+/** Where a quote is in the whole text: found within one of the passages read (a quote never spans two). */
+function locateInPassages(text: string, passages: readonly PassageSpan[], quote: string): QuoteLocation | null {
+  for (const passage of passages) {
+    const found = locateQuote(text.slice(passage.start, passage.end), quote);
+    if (found) return { ...found, start: passage.start + found.start, end: passage.start + found.end };
+  }
+  return null;
 }

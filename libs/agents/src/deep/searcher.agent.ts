@@ -1,75 +1,85 @@
+import { SearchProviderName } from '@app/config';
 import { TrackResearchTask } from '@app/observability';
 import { StoredSource } from '@app/research';
-import { SearchHit, SearchProvider } from '@app/search';
+import {
+  ProviderFailureNote,
+  ReadFailure,
+  SearchFailedError,
+  SearchHit,
+  SourceSearch,
+  candidatesFor,
+  fuseRankings,
+} from '@app/search';
 import { Injectable } from '@nestjs/common';
 import { mapWithConcurrency } from './concurrency';
 import { Plan } from './planner.agent';
 
 const SEARCH_CONCURRENCY = 4;
 const MAX_QUERIES = 19;
-/** Characters of a source the reader gets; what it reads is what is stored and quoted from. */
-export const READ_LIMIT_CHARACTERS = 12_000;
 
-interface Candidate {
-  hit: SearchHit;
+/** What a research searches, and where. */
+export interface SearchScope {
+  tenantId: string;
+  question: string;
+  /** BCP 47, for the web engines. */
+  language: string;
+  providers: readonly SearchProviderName[];
+  maxSources: number;
+}
+
+export interface SearchOutcome {
+  /** Numbered 1..n, best first: what the readers read and the report cites. */
+  sources: StoredSource[];
   queries: number;
-  bestScore: number;
+  /** Distinct sources the queries found. */
+  found: number;
+  searchFailures: ProviderFailureNote[];
+  readFailures: ReadFailure[];
 }
 
 /**
- * Runs the question and the plan's queries on the search provider in parallel, merges the hits
- * (one per document or URL, one per text), and keeps the `maxSources` found by most queries.
+ * Runs the question and the plan's queries on every provider the research may use, fuses the
+ * rankings (one source per document or URL, and per text), and reads the best `maxSources`: a
+ * page that cannot be read gives its place to the next source. A query that no provider answers
+ * is skipped; when none is answered the search fails, retryably.
  */
 @Injectable()
 export class Searcher {
-  constructor(private readonly provider: SearchProvider) {}
+  constructor(private readonly sources: SourceSearch) {}
 
   @TrackResearchTask('searcher')
-  async search(
-    tenantId: string,
-    question: string,
-    plan: Plan | null,
-    maxSources: number,
-    signal: AbortSignal,
-  ): Promise<{ sources: StoredSource[]; queries: number }> {
+  async search(scope: SearchScope, plan: Plan | null, signal: AbortSignal): Promise<SearchOutcome> {
     const queries = [
-      ...new Set([question, ...(plan?.subQuestions.flatMap((sub) => sub.queries) ?? [])].map((q) => q.trim())),
+      ...new Set([scope.question, ...(plan?.subQuestions.flatMap((sub) => sub.queries) ?? [])].map((q) => q.trim())),
     ]
       .filter(Boolean)
       .slice(0, MAX_QUERIES);
-    const results = await mapWithConcurrency(queries, SEARCH_CONCURRENCY, (text) =>
-      this.provider.search({ tenantId, text, limit: maxSources, signal }),
-    );
-
-    const byKey = new Map<string, Candidate>();
-    const byHash = new Map<string, Candidate>();
-    for (const hits of results) {
-      for (const hit of hits) {
-        const key = hit.documentId ?? hit.url ?? hit.contentHash;
-        const known = byKey.get(key) ?? byHash.get(hit.contentHash);
-        if (known) {
-          known.queries += 1;
-          known.bestScore = Math.max(known.bestScore, hit.score);
-          continue;
-        }
-        const candidate = { hit, queries: 1, bestScore: hit.score };
-        byKey.set(key, candidate);
-        byHash.set(hit.contentHash, candidate);
+    const searchFailures: ProviderFailureNote[] = [];
+    const rounds = await mapWithConcurrency(queries, SEARCH_CONCURRENCY, async (text): Promise<SearchHit[][]> => {
+      try {
+        const round = await this.sources.search(
+          { tenantId: scope.tenantId, text, limit: candidatesFor(scope.maxSources), language: scope.language, signal },
+          scope.providers,
+        );
+        searchFailures.push(...round.failures);
+        return round.rankings;
+      } catch (error) {
+        if (!(error instanceof SearchFailedError)) throw error;
+        searchFailures.push(...error.failures);
+        return [];
       }
-    }
-    const chosen = [...byKey.values()]
-      .sort((a, b) => b.queries - a.queries || b.bestScore - a.bestScore)
-      .slice(0, maxSources);
-    const sources = chosen.map(({ hit }, index) => ({
-      n: index + 1,
-      kind: hit.kind,
-      documentId: hit.documentId,
-      url: hit.url,
-      title: hit.title,
-      contentHash: hit.contentHash,
-      text: hit.text.slice(0, READ_LIMIT_CHARACTERS),
-      retrievedAt: hit.retrievedAt,
-    }));
-    return { sources, queries: queries.length };
+    });
+    const answered = rounds.filter((rankings) => rankings.length > 0).length;
+    if (queries.length > 0 && answered === 0) throw new SearchFailedError(searchFailures);
+
+    const hits = fuseRankings(rounds.flat());
+    const read = await this.sources.readBest(hits, scope.maxSources, signal);
+    return {
+      sources: read.snapshots.map((snapshot, index) => ({ ...snapshot, n: index + 1 })),
+      queries: queries.length,
+      found: hits.length,
+      searchFailures,
+      readFailures: read.failures,
+    };
   }
 }

@@ -1,12 +1,15 @@
-import { ResearchRunContext, ResearchTask } from '@app/research';
-import { InlineTextProcessor, SearchHit, SearchProvider, SearchQuery } from '@app/search';
+import { loadConfig } from '@app/config';
+import { ResearchRunContext, ResearchTask, StoredSource } from '@app/research';
+import { InlineTextProcessor, SafeFetcher, SearchHit, SearchProvider, SearchQuery, SourceSearch } from '@app/search';
 import { ExtractiveResearchRunner } from './extractive-research.runner';
 
 class FixedSearch extends SearchProvider {
-  readonly name = 'fixed';
   readonly queries: SearchQuery[] = [];
 
-  constructor(private readonly hits: SearchHit[]) {
+  constructor(
+    private readonly hits: SearchHit[],
+    readonly name = 'corpus',
+  ) {
     super();
   }
 
@@ -16,21 +19,40 @@ class FixedSearch extends SearchProvider {
   }
 }
 
-const hit = (title: string, text: string, url: string | null = null): SearchHit => ({
-  kind: 'document',
-  documentId: `00000000-0000-0000-0000-00000000000${title.length % 10}`,
-  url,
-  title,
-  text,
-  contentHash: 'hash',
-  score: 1,
-  retrievedAt: new Date('2026-11-25T00:00:00Z'),
-});
+const hit = (title: string, text: string, url: string | null = null): SearchHit => {
+  const documentId = `00000000-0000-0000-0000-00000000000${title.length % 10}`;
+  return {
+    provider: 'corpus',
+    kind: 'document',
+    documentId,
+    url,
+    title,
+    snippet: text.slice(0, 20),
+    score: 1,
+    snapshot: {
+      kind: 'document',
+      provider: 'corpus',
+      documentId,
+      url,
+      finalUrl: null,
+      title,
+      httpStatus: null,
+      mediaType: null,
+      contentHash: `hash-${title}`,
+      text,
+      retrievedAt: new Date('2026-11-25T00:00:00Z'),
+    },
+  };
+};
 
-function context(): ResearchRunContext & { events: [string, Record<string, unknown>][]; checkpoints: number } {
+function context(
+  earlier: StoredSource[] = [],
+): ResearchRunContext & { events: [string, Record<string, unknown>][]; checkpoints: number; saved: StoredSource[] } {
   const events: [string, Record<string, unknown>][] = [];
+  const saved: StoredSource[] = [];
   const state = { checkpoints: 0 };
   return {
+    saved,
     signal: new AbortController().signal,
     events,
     get checkpoints() {
@@ -44,8 +66,10 @@ function context(): ResearchRunContext & { events: [string, Record<string, unkno
     },
     loadSteps: async () => new Map(),
     saveStep: async () => undefined,
-    loadSources: async () => [],
-    saveSources: async () => undefined,
+    loadSources: async () => earlier,
+    saveSources: async (sources) => {
+      saved.push(...sources);
+    },
   };
 }
 
@@ -59,7 +83,12 @@ const task = (question: string, overrides: Partial<ResearchTask['params']> = {})
   startedAt: new Date(),
 });
 
-const runner = (search: SearchProvider) => new ExtractiveResearchRunner(search, new InlineTextProcessor());
+// Corpus hits carry their text: the fetcher is never used, and is real all the same.
+const fetcher = new SafeFetcher(loadConfig({}).fetch);
+const runner = (search: SearchProvider) =>
+  new ExtractiveResearchRunner(new SourceSearch([search], fetcher), new InlineTextProcessor());
+
+afterAll(() => fetcher.close());
 
 describe('ExtractiveResearchRunner', () => {
   const hits = [
@@ -77,12 +106,13 @@ describe('ExtractiveResearchRunner', () => {
     const ctx = context();
     const result = await runner(search).run(task('What limited AI chip supply in 2024?'), ctx);
 
-    expect(search.queries[0]).toMatchObject({ tenantId: 't', limit: 5 });
+    // Twice as many candidates as sources: one that cannot be read gives its place to the next.
+    expect(search.queries[0]).toMatchObject({ tenantId: 't', limit: 10 });
     expect(result.sources.map((s) => s.title)).toEqual(['Packaging', 'Memory']);
     expect(result.sources.map((s) => s.n)).toEqual([1, 2]);
     expect(result.evidence).toBe('sufficient');
     for (const finding of result.findings) {
-      const text = hits.find((h) => h.title === result.sources[finding.source - 1]?.title)?.text;
+      const text = hits.find((h) => h.title === result.sources[finding.source - 1]?.title)?.snapshot?.text;
       expect(text?.slice(finding.start, finding.end)).toBe(finding.quote);
     }
     const findingLines = result.report.split('\n').filter((line) => line.startsWith('- '));
@@ -100,6 +130,41 @@ describe('ExtractiveResearchRunner', () => {
       'stage.finished:write',
     ]);
     expect(ctx.checkpoints).toBeGreaterThanOrEqual(2);
+    // The cited sources are stored with their text, as numbered in the report.
+    expect(ctx.saved.map((s) => [s.n, s.title, s.provider])).toEqual([
+      [1, 'Packaging', 'corpus'],
+      [2, 'Memory', 'corpus'],
+    ]);
+    for (const finding of result.findings) {
+      const stored = ctx.saved.find((s) => s.n === finding.source);
+      expect(stored?.text.slice(finding.start, finding.end)).toBe(finding.quote);
+    }
+  });
+
+  it('cites the sources an earlier run stored, with their numbers, without searching again', async () => {
+    const search = new FixedSearch(hits);
+    const first = context();
+    const before = await runner(search).run(task('What limited AI chip supply in 2024?'), first);
+    const again = context(first.saved);
+    const after = await runner(search).run(task('What limited AI chip supply in 2024?'), again);
+    expect(search.queries).toHaveLength(1);
+    // Scores are relative to the sources ranked together, fewer now; what is cited is the same.
+    const cited = (findings: typeof before.findings) => findings.map(({ score: _score, ...rest }) => rest);
+    expect(cited(after.findings)).toEqual(cited(before.findings));
+    expect(after.report).toBe(before.report);
+  });
+
+  it('searches only the providers the research may use', async () => {
+    const corpus = new FixedSearch(hits);
+    const other = new FixedSearch(hits, 'searxng');
+    const search = new SourceSearch([corpus, other], fetcher);
+    const result = await new ExtractiveResearchRunner(search, new InlineTextProcessor()).run(
+      task('What limited AI chip supply in 2024?', { sources: ['searxng'] }),
+      context(),
+    );
+    expect(corpus.queries).toHaveLength(0);
+    expect(other.queries).toHaveLength(1);
+    expect(result.sources.length).toBeGreaterThan(0);
   });
 
   it('escapes brackets in quotes so they cannot read as citations', async () => {

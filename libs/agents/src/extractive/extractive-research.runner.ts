@@ -4,10 +4,12 @@ import {
   ResearchResult,
   ResearchRunContext,
   ResearchRunner,
-  ResearchSource,
   ResearchTask,
+  StoredSource,
+  resultSource,
+  sourcesOf,
 } from '@app/research';
-import { SearchHit, SearchProvider, TextProcessor, queryTerms } from '@app/search';
+import { SourceSearch, SourceSnapshot, TextProcessor, candidatesFor, fuseRankings, queryTerms } from '@app/search';
 import { TrackResearchTask } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import { PASSAGE_RULES, Passage, choosePassages, rankingTerms } from './passage-ranker';
@@ -17,17 +19,25 @@ const PASSAGES_PER_SOURCE = 3;
 const PASSAGES_IN_ALL = 12;
 const MIN_RELATIVE_SCORE = 0.3;
 
+/** A source read by this run, or stored by an earlier one (with its number). */
+interface ReadSource {
+  snapshot: SourceSnapshot;
+  n: number | null;
+}
+
 /**
- * Research without an LLM: searches the tenant's documents, quotes the passages most relevant to
- * the question, and writes a Markdown report in which every sentence is such a quote with its
- * `[n]` citation. It runs with no API key and is the default engine.
+ * Research without an LLM: searches the providers the research may use, reads the best sources
+ * (a web page through the guarded fetcher), quotes the passages most relevant to the question,
+ * and writes a Markdown report in which every sentence is such a quote with its `[n]` citation.
+ * It runs with no API key and is the default engine. The sources it cites are stored with the
+ * research, so each quote stays checkable against the text it was taken from.
  */
 @Injectable()
 export class ExtractiveResearchRunner extends ResearchRunner {
   readonly engine = 'extractive';
 
   constructor(
-    private readonly search: SearchProvider,
+    private readonly sources: SourceSearch,
     private readonly textProcessor: TextProcessor,
   ) {
     super();
@@ -36,36 +46,69 @@ export class ExtractiveResearchRunner extends ResearchRunner {
   @TrackResearchTask('coordinator')
   async run(task: ResearchTask, context: ResearchRunContext): Promise<ResearchResult> {
     const started = Date.now();
-    const hits = await this.searchSources(task, context);
+    // A run that died after storing its sources cites the same texts again, with the same numbers.
+    const stored = await context.loadSources();
+    const read =
+      stored.length > 0
+        ? { sources: stored.map((source) => ({ snapshot: source, n: source.n })), found: stored.length }
+        : await this.searchSources(task, context);
     await context.checkpoint();
-    const passages = await this.readPassages(task, hits, context);
+    const passages = await this.readPassages(task, read.sources, context);
     await context.checkpoint();
-    const result = await this.writeReport(task, hits, passages, context);
-    return { ...result, stats: { ...result.stats, duration_ms: Date.now() - started } };
+    const result = await this.writeReport(task, read.sources, passages, context);
+    return {
+      ...result,
+      stats: { ...result.stats, documents_found: read.found, duration_ms: Date.now() - started },
+    };
   }
 
   @TrackResearchTask('searcher')
-  private async searchSources(task: ResearchTask, context: ResearchRunContext): Promise<SearchHit[]> {
-    await context.emit('stage.started', { stage: 'search', provider: this.search.name });
-    const hits = await this.search.search({
-      tenantId: task.tenantId,
-      text: task.question,
-      limit: task.params.maxSources,
-      signal: context.signal,
+  private async searchSources(
+    task: ResearchTask,
+    context: ResearchRunContext,
+  ): Promise<{ sources: ReadSource[]; found: number }> {
+    const providers = sourcesOf(task.params);
+    await context.emit('stage.started', { stage: 'search', providers });
+    const { rankings, failures } = await this.sources.search(
+      {
+        tenantId: task.tenantId,
+        text: task.question,
+        limit: candidatesFor(task.params.maxSources),
+        language: task.params.language,
+        signal: context.signal,
+      },
+      providers,
+    );
+    for (const failure of failures) {
+      await context.emit('search.failed', { provider: failure.provider, reason: failure.reason });
+    }
+    const hits = fuseRankings(rankings);
+    const read = await this.sources.readBest(hits, task.params.maxSources, context.signal);
+    for (const failure of read.failures) {
+      await context.emit('source.unreadable', { provider: failure.provider, url: failure.url, reason: failure.reason });
+    }
+    await context.emit('stage.finished', {
+      stage: 'search',
+      documents: read.snapshots.length,
+      found: hits.length,
+      unreadable: read.failures.length,
     });
-    await context.emit('stage.finished', { stage: 'search', documents: hits.length });
-    return hits;
+    return { sources: read.snapshots.map((snapshot) => ({ snapshot, n: null })), found: hits.length };
   }
 
   @TrackResearchTask('reader')
-  private async readPassages(task: ResearchTask, hits: SearchHit[], context: ResearchRunContext): Promise<Passage[]> {
-    await context.emit('stage.started', { stage: 'read', documents: hits.length });
+  private async readPassages(
+    task: ResearchTask,
+    sources: ReadSource[],
+    context: ResearchRunContext,
+  ): Promise<Passage[]> {
+    await context.emit('stage.started', { stage: 'read', documents: sources.length });
     const terms = rankingTerms(queryTerms(task.question));
-    const sources = hits.map((hit) => hit.text);
+    const texts = sources.map((source) => source.snapshot.text);
     const scans = await Promise.all(
-      sources.map((text) => this.textProcessor.scanSentences({ text, terms, rules: PASSAGE_RULES }, context.signal)),
+      texts.map((text) => this.textProcessor.scanSentences({ text, terms, rules: PASSAGE_RULES }, context.signal)),
     );
-    const passages = choosePassages(terms, sources, scans, {
+    const passages = choosePassages(terms, texts, scans, {
       perSource: PASSAGES_PER_SOURCE,
       total: PASSAGES_IN_ALL,
       minRelativeScore: MIN_RELATIVE_SCORE,
@@ -77,33 +120,36 @@ export class ExtractiveResearchRunner extends ResearchRunner {
   @TrackResearchTask('writer')
   private async writeReport(
     task: ResearchTask,
-    hits: SearchHit[],
+    read: ReadSource[],
     passages: Passage[],
     context: ResearchRunContext,
   ): Promise<ResearchResult> {
     await context.emit('stage.started', { stage: 'write' });
-    // Sources are numbered in the order the report first cites them; uncited hits are left out.
-    const numbers = new Map<number, number>();
-    const sources: ResearchSource[] = [];
-    const findings: ResearchFinding[] = passages.map((passage, index) => {
-      let n = numbers.get(passage.sourceIndex);
-      if (n === undefined) {
-        n = sources.length + 1;
-        numbers.set(passage.sourceIndex, n);
-        sources.push(toSource(n, hits[passage.sourceIndex] as SearchHit));
-      }
-      return {
-        id: `F${index + 1}`,
-        source: n,
-        quote: passage.text,
-        start: passage.start,
-        end: passage.end,
-        score: passage.score,
-        note: null,
-      };
-    });
-    const claims = task.params.verify ? verifyQuotes(findings, hits, numbers) : [];
-    const report = renderReport(task.question, findings, sources, reportWording(task.params.language));
+    // Sources are numbered in the order the report first cites them (or as an earlier run stored
+    // them); sources without a quote are left out.
+    const cited = new Map<number, StoredSource>();
+    const numberOf = (index: number): number => {
+      const known = cited.get(index);
+      if (known) return known.n;
+      const source = read[index]!;
+      const n = source.n ?? cited.size + 1;
+      cited.set(index, { ...source.snapshot, n });
+      return n;
+    };
+    const findings: ResearchFinding[] = passages.map((passage, index) => ({
+      id: `F${index + 1}`,
+      source: numberOf(passage.sourceIndex),
+      quote: passage.text,
+      start: passage.start,
+      end: passage.end,
+      score: passage.score,
+      note: null,
+    }));
+    const stored = [...cited.values()].sort((a, b) => a.n - b.n);
+    await context.saveSources(stored);
+    const sources = stored.map(resultSource);
+    const claims = task.params.verify ? verifyQuotes(findings, stored) : [];
+    const report = renderReport(task.question, findings, stored, reportWording(task.params.language));
     await context.emit('stage.finished', { stage: 'write', findings: findings.length, sources: sources.length });
 
     return {
@@ -117,26 +163,14 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       findings,
       claims,
       usage: null,
-      stats: { documents_found: hits.length, passages: findings.length },
+      stats: { sources_read: read.length, passages: findings.length },
     };
   }
 }
 
-function toSource(n: number, hit: SearchHit): ResearchSource {
-  return {
-    n,
-    kind: hit.kind,
-    document_id: hit.documentId,
-    url: hit.url,
-    title: hit.title,
-    content_hash: hit.contentHash,
-    retrieved_at: hit.retrievedAt.toISOString(),
-  };
-}
-
-/** Each finding is a claim; it is supported when its quote is the source text at its offsets. */
-function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: Map<number, number>): ResearchClaim[] {
-  const textBySource = new Map([...numbers].map(([index, n]) => [n, hits[index]?.text ?? '']));
+/** Each finding is a claim; it is supported when its quote is the stored source text at its offsets. */
+function verifyQuotes(findings: ResearchFinding[], sources: StoredSource[]): ResearchClaim[] {
+  const textBySource = new Map(sources.map((source) => [source.n, source.text]));
   return findings.map((finding) => ({
     text: finding.quote,
     label:
@@ -151,7 +185,7 @@ function verifyQuotes(findings: ResearchFinding[], hits: SearchHit[], numbers: M
 function renderReport(
   question: string,
   findings: ResearchFinding[],
-  sources: ResearchSource[],
+  sources: StoredSource[],
   wording: ReportWording,
 ): string {
   const title = `# ${singleLine(question)}`;

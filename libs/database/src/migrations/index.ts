@@ -4,6 +4,7 @@ import { CreateResearchStepsAndSources1795597320000 } from './1795597320000-Crea
 import { AddResearchRunAccounting1795597380000 } from './1795597380000-AddResearchRunAccounting';
 import { CreateTenantsAndApiKeys1795597440000 } from './1795597440000-CreateTenantsAndApiKeys';
 import { CreateAuditTrail1795597500000 } from './1795597500000-CreateAuditTrail';
+import { AddSourceSnapshots1795597560000 } from './1795597560000-AddSourceSnapshots';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AddResearchRunAccounting1795597380000,
   CreateTenantsAndApiKeys1795597440000,
   CreateAuditTrail1795597500000,
+  AddSourceSnapshots1795597560000,
 ];

@@ -1,8 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { present } from '@app/common';
-import { IsBoolean, IsInt, IsObject, IsString, Length, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS } from '../research-params';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS, SOURCE_CHOICES } from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
 import { ResearchBudgetRequestDto } from './research-budget.dto';
 
@@ -62,4 +77,22 @@ export class CreateResearchRequestDto {
   @IsObject()
   @Type(() => ResearchBudgetRequestDto)
   budget?: ResearchBudgetRequestDto;
+
+  @ApiPropertyOptional({
+    description:
+      'Where the research may look, from the providers the service is configured with (`SEARCH_PROVIDERS`): ' +
+      "`corpus` for the tenant's documents, `searxng`, `tavily` or `brave` for one web search engine, `web` for " +
+      'every configured web engine. `["corpus"]` makes a documents-only research: no request leaves the service. ' +
+      'Default: every configured provider. Naming a provider that is not configured is a 400.',
+    type: [String],
+    enum: SOURCE_CHOICES,
+    example: ['corpus', 'web'],
+  })
+  @ValidateIf(present)
+  @IsIn(SOURCE_CHOICES, { each: true })
+  @ArrayUnique()
+  @ArrayMaxSize(SOURCE_CHOICES.length)
+  @ArrayMinSize(1)
+  @IsArray()
+  sources?: string[];
 }

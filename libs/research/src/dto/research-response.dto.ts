@@ -1,4 +1,6 @@
+import { SEARCH_PROVIDER_NAMES } from '@app/config';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { sourcesOf } from '../research-params';
 import { ResearchStatus } from '../research-status';
 import { ResearchView } from '../persistence/research.repository';
 import { ResearchFailure, ResearchResult } from '../research-result';
@@ -55,6 +57,14 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ example: 'zh-TW' })
   language: string;
 
+  @ApiProperty({
+    description: 'The providers the research may search, in the configured order.',
+    type: [String],
+    enum: SEARCH_PROVIDER_NAMES,
+    example: ['corpus', 'searxng'],
+  })
+  sources: string[];
+
   @ApiProperty({ description: 'How many times a worker has started this research.', example: 1 })
   attempts: number;
 
@@ -92,6 +102,7 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       max_sources: params.maxSources,
       verify: params.verify,
       language: params.language,
+      sources: [...sourcesOf(params)],
       attempts: research.attempts,
       budget: budget
         ? {

@@ -1,3 +1,4 @@
+import { SEARCH_PROVIDER_NAMES } from '@app/config';
 import { ApiProperty } from '@nestjs/swagger';
 
 /** OpenAPI descriptions of the result document (see `ResearchResult`). */
@@ -7,6 +8,9 @@ export class ResearchSourceDto {
 
   @ApiProperty({ enum: ['document', 'web'] })
   kind: string;
+
+  @ApiProperty({ description: 'The provider that found it.', example: 'searxng', enum: SEARCH_PROVIDER_NAMES })
+  provider: string;
 
   @ApiProperty({ type: String, nullable: true, format: 'uuid' })
   document_id: string | null;

@@ -376,60 +376,51 @@ export class ResearchRepository {
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
        ), inserted AS (
          INSERT INTO research_sources
-           (research_id, n, tenant_id, kind, document_id, url, title, content_hash, text, retrieved_at)
-         SELECT owner.id, s.n, owner.tenant_id, s.kind, s.document_id, s.url, s.title, s.content_hash, s.text,
-                s.retrieved_at
-           FROM owner, jsonb_to_recordset($4::jsonb) AS s(n int, kind text, document_id uuid, url text, title text,
-                content_hash text, text text, retrieved_at timestamptz)
+           (research_id, n, tenant_id, kind, provider, document_id, url, final_url, title, http_status, media_type,
+            content_hash, text, retrieved_at)
+         SELECT owner.id, s.n, owner.tenant_id, s.kind, s.provider, s.document_id, s.url, s.final_url, s.title,
+                s.http_status, s.media_type, s.content_hash, s.text, s.retrieved_at
+           FROM owner, jsonb_to_recordset($4::jsonb) AS s(n int, kind text, provider text, document_id uuid, url text,
+                final_url text, title text, http_status int, media_type text, content_hash text, text text,
+                retrieved_at timestamptz)
          ON CONFLICT (research_id, n) DO NOTHING
        )
        SELECT id FROM owner`,
-      [
-        fence.tenantId,
-        fence.researchId,
-        fence.token,
-        JSON.stringify(
-          sources.map((source) => ({
-            n: source.n,
-            kind: source.kind,
-            document_id: source.documentId,
-            url: source.url,
-            title: source.title,
-            content_hash: source.contentHash,
-            text: source.text,
-            retrieved_at: source.retrievedAt.toISOString(),
-          })),
-        ),
-      ],
+      [fence.tenantId, fence.researchId, fence.token, JSON.stringify(sources.map(sourceRow))],
     );
     return rows.length > 0;
   }
 
   async loadSources(tenantId: string, researchId: string): Promise<StoredSource[]> {
-    const rows: {
-      n: number;
-      kind: 'document' | 'web';
-      document_id: string | null;
-      url: string | null;
-      title: string;
-      content_hash: string;
-      text: string;
-      retrieved_at: Date;
-    }[] = await this.unitOfWork.query(
-      `SELECT n, kind, document_id, url, title, content_hash, text, retrieved_at FROM research_sources
+    const rows: SourceRow[] = await this.unitOfWork.query(
+      `SELECT ${SOURCE_COLUMNS} FROM research_sources WHERE tenant_id = $1 AND research_id = $2 ORDER BY n`,
+      [tenantId, researchId],
+    );
+    return rows.map(storedSource);
+  }
+
+  /** The sources of a research without their text, which can be long: its length instead. */
+  async listSourceSummaries(tenantId: string, researchId: string): Promise<StoredSourceSummary[]> {
+    const rows: (Omit<SourceRow, 'text'> & { length: number })[] = await this.unitOfWork.query(
+      `SELECT ${SOURCE_COLUMNS.replace(', text,', ',')},
+              length(text) + length(regexp_replace(text, '[^\\U00010000-\\U0010FFFF]', '', 'g')) AS length
+         FROM research_sources
         WHERE tenant_id = $1 AND research_id = $2 ORDER BY n`,
       [tenantId, researchId],
     );
-    return rows.map((row) => ({
-      n: row.n,
-      kind: row.kind,
-      documentId: row.document_id,
-      url: row.url,
-      title: row.title,
-      contentHash: row.content_hash,
-      text: row.text,
-      retrievedAt: row.retrieved_at,
-    }));
+    return rows.map(({ length, ...row }) => {
+      const { text: _text, ...source } = storedSource({ ...row, text: '' });
+      return { ...source, length };
+    });
+  }
+
+  /** One stored source of a research, or null. */
+  async findSource(tenantId: string, researchId: string, n: number): Promise<StoredSource | null> {
+    const rows: SourceRow[] = await this.unitOfWork.query(
+      `SELECT ${SOURCE_COLUMNS} FROM research_sources WHERE tenant_id = $1 AND research_id = $2 AND n = $3`,
+      [tenantId, researchId, n],
+    );
+    return rows[0] ? storedSource(rows[0]) : null;
   }
 
   async listEvents(tenantId: string, researchId: string, afterSeq = 0): Promise<ResearchEventEntity[]> {
@@ -528,4 +519,63 @@ function toResearch(row: Record<string, unknown>): ResearchEntity {
     startedAt: (row.started_at ?? null) as Date | null,
     finishedAt: (row.finished_at ?? null) as Date | null,
   });
+}
+
+/** A stored source without its text. */
+export type StoredSourceSummary = Omit<StoredSource, 'text'> & {
+  /** Of the text, in UTF-16 code units as finding offsets count (a character outside the BMP counts 2). */
+  length: number;
+};
+
+/** research_sources as PostgreSQL returns it, and as saveSources sends it (dates as ISO text). */
+interface SourceRow {
+  n: number;
+  kind: 'document' | 'web';
+  provider: string;
+  document_id: string | null;
+  url: string | null;
+  final_url: string | null;
+  title: string;
+  http_status: number | null;
+  media_type: string | null;
+  content_hash: string;
+  text: string;
+  retrieved_at: Date | string;
+}
+
+const SOURCE_COLUMNS =
+  'n, kind, provider, document_id, url, final_url, title, http_status, media_type, content_hash, text, retrieved_at';
+
+function sourceRow(source: StoredSource): SourceRow {
+  return {
+    n: source.n,
+    kind: source.kind,
+    provider: source.provider,
+    document_id: source.documentId,
+    url: source.url,
+    final_url: source.finalUrl,
+    title: source.title,
+    http_status: source.httpStatus,
+    media_type: source.mediaType,
+    content_hash: source.contentHash,
+    text: source.text,
+    retrieved_at: source.retrievedAt.toISOString(),
+  };
+}
+
+function storedSource(row: SourceRow): StoredSource {
+  return {
+    n: row.n,
+    kind: row.kind,
+    provider: row.provider,
+    documentId: row.document_id,
+    url: row.url,
+    finalUrl: row.final_url,
+    title: row.title,
+    httpStatus: row.http_status,
+    mediaType: row.media_type,
+    contentHash: row.content_hash,
+    text: row.text,
+    retrievedAt: new Date(row.retrieved_at),
+  };
 }

@@ -83,6 +83,7 @@ export class SafeFetcher {
   private readonly dispatcher: Dispatcher;
   private readonly robotsToken: string;
   private readonly robots = new Map<string, { rules: Robots | 'allow' | 'disallow'; until: number }>();
+  private readonly robotsReads = new Map<string, Promise<Robots | 'allow' | 'disallow'>>();
 
   constructor(
     private readonly settings: FetchSettings,
@@ -364,10 +365,23 @@ export class SafeFetcher {
     }
   }
 
+  /** A site's robots.txt is read once for the fetches that need it at the same time, then cached. */
   private async robotsOf(url: URL, signal: TimedSignal): Promise<Robots | 'allow' | 'disallow'> {
     const cached = this.robots.get(url.origin);
     if (cached && cached.until > Date.now()) return cached.rules;
-    const rules = await this.readRobots(url, signal);
+    let reading = this.robotsReads.get(url.origin);
+    if (!reading) {
+      reading = this.readRobots(url, signal).finally(() => this.robotsReads.delete(url.origin));
+      this.robotsReads.set(url.origin, reading);
+    }
+    let rules: Robots | 'allow' | 'disallow';
+    try {
+      rules = await reading;
+    } catch (error) {
+      // The fetch that started the read was cancelled or timed out; this one reads for itself.
+      if (signal.aborted) throw error;
+      rules = await this.readRobots(url, signal);
+    }
     this.robots.set(url.origin, { rules, until: Date.now() + this.settings.robotsTtlMs });
     return rules;
   }

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { FetchError } from '../fetch/fetch-errors';
+import { SafeFetcher } from '../fetch/safe-fetcher';
+import { readPage } from '../pages/page-reader';
+import { SearchProviderError } from '../providers/provider-http';
+import { SearchHit, SearchProvider, SearchQuery, SourceSnapshot } from '../search-provider';
+import { ProviderFailureNote, SearchFailedError } from './sources.errors';
+
+/** The configured source providers, corpus and web engines, in the order of `SEARCH_PROVIDERS`. */
+export const SEARCH_PROVIDERS = Symbol('SEARCH_PROVIDERS');
+
+/** A found source that could not be read, and why: a fetch refusal reason, or `empty`. */
+export interface ReadFailure {
+  provider: string;
+  url: string | null;
+  reason: string;
+  message: string;
+}
+
+export interface SearchRound {
+  /** One list per provider that answered, best first. */
+  rankings: SearchHit[][];
+  failures: ProviderFailureNote[];
+}
+
+export interface ReadRound {
+  /** In the order of the hits they were read from. */
+  snapshots: SourceSnapshot[];
+  failures: ReadFailure[];
+}
+
+/**
+ * How many results to ask each provider for when a research wants `maxSources`: more than it
+ * will read, so that a page that cannot be read (refused, gone, not text) has a replacement.
+ */
+export function candidatesFor(maxSources: number): number {
+  return Math.min(maxSources * 2, maxSources + 10);
+}
+
+/** Reciprocal rank fusion's constant: how much the first places of a list outweigh the later ones. */
+const FUSION_K = 60;
+const READ_CONCURRENCY = 4;
+
+/**
+ * Where a research finds and reads its sources: the corpus and the configured web engines behind
+ * one interface. A search asks the providers a research may use in parallel and goes on without
+ * one that fails; a web result is read through the guarded fetcher and Readability, and what was
+ * read is the snapshot the research stores and quotes from.
+ */
+@Injectable()
+export class SourceSearch {
+  private readonly logger = new Logger('SourceSearch');
+
+  constructor(
+    @Inject(SEARCH_PROVIDERS) private readonly providers: SearchProvider[],
+    private readonly fetcher: SafeFetcher,
+  ) {}
+
+  /** The configured providers, in order. */
+  get names(): string[] {
+    return this.providers.map((provider) => provider.name);
+  }
+
+  /**
+   * Runs the query on the providers named in `use` (all when absent). A provider that fails is
+   * reported in `failures`; when every one fails the search throws SearchFailedError, retryable.
+   */
+  async search(query: SearchQuery, use?: readonly string[]): Promise<SearchRound> {
+    const chosen = use ? this.providers.filter((provider) => use.includes(provider.name)) : this.providers;
+    const failures: ProviderFailureNote[] = [];
+    const rankings: SearchHit[][] = [];
+    const answers = await Promise.allSettled(chosen.map((provider) => provider.search(query)));
+    answers.forEach((answer, index) => {
+      const provider = chosen[index]!.name;
+      if (answer.status === 'fulfilled') {
+        rankings.push(answer.value);
+        return;
+      }
+      if (query.signal?.aborted) throw query.signal.reason;
+      const error = answer.reason as Error;
+      // The corpus is the service's own database: its failure is the research's, not a provider's.
+      if (!(error instanceof SearchProviderError)) throw error;
+      failures.push({ provider, reason: error.reason, message: error.message });
+      this.logger.warn({ provider, reason: error.reason }, `search provider failed: ${error.message}`);
+    });
+    if (chosen.length > 0 && rankings.length === 0) throw new SearchFailedError(failures);
+    return { rankings, failures };
+  }
+
+  /** The source of one hit: the corpus's text at hand, or the page fetched and read. Throws a ReadFailure-shaped error. */
+  async read(hit: SearchHit, signal?: AbortSignal): Promise<SourceSnapshot> {
+    if (hit.snapshot) return hit.snapshot;
+    if (!hit.url) throw new SourceUnreadableError(hit, 'bad_url', 'the hit has no URL');
+    const page = await this.fetcher.fetch(hit.url, { signal });
+    const readable = readPage(page);
+    if (!readable.text.trim()) throw new SourceUnreadableError(hit, 'empty', 'the page has no readable text');
+    return {
+      kind: 'web',
+      provider: hit.provider,
+      documentId: null,
+      url: hit.url,
+      finalUrl: page.finalUrl,
+      title: readable.title || hit.title,
+      httpStatus: page.status,
+      mediaType: page.mediaType,
+      contentHash: createHash('sha256').update(readable.text, 'utf8').digest('hex'),
+      text: readable.text,
+      retrievedAt: page.fetchedAt,
+    };
+  }
+
+  /**
+   * Reads hits in order until `wanted` sources are read or the hits run out: a page that cannot be
+   * read (refused, failed, empty) gives its place to the next hit. Cancelling stops it.
+   */
+  async readBest(hits: readonly SearchHit[], wanted: number, signal?: AbortSignal): Promise<ReadRound> {
+    const read = new Map<number, SourceSnapshot>();
+    const failures: ReadFailure[] = [];
+    let next = 0;
+    while (read.size < wanted && next < hits.length) {
+      const wave = hits.slice(next, next + (wanted - read.size)).map((hit, offset) => ({ hit, index: next + offset }));
+      next += wave.length;
+      for (let start = 0; start < wave.length; start += READ_CONCURRENCY) {
+        await Promise.all(
+          wave.slice(start, start + READ_CONCURRENCY).map(async ({ hit, index }) => {
+            try {
+              read.set(index, await this.read(hit, signal));
+            } catch (error) {
+              if (signal?.aborted) throw signal.reason;
+              failures.push(readFailure(hit, error));
+            }
+          }),
+        );
+      }
+    }
+    for (const failure of failures) {
+      this.logger.warn({ provider: failure.provider, url: failure.url, reason: failure.reason }, 'source not read');
+    }
+    return { snapshots: [...read].sort(([a], [b]) => a - b).map(([, snapshot]) => snapshot), failures };
+  }
+}
+
+/** A hit whose source cannot be used, for a reason outside the fetcher's refusals. */
+export class SourceUnreadableError extends Error {
+  constructor(
+    readonly hit: SearchHit,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SourceUnreadableError';
+  }
+}
+
+function readFailure(hit: SearchHit, error: unknown): ReadFailure {
+  const reason = error instanceof FetchError || error instanceof SourceUnreadableError ? error.reason : 'network';
+  return { provider: hit.provider, url: hit.url, reason, message: (error as Error).message };
+}
+
+/** The identity of a source across providers and queries: its URL, else its document. */
+function keyOf(hit: SearchHit): string {
+  return hit.url ? `url:${hit.url}` : `doc:${hit.documentId ?? hit.snapshot?.contentHash ?? ''}`;
+}
+
+/**
+ * Several rankings (per provider, per query) as one, by reciprocal rank fusion: a source scores
+ * the sum of 1 / (60 + rank) over the lists it is in, so one found high by several lists comes
+ * first, and providers whose scores mean different things need no common scale. A source in
+ * several lists is kept once, as its first list has it (the corpus's copy, with its text, when
+ * the corpus lists it first); the same text twice (a document ingested twice) is kept once too.
+ */
+export function fuseRankings(rankings: readonly (readonly SearchHit[])[]): SearchHit[] {
+  const fused = new Map<string, { hit: SearchHit; score: number; first: number }>();
+  const keyByHash = new Map<string, string>();
+  let order = 0;
+  for (const ranking of rankings) {
+    ranking.forEach((hit, rank) => {
+      const hash = hit.snapshot?.contentHash;
+      const key = (hash && keyByHash.get(hash)) ?? keyOf(hit);
+      const known = fused.get(key);
+      const score = 1 / (FUSION_K + rank + 1);
+      if (known) {
+        known.score += score;
+        if (!known.hit.snapshot && hit.snapshot) known.hit = hit;
+        return;
+      }
+      fused.set(key, { hit, score, first: order });
+      order += 1;
+      if (hash) keyByHash.set(hash, key);
+    });
+  }
+  return [...fused.values()].sort((a, b) => b.score - a.score || a.first - b.first).map((entry) => entry.hit);
+}
