@@ -1,4 +1,8 @@
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MIGRATIONS } from '@app/database';
+import { Client, QueryResultRow } from 'pg';
 import { AppProcess, TestDatabase, runCli } from '@app/testing';
 
 describe('start-up configuration', () => {
@@ -33,6 +37,17 @@ describe('start-up configuration', () => {
     expect(worker.stderr).toContain('REDIS_URL is required');
   });
 });
+
+/** One query on the database at `url`, on a connection of its own. */
+async function queryAt<R extends QueryResultRow>(url: string, sql: string): Promise<R[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 describe('operations CLI', () => {
   let database: TestDatabase;
@@ -70,12 +85,12 @@ describe('operations CLI', () => {
     }
   });
 
-  it('ingests a folder once: a second run finds every file already present', async () => {
+  it('ingests a folder once: a second run finds every file unchanged', async () => {
     expect((await cli('ingest', 'examples/corpus')).stdout).toBe(
-      'files: 6, added: 6, already present: 0, skipped: 0\n',
+      'files: 6, added: 6, updated: 0, unchanged: 0, skipped: 0\n',
     );
     expect((await cli('ingest', 'examples/corpus')).stdout).toBe(
-      'files: 6, added: 0, already present: 6, skipped: 0\n',
+      'files: 6, added: 0, updated: 0, unchanged: 6, skipped: 0\n',
     );
     const titles = await database.query<{ title: string }>(`SELECT title FROM documents ORDER BY title`);
     expect(titles.map((row) => row.title)).toContain('2024 年全球 AI 晶片市場概況');
@@ -89,6 +104,76 @@ describe('operations CLI', () => {
     expect(unknown.stderr).toContain('Usage:');
     const missing = await cli('ingest', '/no/such/folder');
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('ENOENT');
+    expect(missing.stderr).toBe('/no/such/folder does not exist\n');
+  });
+
+  it('ingests on a database that does not exist yet, HTML included, skipping bad files with one line each, and replaces a changed file', async () => {
+    const name = `${database.name}_ingest`;
+    const url = database.url.replace(/\/[^/]+$/, `/${name}`);
+    const folder = await mkdtemp(join(tmpdir(), 'ingest-'));
+    const ingest = () => runCli(['ingest', folder], { DATABASE_URL: url });
+    try {
+      await writeFile(join(folder, 'notes.md'), '# HBM notes\n\nSK hynix led HBM supply in 2024.\n');
+      await writeFile(
+        join(folder, 'page.html'),
+        '<html><head><title>HBM market</title></head><body><nav>Home | Subscribe</nav><article>' +
+          '<p>Samsung followed SK hynix in HBM supply in 2024, and Micron came third.</p>' +
+          '<p>Demand for AI accelerators kept HBM supply short all year.</p></article></body></html>',
+      );
+      await writeFile(join(folder, 'binary.txt'), Buffer.from([0x48, 0x00, 0x42, 0x4d]));
+      await writeFile(join(folder, 'latin1.txt'), Buffer.from('caf\xe9 au lait', 'latin1'));
+      await writeFile(join(folder, 'empty.md'), '  \n');
+      await writeFile(join(folder, 'ignored.pdf'), '%PDF-1.4');
+      await symlink('/no/such/target.md', join(folder, 'broken.md'));
+
+      const first = await ingest();
+      expect(first.code).toBe(1);
+      const lines = first.stdout.trim().split('\n');
+      expect(lines.slice(0, 2)).toEqual(['database created', `applied ${MIGRATIONS.length} migrations`]);
+      expect(lines.slice(2)).toEqual([
+        'files: 6, added: 2, updated: 0, unchanged: 0, skipped: 4',
+        '  skipped binary.txt: binary content',
+        '  skipped broken.md: cannot be read (ENOENT)',
+        '  skipped empty.md: empty',
+        '  skipped latin1.txt: not UTF-8 text',
+      ]);
+      expect(first.stderr).toBe('');
+
+      const stored = await queryAt<{ title: string; text: string; path: string; passages: number }>(
+        url,
+        `SELECT d.title, d.text, d.metadata->>'path' AS path,
+                (SELECT count(*)::int FROM document_passages p WHERE p.document_id = d.id) AS passages
+           FROM documents d ORDER BY path`,
+      );
+      expect(stored.map((row) => [row.path, row.title])).toEqual([
+        ['notes.md', 'HBM notes'],
+        ['page.html', 'HBM market'],
+      ]);
+      expect(stored[1]!.text).toContain('Samsung followed SK hynix in HBM supply in 2024');
+      expect(stored[1]!.text).not.toContain('Subscribe');
+      expect(stored.every((row) => row.passages > 0)).toBe(true);
+
+      const again = await ingest();
+      expect(again.stdout.split('\n')[0]).toBe('files: 6, added: 0, updated: 0, unchanged: 2, skipped: 4');
+
+      await writeFile(join(folder, 'notes.md'), '# HBM notes\n\nSK hynix and Samsung shared HBM supply in 2025.\n');
+      const changed = await ingest();
+      expect(changed.stdout.split('\n')[0]).toBe('files: 6, added: 0, updated: 1, unchanged: 1, skipped: 4');
+      const notes = await queryAt<{ text: string }>(
+        url,
+        `SELECT text FROM documents WHERE metadata->>'path' = 'notes.md'`,
+      );
+      expect(notes.map((row) => row.text)).toEqual([
+        '# HBM notes\n\nSK hynix and Samsung shared HBM supply in 2025.\n',
+      ]);
+      const orphans = await queryAt<{ n: number }>(
+        url,
+        `SELECT count(*)::int AS n FROM document_passages p LEFT JOIN documents d ON d.id = p.document_id WHERE d.id IS NULL`,
+      );
+      expect(orphans[0]!.n).toBe(0);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+      await database.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
   });
 });

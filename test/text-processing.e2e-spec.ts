@@ -84,22 +84,30 @@ describe('text processing of maximum-size documents', () => {
         });
       },
     );
-    it('refuses with 413 a document with more distinct words than the full-text index holds', async () => {
-      // 1 MiB of words that never repeat: PostgreSQL's tsvector would need more than its 1 MB.
+    it('indexes by passage a document with more distinct words than one full-text entry holds, and finds a word deep in it', async () => {
+      // 1 MiB of words that never repeat: as one tsvector PostgreSQL would need more than its
+      // 1 MB limit; cut into passages, each is small.
       const words: string[] = [];
-      for (let i = 0, size = 0; size < MAX_BYTES - 16; i += 1) {
-        const word = `w${i.toString(36)}q${((i * 7919) % 104729).toString(36)}`;
+      for (let i = 0, size = 0; size < MAX_BYTES - 32; i += 1) {
+        // Sentences of ten words (a capital after the full stop), so that the one holding a word can be quoted.
+        const word = `${i % 10 === 0 ? 'W' : 'w'}${i.toString(36)}q${((i * 7919) % 104729).toString(36)}${i % 10 === 9 ? '.' : ''}`;
         words.push(word);
         size += word.length + 1;
       }
-      const before = await stack.database.query<{ n: string }>('SELECT count(*) AS n FROM documents');
       const response = await stack.http.post('/api/v1/documents', { title: 'unique words', text: words.join(' ') });
-      expect(response.status).toBe(413);
-      expect(response.body.error).toMatchObject({
-        code: 'payload_too_large',
-        details: { reason: 'search_index_limit' },
-      });
-      expect(await stack.database.query('SELECT count(*) AS n FROM documents')).toEqual(before);
+      expect(response.status).toBe(201);
+      const [{ passages }] = await stack.database.query<{ passages: string }>(
+        'SELECT count(*) AS passages FROM document_passages WHERE document_id = $1',
+        [response.body.document_id],
+      );
+      expect(Number(passages)).toBeGreaterThan(500);
+
+      const deepWord = words[Math.floor(words.length * 0.9) + 5]!.replace('.', '');
+      const research = await stack.waitForStatus(await stack.submit({ question: deepWord, sources: ['corpus'] }));
+      expect(research.result.sources.map((source: { document_id: string }) => source.document_id)).toContain(
+        response.body.document_id,
+      );
+      expect(research.result.findings[0].quote).toContain(deepWord);
     });
   });
 

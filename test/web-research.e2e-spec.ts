@@ -5,7 +5,10 @@ import {
   SearxngResult,
   TestStack,
   errorShapeProblem,
+  freePort,
   installResearchResponders,
+  scrape,
+  valueOf,
 } from '@app/testing';
 
 const QUESTION = 'Which company led HBM supply in 2024?';
@@ -39,20 +42,30 @@ describe('web research', () => {
   let web: FakeWeb;
   let internal: FakeWeb;
   let stack: TestStack;
+  let workerUrl: string;
 
-  // What SearXNG lists for every query: the traps first, then the pages worth reading.
-  const results = (): SearxngResult[] => [
-    { url: web.url('/go/internal'), title: 'HBM supply dashboard' },
-    { url: 'http://169.254.169.254/latest/meta-data/', title: 'HBM supply metadata' },
-    { url: web.url('/private/hbm-leak'), title: 'HBM leak' },
-    { url: web.url('/files/hbm.bin'), title: 'HBM data file' },
-    { url: web.url('/bomb'), title: 'HBM supply in 2024, compressed' },
-    { url: web.url('/slow'), title: 'HBM supply, slowly' },
-    { url: web.url('/news/hbm-2024'), title: 'HBM market 2024', content: 'SK hynix led HBM supply…' },
-    { url: web.url('/news/moved'), title: 'HBM outlook' },
-    { url: web.url('/notes/hbm.txt'), title: 'HBM notes' },
-    { url: web.url('/forum/rumours'), title: 'HBM rumours' },
-  ];
+  // What SearXNG lists: the traps first, then the pages worth reading. The cache test's question
+  // finds pages of its own, which no other test has read.
+  const CACHE_QUESTION = 'Which company shipped the most HBM in 2024?';
+  const results = (query: string): SearxngResult[] =>
+    query === CACHE_QUESTION
+      ? [
+          { url: web.url('/files/hbm.bin'), title: 'HBM data file' },
+          { url: web.url('/cache/shipments'), title: 'HBM shipments' },
+          { url: web.url('/cache/notes.txt'), title: 'HBM shipment notes' },
+        ]
+      : [
+          { url: web.url('/go/internal'), title: 'HBM supply dashboard' },
+          { url: 'http://169.254.169.254/latest/meta-data/', title: 'HBM supply metadata' },
+          { url: web.url('/private/hbm-leak'), title: 'HBM leak' },
+          { url: web.url('/files/hbm.bin'), title: 'HBM data file' },
+          { url: web.url('/bomb'), title: 'HBM supply in 2024, compressed' },
+          { url: web.url('/slow'), title: 'HBM supply, slowly' },
+          { url: web.url('/news/hbm-2024'), title: 'HBM market 2024', content: 'SK hynix led HBM supply…' },
+          { url: web.url('/news/moved'), title: 'HBM outlook' },
+          { url: web.url('/notes/hbm.txt'), title: 'HBM notes' },
+          { url: web.url('/forum/rumours'), title: 'HBM rumours' },
+        ];
 
   beforeAll(async () => {
     web = await FakeWeb.start();
@@ -74,6 +87,16 @@ describe('web research', () => {
         response.end('HBM supply notes\n\nSK hynix shipped the most HBM in 2024, well ahead of its rivals.');
       })
       .html('/forum/rumours', INJECTION)
+      .html(
+        '/cache/shipments',
+        '<html><head><title>HBM shipments</title></head><body><article>' +
+          '<p>SK hynix shipped the most HBM in 2024, well ahead of Samsung.</p>' +
+          '<p>Micron shipped the least HBM of the three makers in 2024.</p></article></body></html>',
+      )
+      .page('/cache/notes.txt', (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('HBM shipment notes\n\nThe company that shipped the most HBM in 2024 was SK hynix.');
+      })
       .page('/go/internal', (_request, response) => {
         response.writeHead(302, { location: internal.url('/admin') });
         response.end();
@@ -105,7 +128,9 @@ describe('web research', () => {
       },
     });
     await stack.startApi();
-    await stack.startWorker();
+    const workerPort = await freePort();
+    await stack.startWorker({ WORKER_PORT: String(workerPort) });
+    workerUrl = `http://127.0.0.1:${workerPort}`;
   });
 
   beforeEach(() => {
@@ -179,7 +204,7 @@ describe('web research', () => {
     expect(web.count('/go/internal')).toBe(1);
     expect(web.count('/private/hbm-leak')).toBe(0);
     // Pages were asked for as the service, by name.
-    const asked = web.requests.find((request) => request.path === '/news/hbm-2024');
+    const asked = web.requests.find((request) => request.path === '/files/hbm.bin');
     expect(asked?.userAgent).toMatch(/^deep-research-service\//);
 
     const unreadable = (await events(id)).filter((event) => event.type === 'source.unreadable');
@@ -217,6 +242,33 @@ describe('web research', () => {
     }
   });
 
+  it('takes HTML documents, read as web pages are, and says which field is wrong when a document is not one', async () => {
+    const added = await stack.http.post('/api/v1/documents', {
+      text: ARTICLE,
+      format: 'html',
+      url: 'https://example.com/hbm',
+    });
+    expect(added.status).toBe(201);
+    const document = await stack.http.get(`/api/v1/documents/${added.body.document_id}`);
+    expect(document.body).toMatchObject({ title: 'HBM market 2024', url: 'https://example.com/hbm' });
+    expect(document.body.text).toContain('SK hynix led HBM supply in 2024');
+    expect(document.body.text).not.toContain('Subscribe now');
+    expect(document.body.text).not.toContain('<p>');
+
+    for (const [body, field, message] of [
+      [{ text: 'some text' }, 'title', 'title is required unless format is html'],
+      [
+        { text: '<html><body><script>alert(1)</script></body></html>', format: 'html' },
+        'text',
+        'the HTML has no readable text',
+      ],
+      [{ title: 't', text: 'x', format: 'pdf' }, 'format', 'format must be one of the following values: text, html'],
+    ] as const) {
+      const response = await stack.http.post('/api/v1/documents', body);
+      expect([response.status, response.body.error?.details]).toEqual([400, [{ field, message }]]);
+    }
+  });
+
   it('refuses sources that are not configured or not known, and source numbers that cannot exist, in the common error shape', async () => {
     for (const [sources, message] of [
       [['tavily'], 'sources: tavily is not configured (SEARCH_PROVIDERS=corpus,searxng)'],
@@ -248,13 +300,44 @@ describe('web research', () => {
     }
   });
 
+  it('makes a second identical research cheaper: its searches and pages come from the caches', async () => {
+    const question = CACHE_QUESTION;
+    const pagesFetched = () => web.requests.filter((r) => r.path !== '/search' && r.path !== '/robots.txt').length;
+    const hits = async (cache: string) =>
+      valueOf((await scrape(workerUrl)).samples, 'research_cache_hits_total', { cache });
+    const searchHitsBefore = await hits('search');
+    const pageHitsBefore = await hits('page');
+
+    const first = await stack.submit({ question, max_sources: 4, sources: ['web'] });
+    const firstResult = (await stack.waitForStatus(first, ['completed', 'failed'], 30000)).result;
+    const searched = web.count('/search');
+    const fetched = pagesFetched();
+    expect(searched).toBe(1);
+    expect(fetched).toBeGreaterThan(0);
+
+    web.forget();
+    const second = await stack.submit({ question, max_sources: 4, sources: ['web'] });
+    const secondResult = (await stack.waitForStatus(second, ['completed', 'failed'], 30000)).result;
+    // No search at all; only the pages that could not be read are tried again.
+    expect(web.count('/search')).toBe(0);
+    expect(pagesFetched()).toBeLessThan(fetched);
+    expect(web.count('/cache/shipments')).toBe(0);
+    expect(web.count('/cache/notes.txt')).toBe(0);
+    expect(secondResult.findings.map((f: { quote: string }) => f.quote)).toEqual(
+      firstResult.findings.map((f: { quote: string }) => f.quote),
+    );
+    expect(await hits('search')).toBe(searchHitsBefore + 1);
+    expect(await hits('page')).toBeGreaterThanOrEqual(pageHitsBefore + 2);
+  });
+
   it('fails a web-only research with search_failed when SearXNG is down, after its retries', async () => {
     web.searxngAnswers((_request, response) => {
       response.writeHead(503, { 'content-type': 'text/html' });
       response.end('<p>maintenance</p>');
     });
     try {
-      const id = await stack.submit({ question: QUESTION, sources: ['web'] });
+      // A question of its own: the same one would be answered from the search cache.
+      const id = await stack.submit({ question: 'Which company led HBM supply during the outage?', sources: ['web'] });
       const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
       expect(research.status).toBe('failed');
       expect(research.error.code).toBe('search_failed');

@@ -8,6 +8,7 @@ import { AuditRecordDto, AuditService, AuditVerificationResponseDto } from '@app
 import { ApiKeyService } from '@app/auth';
 import { CorpusService } from '@app/search';
 import { NestFactory } from '@nestjs/core';
+import { Presets, SingleBar } from 'cli-progress';
 import { DataSource } from 'typeorm';
 import { CliModule } from './cli.module';
 
@@ -19,7 +20,9 @@ Commands:
   migrate:revert            revert the last migration
   migrate:show              list migrations and whether they are applied
   ingest <folder> [--tenant <uuid>]
-                            add every .md, .markdown and .txt file under <folder> to the corpus
+                            add every .md, .markdown, .txt, .html and .htm file under <folder> to
+                            the corpus (creating and migrating the database first); a changed
+                            file replaces its document, an unchanged one is left alone
   keys create --tenant <name> --scopes <scope,...> [--name <text>] [--expires-in <n>d|h|m]
                             create an API key; the key is printed on the last line, this once
                             (scopes: research:read, research:write, documents:read,
@@ -49,20 +52,47 @@ async function withDataSource<T>(work: (dataSource: DataSource) => Promise<T>): 
   }
 }
 
+/** Creates the database if needed and applies pending migrations; says so only when it did something. */
+async function prepareDatabase(): Promise<void> {
+  if (await ensureDatabase(appConfig().databaseUrl)) print('database created');
+  const applied = await withDataSource((dataSource) => dataSource.runMigrations({ transaction: 'each' }));
+  if (applied.length > 0) print(`applied ${applied.length} migration${applied.length === 1 ? '' : 's'}`);
+}
+
+/**
+ * Ingests a folder, on a fresh machine too: the database is created and migrated first. A
+ * terminal shows a progress bar; otherwise only the summary is printed. Each skipped file is one
+ * line naming it, and makes the exit status 1.
+ */
 async function ingest(args: string[]): Promise<void> {
   const folder = args[0];
-  if (!folder) throw new UsageError('ingest needs a folder');
+  if (!folder || folder.startsWith('--')) throw new UsageError('ingest needs a folder');
   const tenantFlag = args.indexOf('--tenant');
   const tenantId = tenantFlag === -1 ? DEFAULT_TENANT_ID : args[tenantFlag + 1];
   if (!tenantId || !/^[0-9a-f-]{36}$/i.test(tenantId)) throw new UsageError('--tenant needs a UUID');
+  await prepareDatabase();
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+  const bar = process.stdout.isTTY
+    ? new SingleBar(
+        { format: 'ingesting {bar} {value}/{total} {file}', hideCursor: true, clearOnComplete: true },
+        Presets.shades_classic,
+      )
+    : null;
   try {
-    const report = await app.get(CorpusService).ingestFolder(tenantId, resolve(folder));
+    const report = await app.get(CorpusService).ingestFolder(tenantId, resolve(folder), (file) => {
+      if (!bar) return;
+      if (file.done === 1) bar.start(file.total, 0, { file: '' });
+      bar.update(file.done, { file: file.path });
+    });
+    bar?.stop();
     print(
-      `files: ${report.files}, added: ${report.created}, already present: ${report.duplicates}, skipped: ${report.skipped.length}`,
+      `files: ${report.files}, added: ${report.created}, updated: ${report.updated}, ` +
+        `unchanged: ${report.unchanged}, skipped: ${report.skipped.length}`,
     );
     for (const skipped of report.skipped) print(`  skipped ${skipped.path}: ${skipped.reason}`);
+    if (report.skipped.length > 0) process.exitCode = 1;
   } finally {
+    bar?.stop();
     await app.close();
   }
 }

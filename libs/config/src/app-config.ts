@@ -92,6 +92,12 @@ export interface SearchSettings {
   timeoutMs: number;
   /** Tries after the first, for 429, 5xx, timeouts and network errors. */
   retries: number;
+  /** `SEARCH_CACHE_TTL_SECONDS`: how long a web engine's results are reused for the same query; 0: not cached. */
+  cacheTtlSeconds: number;
+  /** `PAGE_CACHE_TTL_SECONDS`: how long a page read is kept for other researches; 0: not cached. */
+  pageCacheTtlSeconds: number;
+  /** `PAGE_CACHE_FRESH_SECONDS`: how long a kept page is used as is; after, it is revalidated with its server. */
+  pageCacheFreshSeconds: number;
 }
 
 /** How long texts are read: in passages of whole sentences, the most relevant first. */

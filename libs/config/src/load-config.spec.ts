@@ -188,7 +188,7 @@ describe('audit settings', () => {
 });
 
 describe('search providers', () => {
-  it('searches the corpus alone by default, with retries and a timeout for web engines', () => {
+  it('searches the corpus alone by default, with retries, a timeout and caches for web engines', () => {
     expect(loadConfig({}).search).toEqual({
       providers: ['corpus'],
       searxngUrl: null,
@@ -196,7 +196,17 @@ describe('search providers', () => {
       brave: null,
       timeoutMs: 10_000,
       retries: 2,
+      cacheTtlSeconds: 3600,
+      pageCacheTtlSeconds: 86_400,
+      pageCacheFreshSeconds: 3600,
     });
+  });
+
+  it('reads passages by size and overlap, and refuses an overlap or a reader budget that cannot work', () => {
+    expect(loadConfig({}).passages).toEqual({ size: 1500, overlap: 200, readerTokens: 3000 });
+    expect(() => loadConfig({ PASSAGE_SIZE: '1000', PASSAGE_OVERLAP: '600', READER_CONTEXT_TOKENS: '200' })).toThrow(
+      /PASSAGE_OVERLAP \(600\) must be at most half of PASSAGE_SIZE \(1000\)[\s\S]*READER_CONTEXT_TOKENS \(200\) must hold at least one passage/,
+    );
   });
 
   it('reads the engines listed, in order, each with what it needs; base URLs default to the providers own', () => {

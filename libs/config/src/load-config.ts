@@ -314,6 +314,9 @@ function readSearch(read: EnvReader): SearchSettings {
     brave: keyed('brave', 'BRAVE_API_KEY', 'BRAVE_BASE_URL', 'https://api.search.brave.com'),
     timeoutMs: read.int('SEARCH_TIMEOUT_MS', 10_000, 100, 120_000),
     retries: read.int('SEARCH_RETRIES', 2, 0, 10),
+    cacheTtlSeconds: read.int('SEARCH_CACHE_TTL_SECONDS', 3600, 0, 30 * 86_400),
+    pageCacheTtlSeconds: read.int('PAGE_CACHE_TTL_SECONDS', 86_400, 0, 30 * 86_400),
+    pageCacheFreshSeconds: read.int('PAGE_CACHE_FRESH_SECONDS', 3600, 0, 30 * 86_400),
   };
 }
 

@@ -25,6 +25,10 @@ export { SearchFailedError } from './sources/sources.errors';
 export type { ProviderFailureNote } from './sources/sources.errors';
 export { WebSearchSource } from './sources/web-search.source';
 export { SearchModule } from './search.module';
+export { ExpiringCache } from './cache/expiring-cache';
+export type { CacheMetrics } from './cache/expiring-cache';
+export { CachedSearchProvider, PageCache, normalisedQuery } from './cache/source-caches';
+export type { CachedPage } from './cache/source-caches';
 export { InlineTextProcessor } from './text/inline-text-processor';
 export { containsCjk, queryTerms, segmentWords, splitSentences, stem, toSearchText } from './text/segmenter';
 export type { Sentence } from './text/segmenter';
@@ -45,7 +49,16 @@ export { AddressPolicy } from './fetch/address-policy';
 export { FetchError } from './fetch/fetch-errors';
 export type { FetchRefusalReason } from './fetch/fetch-errors';
 export { SafeFetcher } from './fetch/safe-fetcher';
-export type { FetchObserver, FetchOptions, FetchOutcome, FetchedPage, PageFormat, Resolve } from './fetch/safe-fetcher';
+export type {
+  FetchObserver,
+  FetchOptions,
+  FetchOutcome,
+  FetchedPage,
+  NotModified,
+  PageFormat,
+  PageValidators,
+  Resolve,
+} from './fetch/safe-fetcher';
 export { WebFetchModule } from './web-fetch.module';
 export { readPage } from './pages/page-reader';
 export type { ReadablePage } from './pages/page-reader';

@@ -2,7 +2,7 @@ import { loadConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { Metric, MetricsModule } from '@app/observability';
 import { StoredSource } from '@app/research';
-import { SafeFetcher, SearchHit, SearchProvider, SearchQuery, SourceSearch } from '@app/search';
+import { InlineTextProcessor, SafeFetcher, SearchHit, SearchProvider, SearchQuery, SourceSearch } from '@app/search';
 import { FakeLlmServer, TestConfigModule, installResearchResponders } from '@app/testing';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -287,7 +287,9 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         'hbm suppliers': [hit('1', 'a'), hit('3', 'c'), hit('5', 'e')],
         'memory shortage': [hit('1', 'a'), hit('5', 'e'), hit('4', 'same text', 1, 'hash-2')],
       });
-      const { sources, queries, found } = await new Searcher(new SourceSearch([search], fetcher)).search(
+      const { sources, queries, found } = await new Searcher(
+        new SourceSearch([search], fetcher, new InlineTextProcessor()),
+      ).search(
         { ...scope, maxSources: 3 },
         { subQuestions: [{ question: 'who', queries: ['hbm suppliers', 'memory shortage', 'HBM supply'] }] },
         signal(),

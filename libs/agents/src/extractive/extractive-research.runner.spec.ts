@@ -86,7 +86,10 @@ const task = (question: string, overrides: Partial<ResearchTask['params']> = {})
 // Corpus hits carry their text: the fetcher is never used, and is real all the same.
 const fetcher = new SafeFetcher(loadConfig({}).fetch);
 const runner = (search: SearchProvider) =>
-  new ExtractiveResearchRunner(new SourceSearch([search], fetcher), new InlineTextProcessor());
+  new ExtractiveResearchRunner(
+    new SourceSearch([search], fetcher, new InlineTextProcessor()),
+    new InlineTextProcessor(),
+  );
 
 afterAll(() => fetcher.close());
 
@@ -157,7 +160,7 @@ describe('ExtractiveResearchRunner', () => {
   it('searches only the providers the research may use', async () => {
     const corpus = new FixedSearch(hits);
     const other = new FixedSearch(hits, 'searxng');
-    const search = new SourceSearch([corpus, other], fetcher);
+    const search = new SourceSearch([corpus, other], fetcher, new InlineTextProcessor());
     const result = await new ExtractiveResearchRunner(search, new InlineTextProcessor()).run(
       task('What limited AI chip supply in 2024?', { sources: ['searxng'] }),
       context(),

@@ -5,6 +5,7 @@ import { AddResearchRunAccounting1795597380000 } from './1795597380000-AddResear
 import { CreateTenantsAndApiKeys1795597440000 } from './1795597440000-CreateTenantsAndApiKeys';
 import { CreateAuditTrail1795597500000 } from './1795597500000-CreateAuditTrail';
 import { AddSourceSnapshots1795597560000 } from './1795597560000-AddSourceSnapshots';
+import { CreateDocumentPassages1795597620000 } from './1795597620000-CreateDocumentPassages';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateTenantsAndApiKeys1795597440000,
   CreateAuditTrail1795597500000,
   AddSourceSnapshots1795597560000,
+  CreateDocumentPassages1795597620000,
 ];

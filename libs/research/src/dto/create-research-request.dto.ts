@@ -86,7 +86,7 @@ export class CreateResearchRequestDto {
       'Default: every configured provider. Naming a provider that is not configured is a 400.',
     type: [String],
     enum: SOURCE_CHOICES,
-    example: ['corpus', 'web'],
+    example: ['corpus'],
   })
   @ValidateIf(present)
   @IsIn(SOURCE_CHOICES, { each: true })

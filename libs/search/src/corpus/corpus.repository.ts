@@ -2,6 +2,7 @@ import { UnitOfWork, isProgramLimitExceeded, withCancellableConnection } from '@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
+import { IndexedText } from '../text/text-tasks';
 import { DocumentNotIndexableError } from './corpus.errors';
 import { DocumentEntity } from './document.entity';
 
@@ -28,18 +29,29 @@ export class CorpusRepository {
   ) {}
 
   /**
-   * Stores the document, or returns the one with the same text already stored for the tenant.
-   * The same text is not an error, so that it does not abort a transaction around the insert.
+   * Stores the document with its indexed passages, or returns the one with the same text already
+   * stored for the tenant. The same text is not an error, so that it does not abort a transaction
+   * around the insert. One statement: a document is never stored without its passages.
    */
-  async insertOrGetExisting(document: DocumentEntity): Promise<{ document: DocumentEntity; created: boolean }> {
+  async insertOrGetExisting(
+    document: DocumentEntity,
+    indexed: IndexedText,
+  ): Promise<{ document: DocumentEntity; created: boolean }> {
     let inserted: unknown[];
     try {
       inserted = await this.unitOfWork.query<unknown[]>(
-        `INSERT INTO documents (id, tenant_id, title, url, text, metadata, content_hash, search_title, search_text,
-                                created_at)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)
-         ON CONFLICT (tenant_id, content_hash) DO NOTHING
-         RETURNING id`,
+        `WITH document AS (
+           INSERT INTO documents (id, tenant_id, title, url, text, metadata, content_hash, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+           ON CONFLICT (tenant_id, content_hash) DO NOTHING
+           RETURNING id, tenant_id
+         ), passages AS (
+           INSERT INTO document_passages
+             (document_id, seq, tenant_id, start_offset, end_offset, search_title, search_text)
+           SELECT document.id, p.seq, document.tenant_id, p.start_offset, p.end_offset, $9, p.search_text
+             FROM document, jsonb_to_recordset($10::jsonb) AS p(seq int, start_offset int, end_offset int, search_text text)
+         )
+         SELECT id FROM document`,
         [
           document.id,
           document.tenantId,
@@ -48,9 +60,16 @@ export class CorpusRepository {
           document.text,
           JSON.stringify(document.metadata),
           document.contentHash,
-          document.searchTitle,
-          document.searchText,
           document.createdAt,
+          indexed.searchTitle,
+          JSON.stringify(
+            indexed.passages.map((passage, seq) => ({
+              seq,
+              start_offset: passage.start,
+              end_offset: passage.end,
+              search_text: passage.searchText,
+            })),
+          ),
         ],
       );
     } catch (error) {
@@ -84,13 +103,28 @@ export class CorpusRepository {
     return { items: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
+  /** Removes the documents an earlier ingestion made of the file at `path`, but `keepId`; how many. */
+  async deleteIngestedVersions(tenantId: string, path: string, keepId: string): Promise<number> {
+    const [row] = await this.unitOfWork.query<{ n: number }[]>(
+      `WITH deleted AS (
+         DELETE FROM documents
+          WHERE tenant_id = $1 AND metadata->>'source' = 'ingest' AND metadata->>'path' = $2 AND id <> $3
+          RETURNING id
+       )
+       SELECT count(*)::int AS n FROM deleted`,
+      [tenantId, path, keepId],
+    );
+    return row?.n ?? 0;
+  }
+
   async delete(tenantId: string, id: string): Promise<boolean> {
     const result = await (await this.repository()).delete({ tenantId, id });
     return (result.affected ?? 0) > 0;
   }
 
   /**
-   * Full-text search: documents matching any of the terms, best first. Terms are joined with
+   * Full-text search by passage: documents with a passage matching any of the terms, ranked by
+   * their best passage (its title counts in every passage), best first. Terms are joined with
    * `or` for websearch_to_tsquery, which never fails on odd input.
    */
   async search(
@@ -103,10 +137,21 @@ export class CorpusRepository {
     const { entities, raw } = await withCancellableConnection(this.dataSource, signal, (runner) =>
       this.documents
         .createQueryBuilder('d', runner)
-        .addSelect(`ts_rank(d.search_vector, websearch_to_tsquery('english', :query), 1)`, 'score')
-        .where('d.tenant_id = :tenantId', { tenantId })
-        .andWhere(`d.search_vector @@ websearch_to_tsquery('english', :query)`)
-        .setParameters({ query: terms.join(' or ') })
+        .innerJoin(
+          (ranked) =>
+            ranked
+              .select('p.document_id', 'document_id')
+              .addSelect(`max(ts_rank(p.search_vector, websearch_to_tsquery('english', :query), 1))`, 'score')
+              .from('document_passages', 'p')
+              .where('p.tenant_id = :tenantId')
+              .andWhere(`p.search_vector @@ websearch_to_tsquery('english', :query)`)
+              .groupBy('p.document_id'),
+          'best',
+          'best.document_id = d.id',
+        )
+        .addSelect('best.score', 'score')
+        .where('d.tenant_id = :tenantId')
+        .setParameters({ tenantId, query: terms.join(' or ') })
         .orderBy('score', 'DESC')
         .addOrderBy('d.created_at', 'DESC')
         .limit(limit)

@@ -24,12 +24,6 @@ export class DocumentEntity {
   @Column('text', { name: 'content_hash' })
   contentHash: string;
 
-  @Column('text', { name: 'search_title', select: false })
-  searchTitle: string;
-
-  @Column('text', { name: 'search_text', select: false })
-  searchText: string;
-
   @Column('timestamptz', { name: 'created_at' })
   createdAt: Date;
 }

@@ -33,8 +33,21 @@ export interface FetchedPage {
   redirects: string[];
 }
 
-/** How a fetch ended: `fetched`, or why not. */
-export type FetchOutcome = 'fetched' | FetchRefusalReason;
+/** What a cached copy of a page is revalidated with: the validators its server sent. */
+export interface PageValidators {
+  etag: string | null;
+  lastModified: string | null;
+}
+
+/** The server's answer to a revalidation when the cached copy is still current (304). */
+export interface NotModified {
+  notModified: true;
+  finalUrl: string;
+  checkedAt: Date;
+}
+
+/** How a fetch ended: `fetched`, `not_modified` (a revalidation answered 304), or why not. */
+export type FetchOutcome = 'fetched' | 'not_modified' | FetchRefusalReason;
 
 export type FetchObserver = (outcome: FetchOutcome, seconds: number) => void;
 
@@ -102,11 +115,32 @@ export class SafeFetcher {
   }
 
   async fetch(url: string, options: FetchOptions = {}): Promise<FetchedPage> {
+    return (await this.observed(url, options, null)) as FetchedPage;
+  }
+
+  /**
+   * Fetches a page of which a copy is held, asking the server whether it changed (`If-None-Match`,
+   * `If-Modified-Since`): NotModified when it did not (304), else the page as `fetch` gives it.
+   * Every rule of `fetch` applies.
+   */
+  async revalidate(
+    url: string,
+    validators: PageValidators,
+    options: FetchOptions = {},
+  ): Promise<FetchedPage | NotModified> {
+    return this.observed(url, options, validators);
+  }
+
+  private async observed(
+    url: string,
+    options: FetchOptions,
+    validators: PageValidators | null,
+  ): Promise<FetchedPage | NotModified> {
     const started = performance.now();
     let outcome: FetchOutcome = 'network';
     try {
-      const page = await this.fetchOnce(url, options);
-      outcome = 'fetched';
+      const page = await this.fetchOnce(url, options, validators);
+      outcome = 'notModified' in page ? 'not_modified' : 'fetched';
       return page;
     } catch (error) {
       if (error instanceof FetchError) outcome = error.reason;
@@ -116,7 +150,11 @@ export class SafeFetcher {
     }
   }
 
-  private async fetchOnce(url: string, options: FetchOptions): Promise<FetchedPage> {
+  private async fetchOnce(
+    url: string,
+    options: FetchOptions,
+    validators: PageValidators | null,
+  ): Promise<FetchedPage | NotModified> {
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     const signal: TimedSignal = Object.assign(options.signal ? AbortSignal.any([options.signal, timeout]) : timeout, {
       timeout,
@@ -130,6 +168,7 @@ export class SafeFetcher {
         url,
         signal,
         'text/html, application/xhtml+xml, text/plain, text/markdown;q=0.9, */*;q=0.1',
+        validators,
       );
       if (REDIRECTS.has(response.statusCode)) {
         const location = header(response, 'location');
@@ -142,6 +181,10 @@ export class SafeFetcher {
         redirects.push(current.href);
         current = this.checkedUrl(new URL(location, current).href, url);
         continue;
+      }
+      if (validators && response.statusCode === 304) {
+        await response.body.dump().catch(() => undefined);
+        return { notModified: true, finalUrl: current.href, checkedAt: new Date() };
       }
       return this.page(url, current, redirects, response, signal);
     }
@@ -216,14 +259,17 @@ export class SafeFetcher {
     original: string,
     signal: TimedSignal,
     accept: string,
+    validators: PageValidators | null = null,
   ): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = {
+      'user-agent': this.settings.userAgent,
+      accept,
+      'accept-encoding': 'gzip, deflate, br',
+    };
+    if (validators?.etag) headers['if-none-match'] = validators.etag;
+    if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
     try {
-      return await request(url, {
-        dispatcher: this.dispatcher,
-        method: 'GET',
-        signal,
-        headers: { 'user-agent': this.settings.userAgent, accept, 'accept-encoding': 'gzip, deflate, br' },
-      });
+      return await request(url, { dispatcher: this.dispatcher, method: 'GET', signal, headers });
     } catch (error) {
       throw this.failure(error, url, original, signal);
     }

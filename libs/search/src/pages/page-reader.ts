@@ -51,7 +51,12 @@ export function readPage(page: FetchedPage): ReadablePage {
       article: false,
     };
   }
-  const { document } = parseHTML(page.body);
+  return readHtml(page.body, page.finalUrl);
+}
+
+/** The readable text of an HTML document (a fetched page, an uploaded file); `fallbackTitle` when it names none. */
+export function readHtml(html: string, fallbackTitle: string): ReadablePage {
+  const { document } = parseHTML(html);
   const language = document.documentElement?.getAttribute('lang')?.trim() || null;
   const pageTitle = document.querySelector('title')?.textContent?.trim() ?? '';
   // Readability changes the document it reads: the fallback reads the body from a fresh parse.
@@ -59,14 +64,14 @@ export function readPage(page: FetchedPage): ReadablePage {
   const articleText = parsed?.content ? toText(parsed.content) : '';
   if (parsed && articleText.length > 0) {
     return {
-      title: parsed.title?.trim() || pageTitle || page.finalUrl,
+      title: parsed.title?.trim() || pageTitle || fallbackTitle,
       text: articleText,
       language: parsed.lang?.trim() || language,
       article: true,
     };
   }
-  const body = parseHTML(page.body).document.body;
-  return { title: pageTitle || page.finalUrl, text: toText(body?.innerHTML ?? ''), language, article: false };
+  const body = parseHTML(html).document.body;
+  return { title: pageTitle || fallbackTitle, text: toText(body?.innerHTML ?? ''), language, article: false };
 }
 
 function toText(html: string): string {

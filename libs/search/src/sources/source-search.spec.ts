@@ -1,3 +1,4 @@
+import { InlineTextProcessor } from '../text/inline-text-processor';
 import { createHash } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -125,7 +126,7 @@ describe('SourceSearch', () => {
         throw new SearchProviderError('searxng', 'rate_limited', 'HTTP 429', 429);
       });
       const brave = new ScriptedProvider('brave', () => [webHit(`${base}/article`, 'brave')]);
-      const search = new SourceSearch([corpus, searxng, brave], fetcher);
+      const search = new SourceSearch([corpus, searxng, brave], fetcher, new InlineTextProcessor());
 
       const round = await search.search(query, ['corpus', 'searxng']);
       expect(brave.queries).toHaveLength(0);
@@ -137,7 +138,9 @@ describe('SourceSearch', () => {
       const down = new ScriptedProvider('searxng', () => {
         throw new SearchProviderError('searxng', 'server_error', 'HTTP 503', 503);
       });
-      const error = await new SourceSearch([down], fetcher).search(query).catch((e: unknown) => e);
+      const error = await new SourceSearch([down], fetcher, new InlineTextProcessor())
+        .search(query)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SearchFailedError);
       expect(error).toMatchObject({ code: 'search_failed', retryable: true });
 
@@ -145,13 +148,15 @@ describe('SourceSearch', () => {
         throw new Error('connection terminated');
       });
       const web = new ScriptedProvider('searxng', () => [webHit(`${base}/article`)]);
-      await expect(new SourceSearch([database, web], fetcher).search(query)).rejects.toThrow('connection terminated');
+      await expect(new SourceSearch([database, web], fetcher, new InlineTextProcessor()).search(query)).rejects.toThrow(
+        'connection terminated',
+      );
     });
   });
 
   describe('readBest', () => {
     it('reads pages through the guarded fetcher and keeps what was read: final URL, status, media type, hash, text', async () => {
-      const search = new SourceSearch([], fetcher);
+      const search = new SourceSearch([], fetcher, new InlineTextProcessor());
       const { snapshots, failures } = await search.readBest([webHit(`${base}/moved`)], 1);
       expect(failures).toEqual([]);
       const [page] = snapshots;
@@ -170,7 +175,7 @@ describe('SourceSearch', () => {
     });
 
     it('gives the place of a page it cannot read to the next hit, and says why each was not read', async () => {
-      const search = new SourceSearch([], fetcher);
+      const search = new SourceSearch([], fetcher, new InlineTextProcessor());
       const hits = [
         webHit(`${base}/missing`),
         documentHit('d1', 'A document of the corpus.'),

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FetchError } from '../fetch/fetch-errors';
-import { SafeFetcher } from '../fetch/safe-fetcher';
+import { FetchedPage, SafeFetcher } from '../fetch/safe-fetcher';
+import { CachedPage, PAGE_CACHE, PageCache } from '../cache/source-caches';
 import { readPage } from '../pages/page-reader';
+import { TextProcessor } from '../text/text-processor';
 import { SearchProviderError } from '../providers/provider-http';
 import { SearchHit, SearchProvider, SearchQuery, SourceSnapshot } from '../search-provider';
 import { ProviderFailureNote, SearchFailedError } from './sources.errors';
@@ -55,6 +57,8 @@ export class SourceSearch {
   constructor(
     @Inject(SEARCH_PROVIDERS) private readonly providers: SearchProvider[],
     private readonly fetcher: SafeFetcher,
+    private readonly text: TextProcessor,
+    @Inject(PAGE_CACHE) private readonly pageCache: PageCache | null = null,
   ) {}
 
   /** The configured providers, in order. */
@@ -88,14 +92,41 @@ export class SourceSearch {
     return { rankings, failures };
   }
 
-  /** The source of one hit: the corpus's text at hand, or the page fetched and read. Throws a ReadFailure-shaped error. */
+  /**
+   * The source of one hit: the corpus's text at hand, or the page. A page read by an earlier
+   * research is taken from the page cache while fresh, then revalidated with its server (a 304
+   * keeps the copy); otherwise it is fetched and read. Throws a fetch refusal or SourceUnreadableError.
+   */
   async read(hit: SearchHit, signal?: AbortSignal): Promise<SourceSnapshot> {
     if (hit.snapshot) return hit.snapshot;
     if (!hit.url) throw new SourceUnreadableError(hit, 'bad_url', 'the hit has no URL');
-    const page = await this.fetcher.fetch(hit.url, { signal });
-    const readable = readPage(page);
+    const pages = this.pageCache?.entries;
+    const key = PageCache.keyOf(hit.url);
+    const cached = pages ? await pages.get(key) : null;
+    let page: FetchedPage;
+    if (cached && Date.now() - Date.parse(cached.checkedAt) < this.pageCache!.freshMs) {
+      pages!.count(true);
+      return fromCache(cached, hit, new Date(cached.checkedAt));
+    }
+    if (cached && (cached.etag || cached.lastModified)) {
+      const answer = await this.fetcher.revalidate(hit.url, cached, { signal });
+      if ('notModified' in answer) {
+        pages!.count(true);
+        await pages!.set(key, { ...cached, checkedAt: answer.checkedAt.toISOString() });
+        return fromCache(cached, hit, answer.checkedAt);
+      }
+      page = answer;
+    } else {
+      page = await this.fetcher.fetch(hit.url, { signal });
+    }
+    pages?.count(false);
+    // HTML is read in a text worker thread: Readability on a large page takes a while.
+    const readable =
+      page.format === 'html'
+        ? await this.text.extractHtml({ html: page.body, fallbackTitle: page.finalUrl }, signal)
+        : readPage(page);
     if (!readable.text.trim()) throw new SourceUnreadableError(hit, 'empty', 'the page has no readable text');
-    return {
+    const snapshot: SourceSnapshot = {
       kind: 'web',
       provider: hit.provider,
       documentId: null,
@@ -108,6 +139,13 @@ export class SourceSearch {
       text: readable.text,
       retrievedAt: page.fetchedAt,
     };
+    await pages?.set(key, {
+      snapshot: { ...snapshot, retrievedAt: snapshot.retrievedAt.toISOString() },
+      etag: page.etag,
+      lastModified: page.lastModified,
+      checkedAt: page.fetchedAt.toISOString(),
+    });
+    return snapshot;
   }
 
   /**
@@ -139,6 +177,11 @@ export class SourceSearch {
     }
     return { snapshots: [...read].sort(([a], [b]) => a - b).map(([, snapshot]) => snapshot), failures };
   }
+}
+
+/** A kept page as the snapshot of this research: found by this hit's provider, known current at `checkedAt`. */
+function fromCache(cached: CachedPage, hit: SearchHit, checkedAt: Date): SourceSnapshot {
+  return { ...cached.snapshot, provider: hit.provider, url: hit.url, retrievedAt: checkedAt };
 }
 
 /** A hit whose source cannot be used, for a reason outside the fetcher's refusals. */

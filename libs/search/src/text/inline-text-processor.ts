@@ -1,5 +1,15 @@
 import { TextProcessor } from './text-processor';
-import { DocumentText, IndexedText, SentenceScan, SentenceScanInput, indexDocument, scanSentences } from './text-tasks';
+import { ReadablePage } from '../pages/page-reader';
+import {
+  DocumentText,
+  HtmlDocument,
+  IndexedText,
+  SentenceScan,
+  SentenceScanInput,
+  extractHtml,
+  indexDocument,
+  scanSentences,
+} from './text-tasks';
 
 /** Runs the text tasks on the calling thread: for unit tests and small texts, not for the apps. */
 export class InlineTextProcessor extends TextProcessor {
@@ -11,5 +21,10 @@ export class InlineTextProcessor extends TextProcessor {
   async scanSentences(input: SentenceScanInput, signal?: AbortSignal): Promise<SentenceScan> {
     signal?.throwIfAborted();
     return scanSentences(input);
+  }
+
+  async extractHtml(input: HtmlDocument, signal?: AbortSignal): Promise<ReadablePage> {
+    signal?.throwIfAborted();
+    return extractHtml(input);
   }
 }

@@ -1,4 +1,4 @@
-import { PassageSettings } from '@app/config';
+import type { PassageSettings } from '@app/config';
 import { Sentence, queryTerms, segmentWords, splitSentences, stem } from './segmenter';
 
 /** A passage of a text: `text.slice(start, end)`. */

@@ -1,11 +1,23 @@
 import { indexDocument, scanSentences } from './text-tasks';
 
 describe('text tasks', () => {
-  it('indexes a title and a text as space-separated words', () => {
-    expect(indexDocument({ title: 'ＡＩ 晶片', text: 'HBM limited AI chips.' })).toEqual({
+  it('indexes a title, and a text passage by passage, as space-separated words with their offsets', () => {
+    expect(
+      indexDocument({ title: 'ＡＩ 晶片', text: 'HBM limited AI chips.', passages: { size: 200, overlap: 20 } }),
+    ).toEqual({
       searchTitle: 'ai 晶片',
-      searchText: 'hbm limited ai chips',
+      passages: [{ start: 0, end: 21, searchText: 'hbm limited ai chips' }],
     });
+    const text = '台積電擴充了CoWoS產能。高頻寬記憶體供不應求。SK hynix led HBM supply.';
+    const { passages } = indexDocument({ title: 't', text, passages: { size: 16, overlap: 0 } });
+    expect(passages.map((p) => text.slice(p.start, p.end))).toEqual([
+      '台積電擴充了CoWoS產能。',
+      '高頻寬記憶體供不應求。',
+      // A sentence longer than a passage is cut at a space.
+      'SK hynix led',
+      'HBM supply.',
+    ]);
+    expect(passages[1]!.searchText.split(' ').length).toBeGreaterThan(1);
   });
 
   it('counts the passage sentences and returns those with a term, with each term counted', () => {

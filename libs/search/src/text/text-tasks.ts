@@ -1,3 +1,5 @@
+import { ReadablePage, readHtml } from '../pages/page-reader';
+import { PassageLimits, splitPassages } from './passages';
 import { segmentWords, splitSentences, stem, toSearchText } from './segmenter';
 
 /** The text work heavy enough to leave the event loop, run in worker threads (text.worker.ts). */
@@ -5,16 +7,32 @@ import { segmentWords, splitSentences, stem, toSearchText } from './segmenter';
 export interface DocumentText {
   title: string;
   text: string;
+  /** How the text is cut into the passages that are indexed. */
+  passages: PassageLimits;
 }
 
-/** A document's title and text as PostgreSQL indexes them. */
-export interface IndexedText {
-  searchTitle: string;
+/** A passage as PostgreSQL indexes it: where it is in the text, and its words. */
+export interface IndexedPassage {
+  start: number;
+  end: number;
   searchText: string;
 }
 
-export function indexDocument({ title, text }: DocumentText): IndexedText {
-  return { searchTitle: toSearchText(title), searchText: toSearchText(text) };
+/** A document's title and passages as PostgreSQL indexes them (words separated by spaces). */
+export interface IndexedText {
+  searchTitle: string;
+  passages: IndexedPassage[];
+}
+
+export function indexDocument({ title, text, passages }: DocumentText): IndexedText {
+  return {
+    searchTitle: toSearchText(title),
+    passages: splitPassages(text, passages).map(({ start, end }) => ({
+      start,
+      end,
+      searchText: toSearchText(text.slice(start, end)),
+    })),
+  };
 }
 
 /** Which sentences may be quoted as passages. */
@@ -69,4 +87,16 @@ export function scanSentences({ text, terms, rules }: SentenceScanInput): Senten
       scan.matches.push({ start: sentence.start, end: sentence.end, length: words.length, counts });
   }
   return scan;
+}
+
+/** An HTML document to read: a fetched page, an uploaded file. */
+export interface HtmlDocument {
+  html: string;
+  /** The title when the document names none: its URL or file name. */
+  fallbackTitle: string;
+}
+
+/** The readable text of an HTML document (Readability on linkedom), off the event loop. */
+export function extractHtml({ html, fallbackTitle }: HtmlDocument): ReadablePage {
+  return readHtml(html, fallbackTitle);
 }

@@ -7,12 +7,13 @@ import { Semaphore } from 'async-mutex';
 import { Piscina } from 'piscina';
 import { TextProcessor } from './text-processor';
 import { TextProcessingTimeoutError } from './text.errors';
-import { DocumentText, IndexedText, SentenceScan, SentenceScanInput } from './text-tasks';
+import { ReadablePage } from '../pages/page-reader';
+import { DocumentText, HtmlDocument, IndexedText, SentenceScan, SentenceScanInput } from './text-tasks';
 
 /** Built by `npm run build` beside this file; the threads load it as JavaScript. */
 const WORKER_FILE = join(__dirname, 'text.worker.js');
 
-type TaskName = 'indexDocument' | 'scanSentences';
+type TaskName = 'indexDocument' | 'scanSentences' | 'extractHtml';
 
 /**
  * Runs text tasks in a pool of worker threads (piscina), each under a time limit: a task that
@@ -60,6 +61,10 @@ export class WorkerPoolTextProcessor extends TextProcessor implements OnModuleIn
 
   scanSentences(input: SentenceScanInput, signal?: AbortSignal): Promise<SentenceScan> {
     return this.run('scanSentences', input, input.text.length, signal);
+  }
+
+  extractHtml(input: HtmlDocument, signal?: AbortSignal): Promise<ReadablePage> {
+    return this.run('extractHtml', input, input.html.length, signal);
   }
 
   private run<T>(name: TaskName, input: unknown, characters: number, signal?: AbortSignal): Promise<T> {

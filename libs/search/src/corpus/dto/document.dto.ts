@@ -1,25 +1,47 @@
 import { IsSmallJsonObject, PageQueryDto, present } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsString, IsUrl, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsString, IsUrl, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { DocumentEntity } from '../document.entity';
 
 const METADATA_MAX_BYTES = 16 * 1024;
 
+export const DOCUMENT_FORMATS = ['text', 'html'] as const;
+export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
+
+/** A document: its text, as plain text or Markdown, or as an HTML page (`format: "html"`). */
 export class CreateDocumentRequestDto {
-  @ApiProperty({ minLength: 1, maxLength: 500, example: '2024 AI accelerator market overview' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 500,
+    description: "Required for text. For HTML, the page's own title is taken when this is absent.",
+    example: '2024 AI accelerator market overview',
+  })
+  @ValidateIf(present)
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @Length(1, 500)
   @IsString()
-  title: string;
+  title?: string;
 
   @ApiProperty({
-    description: 'The document text (plain text or Markdown). Its size is limited by DOCUMENT_MAX_BYTES (413 above).',
+    description:
+      'The document: plain text or Markdown, or with `format: "html"` an HTML page, whose readable text is ' +
+      'extracted as pages fetched from the web are (Mozilla Readability: the article without navigation, ads ' +
+      'or scripts) and stored as the text. DOCUMENT_MAX_BYTES limits the stored text (413 above).',
     example: 'NVIDIA held about 80% of the AI accelerator market in 2024.',
   })
   @MinLength(1)
   @IsString()
   text: string;
+
+  @ApiPropertyOptional({
+    enum: DOCUMENT_FORMATS,
+    default: 'text',
+    description: '`text` (plain text or Markdown, stored as sent) or `html` (a page, read for its text).',
+  })
+  @ValidateIf(present)
+  @IsIn(DOCUMENT_FORMATS)
+  format?: DocumentFormat;
 
   @ApiPropertyOptional({
     type: String,
