@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from '@app/database';
 import { Client, QueryResultRow } from 'pg';
-import { AppProcess, TestDatabase, runCli } from '@app/testing';
+import { AppProcess, TestDatabase, runCli, samplePdf } from '@app/testing';
 
 describe('start-up configuration', () => {
   it('refuses to start the api with invalid settings and names every problem', async () => {
@@ -123,7 +123,12 @@ describe('operations CLI', () => {
       await writeFile(join(folder, 'binary.txt'), Buffer.from([0x48, 0x00, 0x42, 0x4d]));
       await writeFile(join(folder, 'latin1.txt'), Buffer.from('caf\xe9 au lait', 'latin1'));
       await writeFile(join(folder, 'empty.md'), '  \n');
-      await writeFile(join(folder, 'ignored.pdf'), '%PDF-1.4');
+      await writeFile(join(folder, 'broken.pdf'), '%PDF-1.4 not really');
+      await writeFile(
+        join(folder, 'report.pdf'),
+        samplePdf(['HBM supply report', 'SK hynix led HBM supply in 2024.'], 'HBM report 2024'),
+      );
+      await writeFile(join(folder, 'ignored.docx'), 'not ingested');
       await symlink('/no/such/target.md', join(folder, 'broken.md'));
 
       const first = await ingest();
@@ -131,9 +136,10 @@ describe('operations CLI', () => {
       const lines = first.stdout.trim().split('\n');
       expect(lines.slice(0, 2)).toEqual(['database created', `applied ${MIGRATIONS.length} migrations`]);
       expect(lines.slice(2)).toEqual([
-        'files: 6, added: 2, updated: 0, unchanged: 0, skipped: 4',
+        'files: 8, added: 3, updated: 0, unchanged: 0, skipped: 5',
         '  skipped binary.txt: binary content',
         '  skipped broken.md: cannot be read (ENOENT)',
+        '  skipped broken.pdf: not a readable PDF',
         '  skipped empty.md: empty',
         '  skipped latin1.txt: not UTF-8 text',
       ]);
@@ -148,17 +154,19 @@ describe('operations CLI', () => {
       expect(stored.map((row) => [row.path, row.title])).toEqual([
         ['notes.md', 'HBM notes'],
         ['page.html', 'HBM market'],
+        ['report.pdf', 'HBM report 2024'],
       ]);
+      expect(stored[2]!.text).toBe('HBM supply report\nSK hynix led HBM supply in 2024.');
       expect(stored[1]!.text).toContain('Samsung followed SK hynix in HBM supply in 2024');
       expect(stored[1]!.text).not.toContain('Subscribe');
       expect(stored.every((row) => row.passages > 0)).toBe(true);
 
       const again = await ingest();
-      expect(again.stdout.split('\n')[0]).toBe('files: 6, added: 0, updated: 0, unchanged: 2, skipped: 4');
+      expect(again.stdout.split('\n')[0]).toBe('files: 8, added: 0, updated: 0, unchanged: 3, skipped: 5');
 
       await writeFile(join(folder, 'notes.md'), '# HBM notes\n\nSK hynix and Samsung shared HBM supply in 2025.\n');
       const changed = await ingest();
-      expect(changed.stdout.split('\n')[0]).toBe('files: 6, added: 0, updated: 1, unchanged: 1, skipped: 4');
+      expect(changed.stdout.split('\n')[0]).toBe('files: 8, added: 0, updated: 1, unchanged: 2, skipped: 5');
       const notes = await queryAt<{ text: string }>(
         url,
         `SELECT text FROM documents WHERE metadata->>'path' = 'notes.md'`,

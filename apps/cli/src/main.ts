@@ -20,7 +20,7 @@ Commands:
   migrate:revert            revert the last migration
   migrate:show              list migrations and whether they are applied
   ingest <folder> [--tenant <uuid>]
-                            add every .md, .markdown, .txt, .html and .htm file under <folder> to
+                            add every .md, .markdown, .txt, .html, .htm and .pdf file under <folder> to
                             the corpus (creating and migrating the database first); a changed
                             file replaces its document, an unchanged one is left alone
   keys create --tenant <name> --scopes <scope,...> [--name <text>] [--expires-in <n>d|h|m]

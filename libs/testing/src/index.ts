@@ -44,3 +44,4 @@ export { ScriptedHttpServer, jsonAnswer, silentAnswer, statusAnswer } from './fa
 export type { ScriptedAnswer, SeenRequest } from './fake-search/scripted-http-server';
 export { FakeWeb } from './fake-search/fake-web';
 export type { PageHandler, SearxngResult } from './fake-search/fake-web';
+export { samplePdf } from './sample-pdf';

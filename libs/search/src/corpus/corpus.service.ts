@@ -42,6 +42,8 @@ export type IngestListener = (file: { path: string; outcome: IngestOutcome; done
 
 const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt']);
 const HTML_EXTENSIONS = new Set(['.html', '.htm']);
+/** Most pages of a PDF ingested. */
+const PDF_MAX_PAGES = 2000;
 const TITLE_MAX_LENGTH = 500;
 
 @Injectable()
@@ -110,8 +112,8 @@ export class CorpusService {
   }
 
   /**
-   * Adds every `.md`, `.markdown`, `.txt`, `.html` and `.htm` file under a folder; the title of a
-   * text file is its first heading or its name, an HTML file's is its own. A file is known by its
+   * Adds every `.md`, `.markdown`, `.txt`, `.html`, `.htm` and `.pdf` file under a folder; the
+   * title of a text file is its first heading or its name, an HTML file's or a PDF's is its own. A file is known by its
    * path in the folder: unchanged, it is left alone; changed, its document and passages are
    * replaced. A file that cannot be read, is not UTF-8 text or holds nothing readable is skipped
    * with a one-line reason.
@@ -120,7 +122,7 @@ export class CorpusService {
     const report: IngestReport = { files: 0, created: 0, updated: 0, unchanged: 0, skipped: [] };
     const paths = (await listFiles(folder)).filter((path) => {
       const extension = extname(path).toLowerCase();
-      return TEXT_EXTENSIONS.has(extension) || HTML_EXTENSIONS.has(extension);
+      return TEXT_EXTENSIONS.has(extension) || HTML_EXTENSIONS.has(extension) || extension === '.pdf';
     });
     for (const path of paths) {
       report.files += 1;
@@ -137,15 +139,27 @@ export class CorpusService {
   }
 
   private async ingestFile(tenantId: string, path: string, name: string): Promise<Exclude<IngestOutcome, 'skipped'>> {
-    const content = decodeUtf8(await readFile(path));
-    if (content.trim().length === 0) throw new Error('empty');
-    if (content.includes('\u0000')) throw new Error('binary content');
+    const bytes = await readFile(path);
     const metadata = { source: 'ingest', path: name };
-    const html = HTML_EXTENSIONS.has(extname(path).toLowerCase());
-    const { document, created } = await this.add(
-      tenantId,
-      html ? { text: content, format: 'html', metadata } : { title: titleOf(content, name), text: content, metadata },
-    );
+    const extension = extname(path).toLowerCase();
+    let input: NewDocument;
+    if (extension === '.pdf') {
+      const read = await this.textProcessor
+        .extractPdf({ data: new Uint8Array(bytes), fallbackTitle: name, maxPages: PDF_MAX_PAGES })
+        .catch(() => {
+          throw new Error('not a readable PDF');
+        });
+      if (!read.text.trim()) throw new Error('the PDF has no text (a scan needs OCR, which is not done)');
+      input = { title: read.title, text: read.text, metadata };
+    } else {
+      const content = decodeUtf8(bytes);
+      if (content.trim().length === 0) throw new Error('empty');
+      if (content.includes('\u0000')) throw new Error('binary content');
+      input = HTML_EXTENSIONS.has(extension)
+        ? { text: content, format: 'html', metadata }
+        : { title: titleOf(content, name), text: content, metadata };
+    }
+    const { document, created } = await this.add(tenantId, input);
     // Earlier versions of the file go; run again after an interruption, this finishes the job.
     const replaced = await this.repository.deleteIngestedVersions(tenantId, name, document.id);
     if (!created) return 'unchanged';

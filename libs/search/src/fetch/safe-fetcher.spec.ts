@@ -300,7 +300,7 @@ describe('SafeFetcher', () => {
     });
   });
 
-  it('reads HTML, plain text and Markdown only, and says which type it refused', async () => {
+  it('reads HTML, plain text, Markdown and PDF only (a PDF as bytes), and says which type it refused', async () => {
     for (const [path, type] of [
       ['/doc.pdf', 'application/pdf'],
       ['/image.png', 'image/png'],
@@ -313,8 +313,10 @@ describe('SafeFetcher', () => {
       });
     }
     const fetch = fetcher();
+    const pdf = await fetch.fetch(page('/doc.pdf'));
+    expect(pdf).toMatchObject({ format: 'pdf', mediaType: 'application/pdf', body: '' });
+    expect(Buffer.from(pdf.data!).toString('latin1')).toBe('%PDF-1.7');
     for (const [path, type] of [
-      ['/doc.pdf', 'application/pdf'],
       ['/image.png', 'image/png'],
       ['/data.json', 'application/json'],
       ['/untyped', 'of no declared type'],

@@ -13,7 +13,7 @@ import { BlockedAddressError, FetchError, FetchRefusalReason } from './fetch-err
 /** How the fetcher resolves host names: all addresses of a name. Tests inject their own. */
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
 
-export type PageFormat = 'html' | 'text' | 'markdown';
+export type PageFormat = 'html' | 'text' | 'markdown' | 'pdf';
 
 /** A fetched page: what citations of it are checked against. */
 export interface FetchedPage {
@@ -25,8 +25,10 @@ export interface FetchedPage {
   /** As the server named it, without parameters. */
   mediaType: string;
   fetchedAt: Date;
-  /** The body, decoded from its charset. */
+  /** The body, decoded from its charset; empty for a PDF, whose bytes are in `data`. */
   body: string;
+  /** The bytes of a PDF. */
+  data?: Uint8Array;
   etag: string | null;
   lastModified: string | null;
   /** The URLs redirected through, in order. */
@@ -61,6 +63,7 @@ const FORMATS: Readonly<Record<string, PageFormat>> = {
   'text/plain': 'text',
   'text/markdown': 'markdown',
   'text/x-markdown': 'markdown',
+  'application/pdf': 'pdf',
 };
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ROBOTS_BYTES = 512 * 1024;
@@ -87,7 +90,7 @@ type TimedSignal = AbortSignal & { timeout: AbortSignal };
  * - paths the site's robots.txt disallows for this service (`robots-parser`), unless configured off;
  * - more than `maxRedirects` redirects;
  * - bodies over `maxBytes`, or over `maxDecodedBytes` once decompressed (a gzip bomb stops there);
- * - content types other than HTML, plain text and Markdown, before reading their body;
+ * - content types other than HTML, plain text, Markdown and PDF, before reading their body;
  * - anything slower than the connect and total timeouts.
  * Each refusal is a FetchError with its reason.
  */
@@ -167,7 +170,7 @@ export class SafeFetcher {
         current,
         url,
         signal,
-        'text/html, application/xhtml+xml, text/plain, text/markdown;q=0.9, */*;q=0.1',
+        'text/html, application/xhtml+xml, text/plain, text/markdown;q=0.9, application/pdf;q=0.8, */*;q=0.1',
         validators,
       );
       if (REDIRECTS.has(response.statusCode)) {
@@ -295,7 +298,7 @@ export class SafeFetcher {
       await response.body.dump().catch(() => undefined);
       throw new FetchError(
         'unsupported_content_type',
-        `${url.href} is ${mediaType || 'of no declared type'}; HTML, plain text and Markdown are read`,
+        `${url.href} is ${mediaType || 'of no declared type'}; HTML, plain text, Markdown and PDF are read`,
         original,
       );
     }
@@ -313,7 +316,8 @@ export class SafeFetcher {
       format,
       mediaType: mediaType.toLowerCase(),
       fetchedAt: new Date(),
-      body: decodeText(decoded, charsetOf(parameters, format, decoded)),
+      body: format === 'pdf' ? '' : decodeText(decoded, charsetOf(parameters, format, decoded)),
+      ...(format === 'pdf' ? { data: new Uint8Array(decoded) } : {}),
       etag: header(response, 'etag') ?? null,
       lastModified: header(response, 'last-modified') ?? null,
       redirects,

@@ -96,3 +96,32 @@ function titleFromText(text: string, url: string): string {
     ?.trim();
   return (heading ?? firstLine ?? url).slice(0, 300);
 }
+
+/** What a PDF's text is read with: its bytes, and at most how many pages. */
+export interface PdfDocument {
+  data: Uint8Array;
+  /** The title when the PDF names none and its text has no first line: its URL or file name. */
+  fallbackTitle: string;
+  maxPages: number;
+}
+
+/**
+ * The text of a PDF, page after page, with `pdf-parse` (Mozilla's pdf.js): its title from the
+ * document's information, else its first line. Loaded on first use, in the text worker threads.
+ * A PDF that cannot be parsed throws.
+ */
+export async function readPdf({ data, fallbackTitle, maxPages }: PdfDocument): Promise<ReadablePage> {
+  const { PDFParse } = await import('pdf-parse');
+  const parser = new PDFParse({ data, verbosity: 0 });
+  try {
+    const info = await parser.getInfo().catch(() => null);
+    const result = await parser.getText({ first: maxPages, pageJoiner: '' });
+    const text = normalise(result.text);
+    const declared = (info?.info as { Title?: unknown } | undefined)?.Title;
+    const title =
+      typeof declared === 'string' && declared.trim() ? declared.trim() : titleFromText(text, fallbackTitle);
+    return { title, text, language: null, article: false };
+  } finally {
+    await parser.destroy();
+  }
+}

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { DomainError } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FetchError } from '../fetch/fetch-errors';
 import { FetchedPage, SafeFetcher } from '../fetch/safe-fetcher';
 import { CachedPage, PAGE_CACHE, PageCache } from '../cache/source-caches';
-import { readPage } from '../pages/page-reader';
+import { ReadablePage, readPage } from '../pages/page-reader';
 import { TextProcessor } from '../text/text-processor';
 import { SearchProviderError } from '../providers/provider-http';
 import { SearchHit, SearchProvider, SearchQuery, SourceSnapshot } from '../search-provider';
@@ -120,11 +121,7 @@ export class SourceSearch {
       page = await this.fetcher.fetch(hit.url, { signal });
     }
     pages?.count(false);
-    // HTML is read in a text worker thread: Readability on a large page takes a while.
-    const readable =
-      page.format === 'html'
-        ? await this.text.extractHtml({ html: page.body, fallbackTitle: page.finalUrl }, signal)
-        : readPage(page);
+    const readable = await this.readable(hit, page, signal);
     if (!readable.text.trim()) throw new SourceUnreadableError(hit, 'empty', 'the page has no readable text');
     const snapshot: SourceSnapshot = {
       kind: 'web',
@@ -146,6 +143,21 @@ export class SourceSearch {
       checkedAt: page.fetchedAt.toISOString(),
     });
     return snapshot;
+  }
+
+  /** A page's readable text: HTML and PDF in a text worker thread (they take a while), text as it is. */
+  private async readable(hit: SearchHit, page: FetchedPage, signal?: AbortSignal): Promise<ReadablePage> {
+    if (page.format === 'html') return this.text.extractHtml({ html: page.body, fallbackTitle: page.finalUrl }, signal);
+    if (page.format !== 'pdf') return readPage(page);
+    try {
+      return await this.text.extractPdf(
+        { data: page.data ?? new Uint8Array(), fallbackTitle: page.finalUrl, maxPages: PDF_MAX_PAGES },
+        signal,
+      );
+    } catch (error) {
+      if (signal?.aborted || error instanceof DomainError) throw error;
+      throw new SourceUnreadableError(hit, 'bad_pdf', `the PDF could not be read: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -178,6 +190,9 @@ export class SourceSearch {
     return { snapshots: [...read].sort(([a], [b]) => a - b).map(([, snapshot]) => snapshot), failures };
   }
 }
+
+/** Most pages of a PDF read: a research wants its passages, not a whole library. */
+const PDF_MAX_PAGES = 200;
 
 /** A kept page as the snapshot of this research: found by this hit's provider, known current at `checkedAt`. */
 function fromCache(cached: CachedPage, hit: SearchHit, checkedAt: Date): SourceSnapshot {

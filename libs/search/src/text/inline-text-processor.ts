@@ -1,5 +1,5 @@
 import { TextProcessor } from './text-processor';
-import { ReadablePage } from '../pages/page-reader';
+import { PdfDocument, ReadablePage } from '../pages/page-reader';
 import {
   DocumentText,
   HtmlDocument,
@@ -7,6 +7,7 @@ import {
   SentenceScan,
   SentenceScanInput,
   extractHtml,
+  extractPdf,
   indexDocument,
   scanSentences,
 } from './text-tasks';
@@ -26,5 +27,10 @@ export class InlineTextProcessor extends TextProcessor {
   async extractHtml(input: HtmlDocument, signal?: AbortSignal): Promise<ReadablePage> {
     signal?.throwIfAborted();
     return extractHtml(input);
+  }
+
+  async extractPdf(input: PdfDocument, signal?: AbortSignal): Promise<ReadablePage> {
+    signal?.throwIfAborted();
+    return extractPdf(input);
   }
 }

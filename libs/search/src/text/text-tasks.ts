@@ -1,4 +1,4 @@
-import { ReadablePage, readHtml } from '../pages/page-reader';
+import { PdfDocument, ReadablePage, readHtml, readPdf } from '../pages/page-reader';
 import { PassageLimits, splitPassages } from './passages';
 import { segmentWords, splitSentences, stem, toSearchText } from './segmenter';
 
@@ -99,4 +99,9 @@ export interface HtmlDocument {
 /** The readable text of an HTML document (Readability on linkedom), off the event loop. */
 export function extractHtml({ html, fallbackTitle }: HtmlDocument): ReadablePage {
   return readHtml(html, fallbackTitle);
+}
+
+/** The text of a PDF, off the event loop. */
+export function extractPdf(input: PdfDocument): Promise<ReadablePage> {
+  return readPdf(input);
 }

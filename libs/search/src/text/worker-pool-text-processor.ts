@@ -7,13 +7,13 @@ import { Semaphore } from 'async-mutex';
 import { Piscina } from 'piscina';
 import { TextProcessor } from './text-processor';
 import { TextProcessingTimeoutError } from './text.errors';
-import { ReadablePage } from '../pages/page-reader';
+import { PdfDocument, ReadablePage } from '../pages/page-reader';
 import { DocumentText, HtmlDocument, IndexedText, SentenceScan, SentenceScanInput } from './text-tasks';
 
 /** Built by `npm run build` beside this file; the threads load it as JavaScript. */
 const WORKER_FILE = join(__dirname, 'text.worker.js');
 
-type TaskName = 'indexDocument' | 'scanSentences' | 'extractHtml';
+type TaskName = 'indexDocument' | 'scanSentences' | 'extractHtml' | 'extractPdf';
 
 /**
  * Runs text tasks in a pool of worker threads (piscina), each under a time limit: a task that
@@ -65,6 +65,10 @@ export class WorkerPoolTextProcessor extends TextProcessor implements OnModuleIn
 
   extractHtml(input: HtmlDocument, signal?: AbortSignal): Promise<ReadablePage> {
     return this.run('extractHtml', input, input.html.length, signal);
+  }
+
+  extractPdf(input: PdfDocument, signal?: AbortSignal): Promise<ReadablePage> {
+    return this.run('extractPdf', input, input.data.length, signal);
   }
 
   private run<T>(name: TaskName, input: unknown, characters: number, signal?: AbortSignal): Promise<T> {
