@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from '@app/database';
 import { Client, QueryResultRow } from 'pg';
-import { AppProcess, TestDatabase, runCli, samplePdf } from '@app/testing';
+import { AppProcess, TestDatabase, entryPoint, runCli, samplePdf } from '@app/testing';
 
 describe('start-up configuration', () => {
   it('refuses to start the api with invalid settings and names every problem', async () => {
@@ -95,6 +96,21 @@ describe('operations CLI', () => {
     const titles = await database.query<{ title: string }>(`SELECT title FROM documents ORDER BY title`);
     expect(titles.map((row) => row.title)).toContain('2024 年全球 AI 晶片市場概況');
     expect(titles.map((row) => row.title)).toContain('coffee-brewing');
+  });
+
+  // `script` (util-linux) runs the CLI on a pseudo-terminal, as a person at a terminal would.
+  const onTerminal = spawnSync('script', ['--version']).status === 0 ? it : it.skip;
+  onTerminal('shows a progress bar on a terminal, then the same summary', async () => {
+    const command = `${process.execPath} ${entryPoint('cli')} ingest examples/corpus`;
+    const shown = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: join(__dirname, '..'),
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: database.url, TERM: 'xterm' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/ingesting [█░]+ \d+\/6/);
+    expect(shown.stdout).toContain('files: 6, added: 0, updated: 0, unchanged: 6, skipped: 0');
   });
 
   it('explains its usage and fails clearly on bad arguments', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppConfig } from '@app/config';
-import { Metric } from '@app/observability';
+import { ExpiringCache, Metric } from '@app/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import Redis from 'ioredis';
@@ -11,8 +11,6 @@ import { llmSettings } from './llm-settings';
 import { OpenAiLlmClient } from './openai/openai-llm.client';
 
 const CACHE = 'llm';
-/** A cache that does not answer in time is a miss, not a stall. */
-const REDIS_TIMEOUT_MS = 500;
 
 interface CachedReply {
   value: unknown;
@@ -28,20 +26,28 @@ interface CachedReply {
 @Injectable()
 export class CachedLlmClient extends LlmClient {
   private readonly logger = new Logger('LlmCache');
-  private readonly ttlSeconds: number;
-  private readonly prefix: string;
+  private readonly cache: ExpiringCache<CachedReply>;
 
   constructor(
     private readonly inner: OpenAiLlmClient,
-    @Inject(LLM_REDIS) private readonly redis: Redis,
+    @Inject(LLM_REDIS) redis: Redis,
     config: AppConfig,
-    @InjectMetric(Metric.CacheHits) private readonly hits: Counter<string>,
-    @InjectMetric(Metric.CacheMisses) private readonly misses: Counter<string>,
-    @InjectMetric(Metric.CacheSize) private readonly size: Gauge<string>,
+    @InjectMetric(Metric.CacheHits) hits: Counter<string>,
+    @InjectMetric(Metric.CacheMisses) misses: Counter<string>,
+    @InjectMetric(Metric.CacheSize) size: Gauge<string>,
   ) {
     super();
-    this.ttlSeconds = llmSettings(config).cacheTtlSeconds;
-    this.prefix = `${config.queuePrefix}:llm-cache`;
+    this.cache = new ExpiringCache(
+      redis,
+      `${config.queuePrefix}:llm-cache`,
+      CACHE,
+      llmSettings(config).cacheTtlSeconds,
+      {
+        hits,
+        misses,
+        size,
+      },
+    );
   }
 
   modelFor(stage: string): string {
@@ -49,16 +55,15 @@ export class CachedLlmClient extends LlmClient {
   }
 
   async complete<T>(request: StructuredRequest): Promise<StructuredResponse<T>> {
-    if (this.ttlSeconds === 0) return this.inner.complete<T>(request);
+    if (!this.cache.enabled) return this.inner.complete<T>(request);
     const started = performance.now();
     const model = this.modelFor(request.stage);
     // Per tenant: the messages may quote a tenant's private documents.
-    const key = `${this.prefix}:${request.tenantId}:${this.keyOf(model, request)}`;
+    const key = `${request.tenantId}:${this.keyOf(model, request)}`;
 
-    const cached = await this.bounded(this.redis.get(key));
-    if (cached) {
-      this.hits.inc({ cache: CACHE });
-      const reply = JSON.parse(cached) as CachedReply;
+    const reply = await this.cache.get(key);
+    this.cache.count(reply !== null);
+    if (reply) {
       this.logger.log({ stage: request.stage, model }, 'llm cache hit');
       return {
         value: reply.value as T,
@@ -70,9 +75,8 @@ export class CachedLlmClient extends LlmClient {
         durationMs: Math.round(performance.now() - started),
       };
     }
-    this.misses.inc({ cache: CACHE });
     const response = await this.inner.complete<T>(request);
-    await this.store(key, { value: response.value, model: response.model });
+    await this.cache.set(key, { value: response.value, model: response.model });
     return response;
   }
 
@@ -89,39 +93,5 @@ export class CachedLlmClient extends LlmClient {
         ]),
       )
       .digest('hex');
-  }
-
-  /** Writes the reply and indexes it by expiry, so the size of the cache is one cheap count. */
-  private async store(key: string, reply: CachedReply): Promise<void> {
-    const index = `${this.prefix}:index`;
-    const now = Date.now();
-    const result = await this.bounded(
-      this.redis
-        .multi()
-        .set(key, JSON.stringify(reply), 'EX', this.ttlSeconds)
-        .zadd(index, now + this.ttlSeconds * 1000, key)
-        .zremrangebyscore(index, '-inf', now)
-        .zcard(index)
-        .exec(),
-    );
-    const entries = result?.[3]?.[1];
-    if (typeof entries === 'number') this.size.set({ cache: CACHE }, entries);
-  }
-
-  private async bounded<R>(work: Promise<R>): Promise<R | null> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work,
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), REDIS_TIMEOUT_MS);
-        }),
-      ]);
-    } catch (error) {
-      this.logger.warn(`llm cache unavailable: ${(error as Error).message}`);
-      return null;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

@@ -10,6 +10,8 @@ export { LoggingInterceptor } from './logging/logging.interceptor';
 export { installGracefulShutdown } from './health/graceful-shutdown';
 export type { ShutdownPlan } from './health/graceful-shutdown';
 export { API_METRICS, Metric, WORKER_METRICS } from './metrics/metric-definitions';
+export { ExpiringCache } from './metrics/expiring-cache';
+export type { CacheMetrics } from './metrics/expiring-cache';
 export { MetricsModule } from './metrics/metrics.module';
 export { MetricsInterceptor } from './metrics/metrics.interceptor';
 export { TrackLlmCall, TrackRequest, TrackResearchTask } from './metrics/track.decorators';

@@ -25,8 +25,6 @@ export { SearchFailedError } from './sources/sources.errors';
 export type { ProviderFailureNote } from './sources/sources.errors';
 export { WebSearchSource } from './sources/web-search.source';
 export { SearchModule } from './search.module';
-export { ExpiringCache } from './cache/expiring-cache';
-export type { CacheMetrics } from './cache/expiring-cache';
 export { CachedSearchProvider, PageCache, normalisedQuery } from './cache/source-caches';
 export type { CachedPage } from './cache/source-caches';
 export { InlineTextProcessor } from './text/inline-text-processor';

@@ -1,10 +1,9 @@
 import { AppConfig } from '@app/config';
-import { Metric } from '@app/observability';
+import { CacheMetrics, ExpiringCache, Metric } from '@app/observability';
 import { Inject, Module, OnModuleDestroy } from '@nestjs/common';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import Redis from 'ioredis';
 import { Counter, Gauge } from 'prom-client';
-import { CacheMetrics, ExpiringCache } from './cache/expiring-cache';
 import {
   CachedPage,
   CachedSearchProvider,
@@ -60,7 +59,7 @@ const CACHE_METRICS = Symbol('CACHE_METRICS');
       ) => {
         const cache = new ExpiringCache<SearchHit[]>(
           redis,
-          cachePrefix(config),
+          `${cachePrefix(config)}:search`,
           'search',
           config.search.cacheTtlSeconds,
           metrics,
@@ -79,7 +78,13 @@ const CACHE_METRICS = Symbol('CACHE_METRICS');
       useFactory: (config: AppConfig, redis: Redis, metrics: CacheMetrics): PageCache | null => {
         const { pageCacheTtlSeconds, pageCacheFreshSeconds } = config.search;
         if (pageCacheTtlSeconds === 0) return null;
-        const entries = new ExpiringCache<CachedPage>(redis, cachePrefix(config), 'page', pageCacheTtlSeconds, metrics);
+        const entries = new ExpiringCache<CachedPage>(
+          redis,
+          `${cachePrefix(config)}:page`,
+          'page',
+          pageCacheTtlSeconds,
+          metrics,
+        );
         return new PageCache(entries, pageCacheFreshSeconds * 1000);
       },
     },

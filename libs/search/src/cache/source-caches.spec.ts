@@ -1,3 +1,4 @@
+import { CacheMetrics, ExpiringCache } from '@app/observability';
 import { InlineTextProcessor } from '../text/inline-text-processor';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -8,7 +9,6 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { SafeFetcher } from '../fetch/safe-fetcher';
 import { SearchHit, SearchProvider, SearchQuery } from '../search-provider';
 import { SourceSearch } from '../sources/source-search';
-import { CacheMetrics, ExpiringCache } from './expiring-cache';
 import { CachedPage, CachedSearchProvider, PageCache } from './source-caches';
 
 const page = (body: string) =>
@@ -48,7 +48,7 @@ describe('source caches', () => {
       [],
       fetcher,
       new InlineTextProcessor(),
-      new PageCache(new ExpiringCache<CachedPage>(redis, `${prefix}:${name}`, 'page', 3600, metrics), freshMs),
+      new PageCache(new ExpiringCache<CachedPage>(redis, `${prefix}:${name}:page`, 'page', 3600, metrics), freshMs),
     );
 
   beforeAll(async () => {
@@ -125,7 +125,7 @@ describe('source caches', () => {
     })();
     const cached = new CachedSearchProvider(
       engine,
-      new ExpiringCache<SearchHit[]>(redis, `${prefix}:search`, 'search', 3600, metrics),
+      new ExpiringCache<SearchHit[]>(redis, `${prefix}:search:search`, 'search', 3600, metrics),
     );
     const query = { tenantId: 'a', text: 'HBM supply 2024', limit: 5, language: 'en' };
     const first = await cached.search(query);

@@ -1,8 +1,8 @@
+import { ExpiringCache } from '@app/observability';
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { Logger } from '@nestjs/common';
 import { SearchHit, SearchProvider, SearchQuery, SourceSnapshot } from '../search-provider';
-import { ExpiringCache } from './expiring-cache';
 
 /** The search lib's own Redis connection (the caches), apart from Bull's and the LLM lib's. */
 export const SEARCH_REDIS = Symbol('SEARCH_REDIS');

@@ -12,10 +12,11 @@ export interface CacheMetrics {
 }
 
 /**
- * JSON values in Redis under `<prefix>:<name>:<key>`, each for `ttlSeconds`, counted by cache
- * name in `research_cache_hits_total`, `research_cache_misses_total` and `research_cache_size`
- * (entries are indexed by expiry in a sorted set, so the size is one cheap count). Redis trouble
- * turns hits into misses and writes into nothing: a cache never fails a research.
+ * JSON values in Redis under `<namespace>:<key>`, each for `ttlSeconds`, counted by cache name
+ * in `research_cache_hits_total`, `research_cache_misses_total` and `research_cache_size`
+ * (entries are indexed by expiry in a sorted set, `<namespace>:index`, so the size is one cheap
+ * count). Redis trouble turns hits into misses and writes into nothing: a cache never fails a
+ * research.
  */
 export class ExpiringCache<T> {
   private readonly logger: Logger;
@@ -23,13 +24,14 @@ export class ExpiringCache<T> {
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly namespace: string,
+    /** The `cache` label of the metrics. */
     readonly name: string,
     readonly ttlSeconds: number,
     private readonly metrics: CacheMetrics,
   ) {
     this.logger = new Logger(`Cache:${name}`);
-    this.index = `${prefix}:${name}:index`;
+    this.index = `${namespace}:index`;
   }
 
   get enabled(): boolean {
@@ -66,7 +68,7 @@ export class ExpiringCache<T> {
   }
 
   private keyOf(key: string): string {
-    return `${this.prefix}:${this.name}:${key}`;
+    return `${this.namespace}:${key}`;
   }
 
   private async bounded<R>(work: Promise<R>): Promise<R | null> {
