@@ -15,7 +15,12 @@ import Queue from 'bull';
 import pg from 'pg';
 
 const port = Number(process.argv[2] ?? 8101);
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+// Pooled as the api's are: 10 connections, kept open while idle (DB_POOL_IDLE_TIMEOUT_MS).
+const pool = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: 10,
+  idleTimeoutMillis: Number(process.env.DB_POOL_IDLE_TIMEOUT_MS ?? 300_000),
+});
 const queue = new Queue('research', process.env.REDIS_URL, { prefix: process.env.QUEUE_PREFIX });
 const TENANT = '00000000-0000-0000-0000-000000000001';
 const RESEARCH_PATH = '/api/v1/research';

@@ -3,14 +3,20 @@
 // that stalls is charged for the requests queued behind the stall. autocannon's `overallRate`
 // sends each second's requests in a burst, which measures the burst's queue instead.
 //
-// Answers the same fields bench/cpu.mjs and the reports read from autocannon's results.
+// Answers the same fields bench/cpu.mjs and the reports read from autocannon's results, and
+// `stalls`: the moments (wall-clock ISO times) when answers took longer than `slowMs`, requests
+// less than 100 ms apart grouped into one, each with how many and the worst latency: to set
+// against PostgreSQL's log (checkpoints, autovacuum) and the api's GC.
 import { request, Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function paced({ url, method = 'GET', headers = {}, body, rate, seconds }) {
+export async function paced({ url, method = 'GET', headers = {}, body, rate, seconds, slowMs = 40 }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies = [];
+  const slow = [];
+  // performance.now() is monotonic; its origin on the wall clock turns a due time into a time of day.
+  const origin = Date.now() - performance.now();
   let ok = 0;
   let non2xx = 0;
   let errors = 0;
@@ -19,7 +25,9 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
       const req = request(url, { method, headers, agent }, (res) => {
         res.resume();
         res.on('end', () => {
-          latencies.push(performance.now() - due);
+          const latency = performance.now() - due;
+          latencies.push(latency);
+          if (latency > slowMs) slow.push({ at: origin + due, ms: latency });
           if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
           else non2xx += 1;
           resolve();
@@ -49,5 +57,25 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
     non2xx,
     errors,
     latency: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(latencies.at(-1) ?? NaN) },
+    stalls: stallsOf(slow),
   };
+}
+
+function stallsOf(slow) {
+  const stalls = [];
+  for (const { at, ms } of slow.sort((a, b) => a.at - b.at)) {
+    const last = stalls.at(-1);
+    if (last && at - last.until < 100) {
+      last.requests += 1;
+      last.worst = Math.max(last.worst, ms);
+      last.until = at;
+    } else {
+      stalls.push({ from: at, until: at, requests: 1, worst: ms });
+    }
+  }
+  return stalls.map(({ from, requests, worst }) => ({
+    at: new Date(from).toISOString(),
+    requests,
+    worst: Math.round(worst),
+  }));
 }

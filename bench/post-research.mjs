@@ -14,6 +14,8 @@
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
 // loads that api too, on port 8103: two revisions compared in the same run.
 //
+// BENCH_STALLS=1 prints, after each paced load, when its answers over 40 ms came (bench/paced.mjs).
+//
 // With BENCH_CPU_PROF=<dir> the current api runs with `node --cpu-prof` and writes its profile
 // there when it stops (read it with bench/profile-top.mjs). BENCH_API_ENV: see bench/api-env.mjs.
 import { spawn, spawnSync } from 'node:child_process';
@@ -82,6 +84,11 @@ function report(name, result) {
       `p90 ${result.latency.p90} ms   p99 ${result.latency.p99} ms   max ${result.latency.max} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   PostgreSQL ${result.databaseCpuPerRequestUs.toFixed(0)} µs   ` +
       `non-2xx ${result.non2xx}   errors ${result.errors}`,
   );
+  // BENCH_STALLS=1: when the paced load's slow answers came, to set against PostgreSQL's log.
+  if (process.env.BENCH_STALLS === '1' && result.stalls?.length) {
+    for (const stall of result.stalls)
+      console.log(`    stall at ${stall.at}: ${stall.requests} slow, worst ${stall.worst} ms`);
+  }
   return ok / seconds;
 }
 

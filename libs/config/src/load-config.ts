@@ -147,6 +147,7 @@ export function loadConfig(env: Env): AppConfig {
       'postgres://user:password@host:5432/research',
     ),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+    dbPoolIdleTimeoutMs: read.int('DB_POOL_IDLE_TIMEOUT_MS', 300 * second, 0, 24 * 3600 * second),
     dbStatementTimeoutMs: read.int('DB_STATEMENT_TIMEOUT_MS', 30 * second, 100, 3600 * second),
     redisUrl: read.url(
       'REDIS_URL',

@@ -14,6 +14,7 @@ export function databaseOptions(config: AppConfig): DataSourceOptions {
     logging: false,
     extra: {
       max: config.dbPoolSize,
+      idleTimeoutMillis: config.dbPoolIdleTimeoutMs,
       statement_timeout: config.dbStatementTimeoutMs,
       connectionTimeoutMillis: 5000,
       application_name: 'deep-research',
