@@ -1,3 +1,4 @@
+export { mapWithConcurrency } from './concurrency';
 export { sleep, untilAborted } from './abortable';
 export { DomainError, ErrorCode, NotFoundError, ValidationError } from './domain-error';
 export type { ErrorDetails, FieldProblem } from './domain-error';

@@ -1,3 +1,4 @@
+import { mapWithConcurrency } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric, TrackResearchTask } from '@app/observability';
 import {
@@ -18,7 +19,6 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { reportWording } from '../extractive/report-language';
 import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
-import { mapWithConcurrency } from './concurrency';
 import { reportProblems, templateLeftovers } from './grounding';
 import { Plan, Planner } from './planner.agent';
 import { FindingForWriting, SentenceForVerifying } from './prompts';
@@ -436,7 +436,11 @@ function numberFindings(sources: StoredSource[], readings: Map<number, SourceRea
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
   return groups;
 }
 

@@ -1,3 +1,4 @@
+import { mapWithConcurrency } from '@app/common';
 import { SearchProviderName } from '@app/config';
 import { TrackResearchTask } from '@app/observability';
 import { StoredSource } from '@app/research';
@@ -11,7 +12,6 @@ import {
   fuseRankings,
 } from '@app/search';
 import { Injectable } from '@nestjs/common';
-import { mapWithConcurrency } from './concurrency';
 import { Plan } from './planner.agent';
 
 const SEARCH_CONCURRENCY = 4;

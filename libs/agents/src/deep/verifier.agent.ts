@@ -1,3 +1,4 @@
+import { mapWithConcurrency } from '@app/common';
 import { LlmClient } from '@app/llm';
 import { Metric, TrackResearchTask } from '@app/observability';
 import { ResearchClaim, UsageEntry } from '@app/research';
@@ -5,7 +6,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
-import { mapWithConcurrency } from './concurrency';
 import { FindingForWriting, SentenceForVerifying, verifyMessages } from './prompts';
 import { VERIFICATION_SCHEMA, VerificationReply } from './schemas';
 

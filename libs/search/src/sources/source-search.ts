@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DomainError } from '@app/common';
+import { DomainError, mapWithConcurrency } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FetchError } from '../fetch/fetch-errors';
 import { FetchedPage, SafeFetcher } from '../fetch/safe-fetcher';
@@ -169,20 +169,18 @@ export class SourceSearch {
     const failures: ReadFailure[] = [];
     let next = 0;
     while (read.size < wanted && next < hits.length) {
-      const wave = hits.slice(next, next + (wanted - read.size)).map((hit, offset) => ({ hit, index: next + offset }));
+      // As many hits as places are left; a slow page holds up only its own lane.
+      const wave = hits.slice(next, next + (wanted - read.size));
+      const offset = next;
       next += wave.length;
-      for (let start = 0; start < wave.length; start += READ_CONCURRENCY) {
-        await Promise.all(
-          wave.slice(start, start + READ_CONCURRENCY).map(async ({ hit, index }) => {
-            try {
-              read.set(index, await this.read(hit, signal));
-            } catch (error) {
-              if (signal?.aborted) throw signal.reason;
-              failures.push(readFailure(hit, error));
-            }
-          }),
-        );
-      }
+      await mapWithConcurrency(wave, READ_CONCURRENCY, async (hit, index) => {
+        try {
+          read.set(offset + index, await this.read(hit, signal));
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          failures.push(readFailure(hit, error));
+        }
+      });
     }
     for (const failure of failures) {
       this.logger.warn({ provider: failure.provider, url: failure.url, reason: failure.reason }, 'source not read');
