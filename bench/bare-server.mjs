@@ -62,6 +62,7 @@ function submit(req, res) {
         maxSources: input.max_sources ?? 10,
         verify: input.verify ?? true,
         language: input.language ?? 'en',
+        sources: ['corpus'],
       };
       const requestId = randomUUID();
       const createdAt = new Date();
@@ -134,7 +135,7 @@ async function read(id, res) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }
-    const { maxSources, verify, language, budget } = row.params;
+    const { maxSources, verify, language, budget, sources = ['corpus'] } = row.params;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         research_id: row.id,
@@ -146,6 +147,7 @@ async function read(id, res) {
         max_sources: maxSources,
         verify,
         language,
+        sources,
         attempts: row.attempts,
         budget: budget
           ? {
