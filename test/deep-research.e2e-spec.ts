@@ -155,10 +155,16 @@ describe('deep research engine', () => {
     expect(result.report).not.toContain('Mars');
     expect(result.findings.map((f: { quote: string }) => f.quote)).not.toContain(fabricated);
     expect(result.stats.findings_dropped).toBe(llm.callsFor('source_findings').length);
-    // The writer was asked for a rewrite naming the problem, then the bad sentence was removed.
+    // The writer was asked with the finding ids as an enum: a strict server could not have
+    // named F999. This one did, twice: both replies failed the schema, and the findings are
+    // listed instead of a report that cites what does not exist.
     const drafts = llm.callsFor('report_draft');
     expect(drafts).toHaveLength(2);
-    expect(JSON.stringify(drafts[1]?.messages)).toContain('F999, which is not a finding id');
+    const enumerated = JSON.stringify(drafts[0]?.schema);
+    expect(enumerated).toContain(`"enum":${JSON.stringify(result.findings.map((f: { id: string }) => f.id))}`);
+    expect(JSON.stringify(drafts[1]?.messages)).toContain('must be equal to one of the allowed values');
+    expect(result).toMatchObject({ partial: true, partial_reason: 'writer_failed' });
+    expect(result.report).toContain('The model could not write the report');
     const citations = [...result.report.matchAll(/\[(\d+)\](?!\()/g)].map((m) => Number(m[1]));
     for (const n of citations) expect(n).toBeLessThanOrEqual(result.sources.length);
   });
@@ -183,14 +189,15 @@ describe('deep research engine', () => {
   });
 
   it('lists the evidence under a plain notice when the draft is rejected, never an unfilled template', async () => {
-    // Both drafts cite only a finding that does not exist: nothing survives the repair.
+    // Both drafts cite no finding at all: they match the schema, fail the checks in code, and
+    // nothing survives the repair.
     const citeNothingReal = (reply: unknown) => {
       const draft = reply as { sections: { heading: string; sentences: { text: string; findings: string[] }[] }[] };
       return {
         ...draft,
         sections: draft.sections.map((section) => ({
           ...section,
-          sentences: section.sentences.map((sentence) => ({ ...sentence, findings: ['F999'] })),
+          sentences: section.sentences.map((sentence) => ({ ...sentence, findings: [] })),
         })),
       };
     };
@@ -261,19 +268,80 @@ describe('deep research engine', () => {
     expect(research.result.usage.total.calls).toBe(llm.calls.length);
   });
 
-  it('fails the research clearly when the model keeps answering invalid JSON', async () => {
+  it('searches the question itself when the plan cannot be parsed, and says why in its events', async () => {
     llm.inject({ invalidJson: true }, { schema: 'research_plan', times: Infinity });
-    const id = await stack.submit({ question: 'a plan the model cannot write' });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    // One call and its repair, then no more: the research goes on without a plan.
+    expect(llm.callsFor('research_plan')).toHaveLength(2);
+    expect(research.result).toMatchObject({ evidence: 'sufficient', partial: false });
+    expect(research.result.findings.length).toBeGreaterThan(0);
+    const events = await stack.database.query<{ type: string; data: Record<string, unknown> }>(
+      `SELECT type, data FROM research_events WHERE research_id = $1 ORDER BY seq`,
+      [id],
+    );
+    expect(events).toContainEqual({
+      type: 'stage.failed',
+      data: { stage: 'plan', reason: 'invalid_output', fallback: 'question' },
+    });
+  });
+
+  it('leaves out a source the model fails on, reads the others, and says so in the report', async () => {
+    // A 400 is not retried: exactly one source's read fails for good.
+    llm.inject({ status: 400 }, { schema: 'source_findings', call: 1 });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result).toMatchObject({ evidence: 'sufficient', partial: true, partial_reason: 'sources_skipped' });
+    expect(result.stats).toMatchObject({ sources: 6, sources_read: 5, sources_skipped: 1 });
+    expect(result.report).toContain('1 of the sources found could not be read by the model and is left out');
+    expect(result.report).not.toMatch(/\{\w+\}/);
+    const skipped = await stack.database.query<{ data: Record<string, unknown> }>(
+      `SELECT data FROM research_events WHERE research_id = $1 AND type = 'source.skipped'`,
+      [id],
+    );
+    expect(skipped).toEqual([{ data: { source: expect.any(Number), reason: 'rejected' } }]);
+  });
+
+  it('lists the evidence when the writer keeps failing, instead of failing the research', async () => {
+    llm.inject({ status: 500 }, { schema: 'report_draft', times: Infinity });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'zh-TW' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    // The call and its two retries.
+    expect(llm.callsFor('report_draft')).toHaveLength(3);
+    expect(result).toMatchObject({ evidence: 'sufficient', partial: true, partial_reason: 'writer_failed' });
+    expect(result.report).toContain('模型無法撰寫報告，以下僅列出找到的證據');
+    expect(result.findings.length).toBeGreaterThan(1);
+    for (const finding of result.findings) expect(result.report).toContain(finding.quote);
+  });
+
+  it('lists the evidence when the verifier keeps failing, rather than show an unchecked report', async () => {
+    llm.inject({ status: 400 }, { schema: 'claim_verification', times: Infinity });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result).toMatchObject({ evidence: 'sufficient', partial: true, partial_reason: 'verifier_failed' });
+    expect(result.report).toContain('The written report could not be checked against its sources');
+    expect(result.claims).toEqual([]);
+  });
+
+  it('fails the research with a readable reason only when nothing was read and the model cannot be reached', async () => {
+    llm.inject({ status: 401, message: 'invalid api key' }, { schema: 'source_findings', times: Infinity });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('failed');
     expect(research.error.code).toBe('llm_failed');
-    expect(research.error.message).toMatch(/research_plan|JSON/);
-    // Two attempts of the research, each a call and its repair.
-    expect(llm.callsFor('research_plan')).toHaveLength(4);
+    expect(research.error.message).toMatch(/invalid api key|401/);
   });
 
   it('retries a failed research from its checkpoints, without paying again or charging the time it spent failed', async () => {
-    llm.inject({ invalidJson: true }, { schema: 'report_draft', times: Infinity });
+    // Every read refused: nothing to report from, and the model cannot be used. The plan is kept.
+    llm.inject({ status: 400 }, { schema: 'source_findings', times: Infinity });
     const id = await stack.submit({
       question: 'lithium battery supply 2024',
       max_sources: 6,
@@ -282,8 +350,7 @@ describe('deep research engine', () => {
     });
     const failed = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'llm_failed' } });
-    const readBefore = llm.callsFor('source_findings').length;
-    expect(readBefore).toBeGreaterThan(0);
+    expect(llm.callsFor('research_plan')).toHaveLength(1);
 
     // Longer than its whole time budget: the time spent failed must not be charged.
     await sleep(5500);
@@ -293,9 +360,9 @@ describe('deep research engine', () => {
     expect(research.status).toBe('completed');
     expect(research.result).toMatchObject({ partial: false, evidence: 'sufficient' });
     expect(research.result.stats.sources_read).toBe(6);
-    // The plan and every source read came from the checkpoints: only the writer and verifier ran.
+    // The plan came from its checkpoint: only the reads, the writer and the verifier ran.
     expect(llm.callsFor('research_plan')).toHaveLength(0);
-    expect(llm.callsFor('source_findings')).toHaveLength(0);
+    expect(llm.callsFor('source_findings')).toHaveLength(6);
     expect(llm.callsFor('report_draft').length).toBeGreaterThan(0);
   });
 
@@ -357,7 +424,7 @@ describe('deep research engine', () => {
     const id = await stack.submit({ question: 'quantum chromodynamics lattice gauge theory', language: 'en' });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.result).toMatchObject({ evidence: 'none', findings: [], claims: [] });
-    expect(research.result.report).toContain('No document in the corpus matches this question');
+    expect(research.result.report).toContain('No source found matches this question');
     expect(llm.callsFor('report_draft')).toHaveLength(0);
   });
 });

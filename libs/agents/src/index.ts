@@ -5,7 +5,7 @@ export { DeepResearchRunner } from './deep/deep-research.runner';
 export { citationsIn, locateQuote, reportProblems } from './deep/grounding';
 export { Planner } from './deep/planner.agent';
 export { Reader } from './deep/reader.agent';
-export { DRAFT_SCHEMA, FINDINGS_SCHEMA, PLAN_SCHEMA, VERIFICATION_SCHEMA } from './deep/schemas';
+export { PLAN_SCHEMA, draftSchema, findingsSchema, verificationSchema } from './deep/schemas';
 export { Searcher } from './deep/searcher.agent';
 export { Verifier } from './deep/verifier.agent';
 export { Writer } from './deep/writer.agent';

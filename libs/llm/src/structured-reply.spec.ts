@@ -56,6 +56,27 @@ describe('extractJson', () => {
 });
 
 describe('ReplyValidator', () => {
+  it('keeps a bounded number of compiled schemas when every call builds its own (an enum of ids)', () => {
+    const validator = new ReplyValidator();
+    const idsFormat = (n: number): JsonSchemaFormat => ({
+      name: 'ids',
+      schema: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id'],
+        properties: { id: { type: 'string', enum: [`F${n}`] } },
+      },
+    });
+    for (let n = 0; n < 1200; n += 1) {
+      expect(validator.parse(`{"id":"F${n}"}`, idsFormat(n)).valid).toBe(true);
+      expect(validator.parse(`{"id":"F${n + 1}"}`, idsFormat(n)).valid).toBe(false);
+    }
+    const compiled = (validator as unknown as { compiled: Map<string, unknown> }).compiled;
+    expect(compiled.size).toBeLessThanOrEqual(500);
+    // The first schemas were let go and still validate when they come back.
+    expect(validator.parse('{"id":"F0"}', idsFormat(0)).valid).toBe(true);
+  });
+
   it('returns the parsed value of a valid reply', () => {
     const parsed = new ReplyValidator().parse('<think>x</think>{"answer":"yes","confidence":0.5}', ANSWER);
     expect(parsed).toEqual({ valid: true, value: { answer: 'yes', confidence: 0.5 } });

@@ -42,11 +42,15 @@ export function extractJson(text: string): string {
 
 export type ParsedReply<T> = { valid: true; value: T } | { valid: false; error: string };
 
-/** Validates replies against their schemas, compiling each distinct schema once. */
+/** Compiled schemas kept: schemas built per call (finding ids as an enum) must not pile up. */
+const COMPILED_LIMIT = 500;
+
+/** Validates replies against their schemas, compiling each distinct schema once while it is in use. */
 export class ReplyValidator {
   // Formats are not checked: strict structured outputs do not guarantee them, and ajv would need a plugin.
   private readonly ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false });
   private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly compiledSchemas = new Map<string, object>();
 
   /** Parses a raw reply and checks it against the schema; the error says what is wrong, for a repair. */
   parse<T>(text: string, format: JsonSchemaFormat): ParsedReply<T> {
@@ -70,10 +74,20 @@ export class ReplyValidator {
     // Keyed by content: callers may build an equal schema object for every call.
     const key = JSON.stringify(format.schema);
     let validate = this.compiled.get(key);
-    if (!validate) {
+    if (validate) {
+      // The most recently used last: the least recently used goes first.
+      this.compiled.delete(key);
+    } else {
       validate = this.ajv.compile(format.schema);
-      this.compiled.set(key, validate);
+      if (this.compiled.size >= COMPILED_LIMIT) {
+        const oldest = this.compiled.keys().next().value as string;
+        this.compiled.delete(oldest);
+        this.ajv.removeSchema(this.compiledSchemas.get(oldest));
+        this.compiledSchemas.delete(oldest);
+      }
+      this.compiledSchemas.set(key, format.schema);
     }
+    this.compiled.set(key, validate);
     return validate;
   }
 }

@@ -9,9 +9,12 @@ export interface ResearchResult {
   report: string;
   /** `none`: nothing relevant was found; `insufficient`: too little to answer well. */
   evidence: 'sufficient' | 'insufficient' | 'none';
-  /** True when a budget ran out and the report uses what was gathered until then. */
+  /** True when a budget ran out, a stage failed for good or sources were left out; the report says which. */
   partial: boolean;
-  /** Why the report is partial: `budget_tokens`, `budget_cost`, `budget_llm_calls`, `budget_time`. */
+  /**
+   * Why the report is partial, the first cause: `budget_tokens`, `budget_cost`, `budget_llm_calls`,
+   * `budget_time`, `writer_failed`, `verifier_failed`, `sources_skipped`.
+   */
   partial_reason: string | null;
   sources: ResearchSource[];
   findings: ResearchFinding[];

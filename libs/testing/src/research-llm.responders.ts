@@ -54,6 +54,8 @@ function findings(request: FakeLlmRequest): unknown {
   const content = user(request);
   const source = /<source id="S\d+"[^>]*>\n([\s\S]*)\n<\/source>/.exec(content)?.[1] ?? '';
   const terms = queryTerms(tag(content, 'question'));
+  // The first sub-question, or 0 (none) when the schema allows no other: there was no plan.
+  const subQuestion = Math.min(1, subQuestionMaximum(request.schema) ?? 1);
   const chosen = splitSentences(source)
     .filter((sentence) => !sentence.text.startsWith('#'))
     .filter((sentence) => terms.some((term) => sentence.text.toLowerCase().includes(term)))
@@ -62,9 +64,16 @@ function findings(request: FakeLlmRequest): unknown {
     findings: chosen.map((sentence) => ({
       quote: sentence.text,
       note: `States: ${sentence.text.slice(0, 40)}`,
-      sub_question: 1,
+      sub_question: subQuestion,
     })),
   };
+}
+
+function subQuestionMaximum(schema: Record<string, unknown> | undefined): number | undefined {
+  const findings = (
+    schema?.properties as Record<string, { items?: { properties?: Record<string, { maximum?: number }> } }>
+  )?.findings;
+  return findings?.items?.properties?.sub_question?.maximum;
 }
 
 interface GivenFinding {

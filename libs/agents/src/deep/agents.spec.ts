@@ -209,12 +209,32 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       expect(JSON.stringify(llm.calls[0]?.messages)).toContain('Traditional Chinese');
     });
 
-    it('asks for a rewrite naming unknown finding ids, and removes what is still unbacked', async () => {
+    it('asks with the finding ids as an enum, so a strict server cannot cite another; a reply that does is repaired', async () => {
       llm.inject(
         {
           transform: (reply) => {
             const draft = reply as { sections: { sentences: { text: string; findings: string[] }[] }[] };
             draft.sections[0]?.sentences.push({ text: 'An invented fact.', findings: ['F42'] });
+            return draft;
+          },
+        },
+        { schema: 'report_draft', times: 1 },
+      );
+      const { draft } = await module.get(Writer).write(TENANT, 'HBM supply', 'en', findings, budget(), 1, signal());
+      const schema = JSON.stringify(llm.calls[0]?.schema);
+      expect(schema).toContain(`"enum":${JSON.stringify(findings.map((f) => f.id))}`);
+      // The reply naming F42 failed the schema, and the repair said where.
+      expect(llm.calls).toHaveLength(2);
+      expect(JSON.stringify(llm.calls[1]?.messages)).toMatch(/findings\/0 must be equal to one of the allowed values/);
+      expect(JSON.stringify(draft)).not.toContain('An invented fact.');
+    });
+
+    it('asks for a rewrite naming a sentence that cites nothing, and removes what is still unbacked', async () => {
+      llm.inject(
+        {
+          transform: (reply) => {
+            const draft = reply as { sections: { sentences: { text: string; findings: string[] }[] }[] };
+            draft.sections[0]?.sentences.push({ text: 'An invented fact.', findings: [] });
             return draft;
           },
         },
@@ -224,7 +244,7 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         .get(Writer)
         .write(TENANT, 'HBM supply', 'en', findings, budget(), 1, signal());
       expect(rewritten).toBe(true);
-      expect(JSON.stringify(llm.calls[1]?.messages)).toContain('F42, which is not a finding id');
+      expect(JSON.stringify(llm.calls[1]?.messages)).toContain('cites no finding; every section sentence must');
       expect(JSON.stringify(draft)).not.toContain('An invented fact.');
     });
 
@@ -241,12 +261,40 @@ describe('deep research agents, with the real LLM client against the fake LLM se
   });
 
   describe('Verifier', () => {
-    it('labels each sentence, and never labels supported a claim resting on unknown findings', async () => {
+    const oneFinding = [{ id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null }];
+    const threeSentences = [
+      { id: 1, text: 'HBM was short in 2024.', findings: ['F1'] },
+      { id: 2, text: 'Something else.', findings: [] },
+      { id: 3, text: 'A third sentence.', findings: [] },
+    ];
+
+    it('labels each sentence, and never labels supported a claim resting on no finding', async () => {
       llm.inject(
         {
           transform: () => ({
             claims: [
               { sentence: 1, claim: 'HBM was short.', label: 'supported', findings: ['F1'] },
+              { sentence: 2, claim: 'Invented support.', label: 'supported', findings: [] },
+            ],
+          }),
+        },
+        { schema: 'claim_verification' },
+      );
+      const before = await value(Metric.Claims, { label: 'supported' });
+      const { claims } = await module.get(Verifier).verify(TENANT, oneFinding, threeSentences, budget(), 1, signal());
+      expect(claims).toEqual([
+        { sentence: 1, text: 'HBM was short.', label: 'supported', findings: ['F1'], sources: [3] },
+        { sentence: 2, text: 'Invented support.', label: 'unverified', findings: [], sources: [] },
+        { sentence: 3, text: 'A third sentence.', label: 'unverified', findings: [], sources: [] },
+      ]);
+      expect(await value(Metric.Claims, { label: 'supported' })).toBe(before + 1);
+    });
+
+    it('bounds sentence numbers and enumerates finding ids; a reply outside them is refused and repaired', async () => {
+      llm.inject(
+        {
+          transform: () => ({
+            claims: [
               { sentence: 2, claim: 'Invented support.', label: 'supported', findings: ['F9'] },
               { sentence: 99, claim: 'No such sentence.', label: 'contradicted', findings: ['F1'] },
             ],
@@ -254,25 +302,17 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         },
         { schema: 'claim_verification' },
       );
-      const before = await value(Metric.Claims, { label: 'supported' });
-      const { claims } = await module.get(Verifier).verify(
-        TENANT,
-        [{ id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null }],
-        [
-          { id: 1, text: 'HBM was short in 2024.', findings: ['F1'] },
-          { id: 2, text: 'Something else.', findings: [] },
-          { id: 3, text: 'A third sentence.', findings: [] },
-        ],
-        budget(),
-        1,
-        signal(),
-      );
-      expect(claims).toEqual([
-        { sentence: 1, text: 'HBM was short.', label: 'supported', findings: ['F1'], sources: [3] },
-        { sentence: 2, text: 'Invented support.', label: 'unverified', findings: [], sources: [] },
-        { sentence: 3, text: 'A third sentence.', label: 'unverified', findings: [], sources: [] },
-      ]);
-      expect(await value(Metric.Claims, { label: 'supported' })).toBe(before + 1);
+      const { claims } = await module.get(Verifier).verify(TENANT, oneFinding, threeSentences, budget(), 1, signal());
+      const schema = llm.calls[0]?.schema as { properties: { claims: { items: { properties: object } } } };
+      expect(schema.properties.claims.items.properties).toMatchObject({
+        sentence: { type: 'integer', minimum: 1, maximum: 3 },
+        findings: { items: { enum: ['F1'] } },
+      });
+      expect(llm.calls).toHaveLength(2);
+      expect(JSON.stringify(llm.calls[1]?.messages)).toMatch(/must be equal to one of the allowed values/);
+      expect(JSON.stringify(llm.calls[1]?.messages)).toMatch(/must be <= 3/);
+      expect(claims.map((c) => c.text)).not.toContain('Invented support.');
+      expect(claims.map((c) => c.sentence)).toEqual([1, 2, 3]);
     });
   });
 

@@ -14,6 +14,7 @@ import {
   resultSource,
   sourcesOf,
 } from '@app/research';
+import { LlmError, LlmFailure } from '@app/llm';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
@@ -99,7 +100,8 @@ export class DeepResearchRunner extends ResearchRunner {
       plan = planned.plan;
       await run.context.saveStep(Step.Plan, plan, stepUsage('planner', planned.usage));
     } catch (error) {
-      run.stopIfBudget(error);
+      // Without a plan the question itself is searched; the next run tries planning again.
+      await this.fellBack(run, 'plan', error, 'question');
     }
     await run.context.emit('stage.finished', {
       stage: 'plan',
@@ -177,14 +179,23 @@ export class DeepResearchRunner extends ResearchRunner {
           dropped: reading.dropped,
         });
       } catch (error) {
-        run.stopIfBudget(error);
+        // One source the model fails on is left out; the others are still read.
+        const failure = run.failSoft(error);
+        if (!failure) return;
+        run.skipped.push({ source: source.n, failure });
+        this.logger.warn({ source: source.n, reason: failure.failure, error: failure.message }, 'source skipped');
+        await run.context.emit('source.skipped', { source: source.n, reason: failure.failure });
       }
     });
+    // Nothing read, and the model could not be reached: there is nothing to report from.
+    const unreachable = run.skipped.find(({ failure }) => failure.failure !== LlmFailure.InvalidOutput);
+    if (readings.size === 0 && unreachable && !run.partial) throw unreachable.failure;
     const findings = [...readings.values()].reduce((sum, r) => sum + r.findings.length, 0);
     const dropped = [...readings.values()].reduce((sum, r) => sum + r.dropped, 0);
     await run.context.emit('stage.finished', {
       stage: 'read',
       sources_read: readings.size,
+      skipped: run.skipped.length,
       findings,
       dropped,
       ...run.stageUsage('reader'),
@@ -206,9 +217,13 @@ export class DeepResearchRunner extends ResearchRunner {
     const result = (report: { markdown: string }, claims: VerifiedClaim[], evidence: ResearchResult['evidence']) =>
       this.result(run, report.markdown, sources, findings, claims, evidence, readings);
 
-    const partial = run.partial ? [wording.partial(run.partial)] : [];
+    // Why the report is less than it could be, first the budget, then the sources left out.
+    const notices = [
+      ...(run.partial ? [wording.partial(run.partial)] : []),
+      ...(run.skipped.length > 0 && readings.size > 0 ? [wording.sourcesSkipped(run.skipped.length)] : []),
+    ];
     const evidenceList = (...messages: string[]) =>
-      renderEvidenceList(task.question, [...partial, ...messages], findings, sources, wording);
+      renderEvidenceList(task.question, [...notices, ...messages], findings, sources, wording);
 
     if (withEvidence < this.config.evidenceMinSources) {
       // Too little to write from: say so, show what there is, and write nothing from memory.
@@ -216,9 +231,11 @@ export class DeepResearchRunner extends ResearchRunner {
       const message =
         withEvidence > 0
           ? wording.insufficientEvidence(withEvidence, this.config.evidenceMinSources)
-          : sources.length > 0
-            ? wording.noFindings(sources.length)
-            : wording.noEvidence;
+          : readings.size === 0 && run.skipped.length > 0
+            ? wording.readingFailed(run.skipped.length)
+            : sources.length > 0
+              ? wording.noFindings(sources.length)
+              : wording.noEvidence;
       await run.context.emit('stage.finished', { stage: 'write', evidence });
       return result(this.checked(evidenceList(message)), [], evidence);
     }
@@ -231,18 +248,23 @@ export class DeepResearchRunner extends ResearchRunner {
     }));
     const draft = await this.draftStep(run, forWriting);
     if (!draft) {
-      // No draft: a budget ran out before or while writing (the notice says which), or it was rejected.
-      const report = run.partial ? evidenceList() : evidenceList(wording.draftRejected);
-      return result(this.checked(report), [], 'sufficient');
+      // No draft: a budget ran out before or while writing (the notice says which), the writer
+      // failed, or its draft was rejected.
+      const why = run.partial ? [] : [run.failed === 'writer' ? wording.writerFailed : wording.draftRejected];
+      return result(this.checked(evidenceList(...why)), [], 'sufficient');
     }
 
     const claims = task.params.verify ? await this.verifyStep(run, forWriting, draft) : [];
+    if (run.failed === 'verifier') {
+      // A report that could not be checked is not shown as if it had been.
+      return result(this.checked(evidenceList(wording.verifierFailed)), [], 'sufficient');
+    }
     // A sentence a finding contradicts does not stay in the report.
     const sentences = allSentences(draft);
     const contradicted = new Set<DraftSentence>(
       claims.filter((c) => c.label === 'contradicted').map((c) => sentences[c.sentence - 1] as DraftSentence),
     );
-    const report = renderDraft(draft, findings, sources, wording, partial[0] ?? null, contradicted);
+    const report = renderDraft(draft, findings, sources, wording, notices, contradicted);
     const problems = [
       ...reportProblems(report.markdown, sources.length, report.sentences),
       ...templateLeftovers(report.markdown, [
@@ -300,7 +322,7 @@ export class DeepResearchRunner extends ResearchRunner {
         });
         return null;
       }
-      run.stopIfBudget(error);
+      if (await this.fellBack(run, 'write', error, 'evidence_list')) run.failed = 'writer';
       await run.context.emit('stage.finished', { stage: 'write', budget_exhausted: run.partial });
       return null;
     }
@@ -333,10 +355,28 @@ export class DeepResearchRunner extends ResearchRunner {
       this.logger.log({ stage: 'verify', claims: claims.length, ...labels }, 'stage finished');
       return claims;
     } catch (error) {
-      run.stopIfBudget(error);
+      if (await this.fellBack(run, 'verify', error, 'evidence_list')) run.failed = 'verifier';
       await run.context.emit('stage.finished', { stage: 'verify', budget_exhausted: run.partial });
       return unverified();
     }
+  }
+
+  /**
+   * A stage the model failed for good: logged and recorded as `stage.failed` with what the
+   * research does instead. False when a budget ended it (the report's notice says so); anything
+   * that is not the model's failure goes on up.
+   */
+  private async fellBack(
+    run: Run,
+    stage: string,
+    error: unknown,
+    fallback: 'question' | 'evidence_list',
+  ): Promise<boolean> {
+    const failure = run.failSoft(error);
+    if (!failure) return false;
+    this.logger.warn({ stage, reason: failure.failure, error: failure.message, fallback }, 'stage failed');
+    await run.context.emit('stage.failed', { stage, reason: failure.failure, fallback });
+    return true;
   }
 
   private result(
@@ -353,8 +393,8 @@ export class DeepResearchRunner extends ResearchRunner {
       language: run.task.params.language,
       report,
       evidence,
-      partial: run.partial !== null,
-      partial_reason: run.partial ? `budget_${run.partial}` : null,
+      partial: run.partialReason() !== null,
+      partial_reason: run.partialReason(),
       sources,
       findings,
       claims: claims.map(({ text, label, sources: cited, findings: ids }) => ({
@@ -369,6 +409,7 @@ export class DeepResearchRunner extends ResearchRunner {
         sources_read: readings.size,
         findings: findings.length,
         findings_dropped: [...readings.values()].reduce((sum, r) => sum + r.dropped, 0),
+        sources_skipped: run.skipped.length,
       },
     };
   }
@@ -377,6 +418,10 @@ export class DeepResearchRunner extends ResearchRunner {
 /** The state of one run of the coordinator. */
 class Run {
   partial: BudgetKind | null = null;
+  /** Sources the reader failed on for good, left out of the report. */
+  readonly skipped: { source: number; failure: LlmError }[] = [];
+  /** The stage whose failure turned the report into the evidence list. */
+  failed: 'writer' | 'verifier' | null = null;
 
   constructor(
     readonly task: ResearchTask,
@@ -397,10 +442,26 @@ class Run {
     }
   }
 
-  /** A spent budget ends gathering; anything else goes on up. */
-  stopIfBudget(error: unknown): void {
-    if (!(error instanceof BudgetExhaustedError)) throw error;
-    this.partial ??= error.budget;
+  /**
+   * A stage that fails is not the research's end: a spent budget ends gathering (null), and an
+   * LLM call that failed for good (errors, time-outs, replies that never matched the schema) is
+   * returned for the stage to fall back on. Anything else goes on up: a cancellation, an open
+   * circuit (the research waits for the model), a bug.
+   */
+  failSoft(error: unknown): LlmError | null {
+    if (error instanceof BudgetExhaustedError) {
+      this.partial ??= error.budget;
+      return null;
+    }
+    if (error instanceof LlmError) return error;
+    throw error;
+  }
+
+  /** Why the report is less than complete, the first cause first; null when it is complete. */
+  partialReason(): string | null {
+    if (this.partial) return `budget_${this.partial}`;
+    if (this.failed) return `${this.failed}_failed`;
+    return this.skipped.length > 0 ? 'sources_skipped' : null;
   }
 
   stageUsage(stage: string): Record<string, number> {

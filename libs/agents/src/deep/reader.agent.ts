@@ -9,7 +9,7 @@ import { Counter } from 'prom-client';
 import { BudgetTracker, usageOf } from './budget';
 import { QuoteLocation, locateQuote } from './grounding';
 import { readMessages } from './prompts';
-import { FINDINGS_SCHEMA, FindingsReply } from './schemas';
+import { FindingsReply, findingsSchema } from './schemas';
 
 /** A finding whose quote was found in the source: `source.text.slice(start, end) === quote`. */
 export interface SourceFinding {
@@ -58,7 +58,7 @@ export class Reader {
         tenantId,
         stage: 'reader',
         messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text }),
-        schema: FINDINGS_SCHEMA,
+        schema: findingsSchema(subQuestions.length),
         maxTokens: Math.min(MAX_READ_TOKENS, Math.max(256, budget.remainingTokens())),
         temperature: 0,
         signal,

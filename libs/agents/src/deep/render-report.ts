@@ -33,7 +33,7 @@ function sourceList(sources: ResearchSource[], wording: ReportWording): string[]
 }
 
 /**
- * Renders a validated draft: each sentence followed by the numbers of the sources its findings
+ * Renders a validated draft under its notices (why it is partial): each sentence followed by the numbers of the sources its findings
  * come from, then the conclusion with its uncertainty, then every source read. Returns the
  * sentences with what they cite, for the final check.
  */
@@ -42,7 +42,7 @@ export function renderDraft(
   findings: ResearchFinding[],
   sources: ResearchSource[],
   wording: ReportWording,
-  notice: string | null,
+  notices: readonly string[],
   omitted: ReadonlySet<DraftSentence> = new Set(),
 ): RenderedReport {
   const sourceOf = new Map(findings.map((f) => [f.id, f.source]));
@@ -55,7 +55,7 @@ export function renderDraft(
   };
 
   const lines = [`# ${escapeMarkdown(singleLine(draft.title))}`, ''];
-  if (notice) lines.push(`> ${notice}`, '');
+  for (const notice of notices) lines.push(`> ${notice}`, '');
   for (const section of draft.sections) {
     const kept = section.sentences.filter((s) => !omitted.has(s));
     if (kept.length === 0) continue;

@@ -4,10 +4,20 @@ import { JsonSchemaFormat } from '@app/llm';
  * The structured outputs of the pipeline, in the JSON Schema subset strict structured outputs
  * accept (every property required, no additional properties). Replies are validated against
  * the same schema before use.
+ *
+ * The schemas that refer to findings, sub-questions or sentences are built for each call: finding
+ * ids are an `enum` of the ids that exist, numbers are bounded by what was given. Under strict
+ * structured outputs (OpenAI, vLLM's guided decoding) a reply cannot name anything else; from
+ * other servers such a reply fails validation and is repaired, and the checks in code after it
+ * stay as the second line of defence.
  */
 
 const string = { type: 'string' } as const;
-const findingIds = { type: 'array', items: string, maxItems: 8 } as const;
+
+/** Up to 8 ids, each one of the findings given. */
+function findingIds(ids: readonly string[]) {
+  return { type: 'array', items: { type: 'string', enum: [...ids] }, maxItems: 8 } as const;
+}
 
 export interface PlanReply {
   sub_questions: { question: string; queries: string[] }[];
@@ -42,7 +52,8 @@ export interface FindingsReply {
   findings: { quote: string; note: string; sub_question: number }[];
 }
 
-export const FINDINGS_SCHEMA: JsonSchemaFormat = {
+/** Findings of one source; `sub_question` is 0 (none of them) or the number of a sub-question given. */
+export const findingsSchema = (subQuestions: number): JsonSchemaFormat => ({
   name: 'source_findings',
   schema: {
     type: 'object',
@@ -56,12 +67,16 @@ export const FINDINGS_SCHEMA: JsonSchemaFormat = {
           type: 'object',
           additionalProperties: false,
           required: ['quote', 'note', 'sub_question'],
-          properties: { quote: string, note: string, sub_question: { type: 'integer', minimum: 0 } },
+          properties: {
+            quote: string,
+            note: string,
+            sub_question: { type: 'integer', minimum: 0, maximum: subQuestions },
+          },
         },
       },
     },
   },
-};
+});
 
 export interface DraftSentence {
   text: string;
@@ -75,37 +90,39 @@ export interface DraftReply {
   uncertainty: string;
 }
 
-const sentence = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['text', 'findings'],
-  properties: { text: string, findings: findingIds },
-} as const;
-
-export const DRAFT_SCHEMA: JsonSchemaFormat = {
-  name: 'report_draft',
-  schema: {
+/** A draft whose sentences may cite only the findings given. */
+export function draftSchema(ids: readonly string[]): JsonSchemaFormat {
+  const sentence = {
     type: 'object',
     additionalProperties: false,
-    required: ['title', 'sections', 'conclusion', 'uncertainty'],
-    properties: {
-      title: string,
-      sections: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 6,
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['heading', 'sentences'],
-          properties: { heading: string, sentences: { type: 'array', minItems: 1, maxItems: 10, items: sentence } },
+    required: ['text', 'findings'],
+    properties: { text: string, findings: findingIds(ids) },
+  } as const;
+  return {
+    name: 'report_draft',
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['title', 'sections', 'conclusion', 'uncertainty'],
+      properties: {
+        title: string,
+        sections: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 6,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['heading', 'sentences'],
+            properties: { heading: string, sentences: { type: 'array', minItems: 1, maxItems: 10, items: sentence } },
+          },
         },
+        conclusion: { type: 'array', minItems: 1, maxItems: 4, items: sentence },
+        uncertainty: string,
       },
-      conclusion: { type: 'array', minItems: 1, maxItems: 4, items: sentence },
-      uncertainty: string,
     },
-  },
-};
+  };
+}
 
 export type ClaimLabel = 'supported' | 'contradicted' | 'unverified';
 
@@ -113,7 +130,8 @@ export interface VerificationReply {
   claims: { sentence: number; claim: string; label: ClaimLabel; findings: string[] }[];
 }
 
-export const VERIFICATION_SCHEMA: JsonSchemaFormat = {
+/** Labels for the sentences numbered `first` to `last`, citing only the findings given. */
+export const verificationSchema = (ids: readonly string[], first: number, last: number): JsonSchemaFormat => ({
   name: 'claim_verification',
   schema: {
     type: 'object',
@@ -128,13 +146,13 @@ export const VERIFICATION_SCHEMA: JsonSchemaFormat = {
           additionalProperties: false,
           required: ['sentence', 'claim', 'label', 'findings'],
           properties: {
-            sentence: { type: 'integer', minimum: 1 },
+            sentence: { type: 'integer', minimum: first, maximum: last },
             claim: string,
             label: { type: 'string', enum: ['supported', 'contradicted', 'unverified'] },
-            findings: findingIds,
+            findings: findingIds(ids),
           },
         },
       },
     },
   },
-};
+});

@@ -7,7 +7,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
 import { FindingForWriting, SentenceForVerifying, verifyMessages } from './prompts';
-import { VERIFICATION_SCHEMA, VerificationReply } from './schemas';
+import { VerificationReply, verificationSchema } from './schemas';
 
 const SENTENCES_PER_CALL = 12;
 const VERIFY_CONCURRENCY = 4;
@@ -40,6 +40,7 @@ export class Verifier {
     for (let i = 0; i < sentences.length; i += SENTENCES_PER_CALL)
       batches.push(sentences.slice(i, i + SENTENCES_PER_CALL));
     const usage = emptyUsage();
+    const ids = findings.map((f) => f.id);
 
     const replies = await mapWithConcurrency(batches, VERIFY_CONCURRENCY, async (batch) => {
       const response = await budget.spend('verifier', share, () =>
@@ -47,15 +48,15 @@ export class Verifier {
           tenantId,
           stage: 'verifier',
           messages: verifyMessages(findings, batch),
-          schema: VERIFICATION_SCHEMA,
+          schema: verificationSchema(ids, batch[0]!.id, batch[batch.length - 1]!.id),
           maxTokens: Math.min(MAX_VERIFY_TOKENS, Math.max(256, budget.remainingTokens())),
           temperature: 0,
           signal,
         }),
       );
       addUsage(usage, usageOf(response));
-      const ids = new Set(batch.map((s) => s.id));
-      return response.value.claims.filter((claim) => ids.has(claim.sentence));
+      const numbers = new Set(batch.map((s) => s.id));
+      return response.value.claims.filter((claim) => numbers.has(claim.sentence));
     });
 
     const claims: VerifiedClaim[] = [];

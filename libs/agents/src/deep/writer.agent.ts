@@ -5,7 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { isTraditionalChinese, reportWording, simplifiedCharacters } from '../extractive/report-language';
 import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
 import { FindingForWriting, writeMessages } from './prompts';
-import { DRAFT_SCHEMA, DraftReply, DraftSentence } from './schemas';
+import { DraftReply, DraftSentence, draftSchema } from './schemas';
 
 const MAX_DRAFT_TOKENS = 4000;
 
@@ -98,13 +98,14 @@ export class Writer {
     const ids = new Set(findings.map((f) => f.id));
     const instruction = reportWording(language).instruction;
     const usage = emptyUsage();
+    const schema = draftSchema([...ids]);
     const ask = async (problems: string[]) => {
       const response = await budget.spend('writer', share, () =>
         this.llm.complete<DraftReply>({
           tenantId,
           stage: 'writer',
           messages: writeMessages(question, instruction, findings, problems),
-          schema: DRAFT_SCHEMA,
+          schema,
           maxTokens: Math.min(MAX_DRAFT_TOKENS, Math.max(512, budget.remainingTokens())),
           temperature: 0.3,
           signal,

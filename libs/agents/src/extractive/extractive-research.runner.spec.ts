@@ -179,7 +179,7 @@ describe('ExtractiveResearchRunner', () => {
   it('says plainly that nothing was found, in the requested language', async () => {
     const result = await runner(new FixedSearch([])).run(task('量子色動力學', { language: 'zh-TW' }), context());
     expect(result).toMatchObject({ evidence: 'none', sources: [], findings: [], claims: [], language: 'zh-TW' });
-    expect(result.report).toBe('# 量子色動力學\n\n語料庫中沒有與此問題相關的文件，因此本報告沒有研究發現。\n');
+    expect(result.report).toBe('# 量子色動力學\n\n找不到與此問題相關的來源，因此本報告沒有研究發現。\n');
   });
 
   it('labels one source as insufficient evidence', async () => {

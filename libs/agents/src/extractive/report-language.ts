@@ -16,6 +16,14 @@ export interface ReportWording {
   insufficientEvidence: (found: number, required: number) => string;
   /** The writer's draft failed the checks in code; the findings are listed instead. */
   draftRejected: string;
+  /** The writer failed for good (errors, time-outs after retries); the findings are listed instead. */
+  writerFailed: string;
+  /** The verifier failed for good: an unchecked draft is not shown; the findings are listed instead. */
+  verifierFailed: string;
+  /** Sources the reader failed on for good: left out, and said so. */
+  sourcesSkipped: (skipped: number) => string;
+  /** Every source read gave replies that could not be used: nothing was found in them. */
+  readingFailed: (sources: number) => string;
   partial: (budget: BudgetKind) => string;
   /** How the writer is told to write: the language and, for Chinese, the script. */
   instruction: string;
@@ -24,7 +32,7 @@ export interface ReportWording {
 const ENGLISH: ReportWording = {
   findings: 'Findings',
   sources: 'Sources',
-  noEvidence: 'No document in the corpus matches this question, so this report has no findings.',
+  noEvidence: 'No source found matches this question, so this report has no findings.',
   openQuote: '“',
   closeQuote: '”',
   conclusion: 'Conclusion',
@@ -37,6 +45,16 @@ const ENGLISH: ReportWording = {
   draftRejected:
     'The written draft did not pass the citation checks, so the evidence found is listed below without further ' +
     'analysis.',
+  writerFailed: 'The model could not write the report, so the evidence found is listed below without further analysis.',
+  verifierFailed:
+    'The written report could not be checked against its sources, so the evidence found is listed below without ' +
+    'further analysis.',
+  sourcesSkipped: (skipped) =>
+    `${skipped} of the sources found could not be read by the model and ${skipped === 1 ? 'is' : 'are'} left out of ` +
+    'this report.',
+  readingFailed: (sources) =>
+    `The model's readings of the ${sources} ${sources === 1 ? 'source' : 'sources'} found could not be used, so ` +
+    'this report has no findings.',
   partial: (budget) =>
     `This report is partial: the ${{ tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' }[budget]} ` +
     'budget ran out before the research was complete.',
@@ -46,7 +64,7 @@ const ENGLISH: ReportWording = {
 const TRADITIONAL_CHINESE: ReportWording = {
   findings: '研究發現',
   sources: '資料來源',
-  noEvidence: '語料庫中沒有與此問題相關的文件，因此本報告沒有研究發現。',
+  noEvidence: '找不到與此問題相關的來源，因此本報告沒有研究發現。',
   openQuote: '「',
   closeQuote: '」',
   conclusion: '結論',
@@ -54,6 +72,10 @@ const TRADITIONAL_CHINESE: ReportWording = {
   insufficientEvidence: (found, required) =>
     `找到的來源中只有 ${found} 個含有與此問題相關的證據，少於撰寫報告所需的 ${required} 個。以下僅列出找到的證據，不作進一步分析。`,
   draftRejected: '撰寫的草稿未通過引用檢查，以下僅列出找到的證據，不作進一步分析。',
+  writerFailed: '模型無法撰寫報告，以下僅列出找到的證據，不作進一步分析。',
+  verifierFailed: '撰寫的報告無法與來源核對，以下僅列出找到的證據，不作進一步分析。',
+  sourcesSkipped: (skipped) => `找到的來源中有 ${skipped} 個無法由模型閱讀，未納入本報告。`,
+  readingFailed: (sources) => `模型對找到的 ${sources} 個來源的閱讀結果都無法使用，因此本報告沒有研究發現。`,
   partial: (budget) =>
     `本報告不完整：研究完成前已用盡${{ tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' }[budget]}預算。`,
   instruction:
@@ -64,7 +86,7 @@ const TRADITIONAL_CHINESE: ReportWording = {
 const SIMPLIFIED_CHINESE: ReportWording = {
   findings: '研究发现',
   sources: '资料来源',
-  noEvidence: '语料库中没有与此问题相关的文件，因此本报告没有研究发现。',
+  noEvidence: '找不到与此问题相关的来源，因此本报告没有研究发现。',
   openQuote: '“',
   closeQuote: '”',
   conclusion: '结论',
@@ -72,6 +94,10 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   insufficientEvidence: (found, required) =>
     `找到的来源中只有 ${found} 个含有与此问题相关的证据，少于撰写报告所需的 ${required} 个。以下仅列出找到的证据，不作进一步分析。`,
   draftRejected: '撰写的草稿未通过引用检查，以下仅列出找到的证据，不作进一步分析。',
+  writerFailed: '模型无法撰写报告，以下仅列出找到的证据，不作进一步分析。',
+  verifierFailed: '撰写的报告无法与来源核对，以下仅列出找到的证据，不作进一步分析。',
+  sourcesSkipped: (skipped) => `找到的来源中有 ${skipped} 个无法由模型阅读，未纳入本报告。`,
+  readingFailed: (sources) => `模型对找到的 ${sources} 个来源的阅读结果都无法使用，因此本报告没有研究发现。`,
   partial: (budget) =>
     `本报告不完整：研究完成前已用尽${{ tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' }[budget]}预算。`,
   instruction: 'Simplified Chinese (简体中文)',
@@ -80,7 +106,7 @@ const SIMPLIFIED_CHINESE: ReportWording = {
 const JAPANESE: ReportWording = {
   findings: '調査結果',
   sources: '出典',
-  noEvidence: 'コーパスにこの質問に関連する文書がないため、この報告書には調査結果がありません。',
+  noEvidence: 'この質問に関連する出典が見つからないため、この報告書には調査結果がありません。',
   openQuote: '「',
   closeQuote: '」',
   conclusion: '結論',
@@ -90,6 +116,12 @@ const JAPANESE: ReportWording = {
     `見つかった出典のうち、この質問に関する証拠を含むものは ${found} 件で、報告に必要な ${required} 件に足りません。` +
     '見つかった証拠を分析せずに以下に示します。',
   draftRejected: '作成された草稿が引用の検査に通らなかったため、見つかった証拠を分析せずに以下に示します。',
+  writerFailed: 'モデルが報告を作成できなかったため、見つかった証拠を分析せずに以下に示します。',
+  verifierFailed: '作成された報告を出典と照合できなかったため、見つかった証拠を分析せずに以下に示します。',
+  sourcesSkipped: (skipped) =>
+    `見つかった出典のうち ${skipped} 件はモデルが読めなかったため、この報告には含まれていません。`,
+  readingFailed: (sources) =>
+    `見つかった ${sources} 件の出典についてモデルの読み取り結果がいずれも使えなかったため、この報告書には調査結果がありません。`,
   partial: (budget) =>
     `この報告は不完全です：調査が終わる前に${{ tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' }[budget]}の予算を使い切りました。`,
   instruction: 'Japanese (日本語)',

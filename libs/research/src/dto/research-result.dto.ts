@@ -144,13 +144,20 @@ export class ResearchResultDto {
   @ApiProperty({ enum: ['sufficient', 'insufficient', 'none'] })
   evidence: string;
 
-  @ApiProperty({ description: 'True when a budget ran out and the report uses what was gathered.' })
+  @ApiProperty({
+    description:
+      'True when the report is less than the research could give: a budget ran out, a stage failed for good, or ' +
+      'sources were left out. The report says why, in its language.',
+  })
   partial: boolean;
 
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'Why the report is partial: budget_tokens, budget_cost, budget_llm_calls or budget_time.',
+    description:
+      'Why the report is partial, the first cause: budget_tokens, budget_cost, budget_llm_calls or budget_time ' +
+      '(a budget ran out); writer_failed or verifier_failed (the model failed that stage for good, and the report ' +
+      'lists the evidence found instead); sources_skipped (the model failed to read some sources, left out).',
   })
   partial_reason: string | null;
 

@@ -229,6 +229,7 @@ export class FakeLlmServer {
         answeredAt: undefined,
         model: undefined,
         schemaName,
+        schema: undefined,
         messages: [],
         maxTokens: undefined,
         authorization: request.headers.authorization,
@@ -251,6 +252,7 @@ export class FakeLlmServer {
     call = record({
       model: parsed.model,
       schemaName: parsed.schemaName,
+      schema: parsed.schema,
       messages: parsed.messages,
       maxTokens: parsed.maxTokens,
     });

@@ -89,6 +89,8 @@ export interface FakeLlmCall {
   /** Undefined when the body was not a valid request. */
   model: string | undefined;
   schemaName: string | undefined;
+  /** `response_format.json_schema.schema` as sent: what a strict server would hold the reply to. */
+  schema: Record<string, unknown> | undefined;
   messages: FakeLlmMessage[];
   maxTokens: number | undefined;
   /** The `Authorization` header as received. */
