@@ -169,12 +169,12 @@ describe('deep research engine', () => {
     for (const n of citations) expect(n).toBeLessThanOrEqual(result.sources.length);
   });
 
-  it('rewrites a draft in Simplified characters when Traditional was asked for', async () => {
+  it('converts a draft in Simplified characters to Traditional in code when zh-TW was asked for', async () => {
     llm.inject(
       {
         transform: (reply) => {
           const value = reply as { title: string };
-          return { ...value, title: '这是简体的标题，说明国际市场' };
+          return { ...value, title: '这是简体的标题，说明国际市场的软件' };
         },
       },
       { schema: 'report_draft', call: 1 },
@@ -182,9 +182,9 @@ describe('deep research engine', () => {
     const id = await stack.submit({ question: 'HBM 記憶體 2024 供應', language: 'zh-TW' });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
-    const drafts = llm.callsFor('report_draft');
-    expect(drafts).toHaveLength(2);
-    expect(JSON.stringify(drafts[1]?.messages)).toContain('Simplified Chinese characters');
+    // No rewrite was paid for: OpenCC converted the title, with Taiwan's phrases.
+    expect(llm.callsFor('report_draft')).toHaveLength(1);
+    expect(research.result.report).toContain('# 這是簡體的標題，說明國際市場的軟體');
     expect(research.result.report).not.toMatch(SIMPLIFIED);
   });
 

@@ -13,7 +13,7 @@ import { Reader } from './reader.agent';
 import { Searcher } from './searcher.agent';
 import { simplifiedCharacters } from '../extractive/report-language';
 import { Verifier } from './verifier.agent';
-import { DraftRejectedError, Writer } from './writer.agent';
+import { Writer } from './writer.agent';
 
 class FixedSearch extends SearchProvider {
   readonly name = 'corpus';
@@ -248,15 +248,17 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       expect(JSON.stringify(draft)).not.toContain('An invented fact.');
     });
 
-    it('rejects a draft that stays in Simplified characters for a zh-TW report', async () => {
+    it('converts a zh-TW draft written in Simplified characters in code, without paying for a rewrite', async () => {
       llm.inject(
-        { transform: (reply) => ({ ...(reply as object), title: '这是简体' }) },
+        { transform: (reply) => ({ ...(reply as object), title: '这是简体的软件' }) },
         { schema: 'report_draft', times: 2 },
       );
-      await expect(
-        module.get(Writer).write(TENANT, 'HBM 供應', 'zh-TW', findings, budget(), 1, signal()),
-      ).rejects.toThrow(DraftRejectedError);
-      expect(llm.callsFor('report_draft')).toHaveLength(2);
+      const { draft, rewritten } = await module
+        .get(Writer)
+        .write(TENANT, 'HBM 供應', 'zh-TW', findings, budget(), 1, signal());
+      expect(draft.title).toBe('這是簡體的軟體');
+      expect(rewritten).toBe(false);
+      expect(llm.callsFor('report_draft')).toHaveLength(1);
     });
   });
 

@@ -2,7 +2,12 @@ import { LlmClient } from '@app/llm';
 import { TrackResearchTask } from '@app/observability';
 import { UsageEntry } from '@app/research';
 import { Injectable, Logger } from '@nestjs/common';
-import { isTraditionalChinese, reportWording, simplifiedCharacters } from '../extractive/report-language';
+import {
+  inRequestedScript,
+  isTraditionalChinese,
+  reportWording,
+  simplifiedCharacters,
+} from '../extractive/report-language';
 import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
 import { FindingForWriting, writeMessages } from './prompts';
 import { DraftReply, DraftSentence, draftSchema } from './schemas';
@@ -78,6 +83,22 @@ export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>):
   };
 }
 
+/** Every text of a draft in the requested script; the finding ids untouched. */
+function inScript(draft: DraftReply, language: string): DraftReply {
+  if (!isTraditionalChinese(language)) return draft;
+  const convert = (text: string) => inRequestedScript(text, language);
+  const sentence = (s: DraftSentence) => ({ ...s, text: convert(s.text) });
+  return {
+    title: convert(draft.title),
+    sections: draft.sections.map((section) => ({
+      heading: convert(section.heading),
+      sentences: section.sentences.map(sentence),
+    })),
+    conclusion: draft.conclusion.map(sentence),
+    uncertainty: convert(draft.uncertainty),
+  };
+}
+
 /** Writes the report from the findings, in the requested language, citing findings by id. */
 @Injectable()
 export class Writer {
@@ -112,7 +133,8 @@ export class Writer {
         }),
       );
       addUsage(usage, usageOf(response));
-      return response.value;
+      // Simplified characters in a Traditional Chinese report are converted here, not paid for again.
+      return inScript(response.value, language);
     };
 
     let draft = await ask([]);

@@ -1,4 +1,4 @@
-import { reportWording } from './report-language';
+import { inRequestedScript, reportWording, simplifiedCharacters } from './report-language';
 
 describe('reportWording', () => {
   it.each([
@@ -34,5 +34,23 @@ describe('report messages', () => {
     expect(wording.noFindings(4)).toContain('4');
     expect(wording.insufficientEvidence(1, 2)).toMatch(/1\D+2/);
     expect(new Set(budgets.map((budget) => wording.partial(budget))).size).toBe(budgets.length);
+  });
+});
+
+describe('inRequestedScript', () => {
+  it("converts Simplified prose to Taiwan's characters and phrases for zh-TW", () => {
+    const converted = inRequestedScript('这是简体的标题，说明软件和内存的信息。', 'zh-TW');
+    expect(converted).toBe('這是簡體的標題，說明軟體和記憶體的資訊。');
+    expect(simplifiedCharacters(converted)).toEqual([]);
+  });
+
+  it("uses Hong Kong's characters for zh-HK, and leaves Traditional text as it is", () => {
+    expect(inRequestedScript('说明国际市场', 'zh-HK')).toBe('説明國際市場');
+    expect(inRequestedScript('這是繁體的標題，說明國際市場。', 'zh-Hant')).toBe('這是繁體的標題，說明國際市場。');
+  });
+
+  it('leaves every other language alone, Simplified Chinese included', () => {
+    expect(inRequestedScript('这是简体', 'zh-CN')).toBe('这是简体');
+    expect(inRequestedScript('这是简体 and English', 'en')).toBe('这是简体 and English');
   });
 });

@@ -1,3 +1,4 @@
+import { Converter } from 'opencc-js';
 import type { BudgetKind } from '../deep/budget';
 
 /**
@@ -144,6 +145,29 @@ export function reportWording(languageTag: string): ReportWording {
 export function isTraditionalChinese(languageTag: string): boolean {
   const locale = new Intl.Locale(languageTag).maximize();
   return locale.language === 'zh' && locale.script === 'Hant';
+}
+
+type Conversion = (text: string) => string;
+const conversions = new Map<string, Conversion>();
+
+/**
+ * A model's prose in the script the requested language is written in. For Chinese in Traditional
+ * script, Simplified characters are converted in code with OpenCC (`opencc-js`): to Taiwan's
+ * characters and phrases for zh-TW and other Traditional tags (軟件 → 軟體), to Hong Kong's for
+ * zh-HK and zh-MO. Other languages are returned unchanged. Quotes from sources are never passed
+ * here: they stay as their source wrote them.
+ */
+export function inRequestedScript(text: string, languageTag: string): string {
+  if (!isTraditionalChinese(languageTag)) return text;
+  const region = new Intl.Locale(languageTag).maximize().region;
+  const target = region === 'HK' || region === 'MO' ? 'hk' : 'twp';
+  let conversion = conversions.get(target);
+  if (!conversion) {
+    // Building a converter loads its dictionaries: once per target.
+    conversion = Converter({ from: 'cn', to: target });
+    conversions.set(target, conversion);
+  }
+  return conversion(text);
 }
 
 /**
