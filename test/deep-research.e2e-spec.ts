@@ -232,10 +232,35 @@ describe('deep research engine', () => {
     });
     expect(result.usage.total.calls).toBe(llm.calls.length);
     expect(result.usage.total.calls).toBeLessThanOrEqual(5);
-    // Reading stopped early; the report still cites what was read.
+    // Reading stopped at its share; the writer still had its own, and wrote from what was read.
     expect(result.stats.sources_read).toBeLessThan(6);
+    expect(result.usage.stages.writer.calls).toBeGreaterThan(0);
+    expect(llm.callsFor('report_draft').length).toBeGreaterThan(0);
     expect(result.report).toContain('This report is partial: the LLM call budget ran out');
     expect(result.report).toMatch(/\[\d\]/);
+  });
+
+  it('ends at the time budget with the calls that were cut off in the ledger, and says so truthfully', async () => {
+    llm.inject({ hang: true }, { schema: 'source_findings', times: Infinity });
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      language: 'en',
+      budget: { max_seconds: 5 },
+    });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result).toMatchObject({ evidence: 'none', partial: true, partial_reason: 'budget_time' });
+    expect(result.usage.budget.exhausted).toBe('time');
+    // Every read that the deadline cut off is a call in the ledger.
+    const reads = llm.callsFor('source_findings').length;
+    expect(reads).toBe(6);
+    expect(result.usage.stages.reader).toMatchObject({ calls: reads, outcomes: { aborted: reads } });
+    expect(result.usage.total.calls).toBe(llm.calls.length);
+    // The sources were not read, not found empty: only the budget's notice says why.
+    expect(result.report).toContain('This report is partial: the time budget ran out');
+    expect(result.report).not.toMatch(/holds evidence|No source found/);
   });
 
   it('refuses a budget above the configured maximum', async () => {
@@ -311,8 +336,10 @@ describe('deep research engine', () => {
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
     const { result } = research;
-    // The call and its two retries.
+    // The call and its two retries, all counted in the ledger with how they ended.
     expect(llm.callsFor('report_draft')).toHaveLength(3);
+    expect(result.usage.stages.writer).toMatchObject({ calls: 3, outcomes: { server_error: 3 } });
+    expect(result.usage.total.calls).toBe(llm.calls.length);
     expect(result).toMatchObject({ evidence: 'sufficient', partial: true, partial_reason: 'writer_failed' });
     expect(result.report).toContain('模型無法撰寫報告，以下僅列出找到的證據');
     expect(result.findings.length).toBeGreaterThan(1);

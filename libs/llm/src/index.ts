@@ -1,5 +1,12 @@
-export { LlmClient } from './llm-client';
-export type { JsonSchemaFormat, LlmMessage, LlmUsage, StructuredRequest, StructuredResponse } from './llm-client';
+export { LlmClient, noSpending } from './llm-client';
+export type {
+  JsonSchemaFormat,
+  LlmMessage,
+  LlmSpending,
+  LlmUsage,
+  StructuredRequest,
+  StructuredResponse,
+} from './llm-client';
 export { LlmCircuit } from './circuit/llm-circuit';
 export type { CircuitState, CircuitView } from './circuit/llm-circuit';
 export { LlmError, LlmFailure, LlmOutageError } from './llm.errors';

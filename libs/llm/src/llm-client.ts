@@ -27,6 +27,25 @@ export interface StructuredRequest {
   temperature?: number;
   /** Aborts the call (and any wait for a retry or a concurrency slot). */
   signal?: AbortSignal;
+  /**
+   * Filled in as each HTTP call of the completion ends, whatever the completion's outcome: the
+   * calls a completion that fails or is aborted made are still counted by its caller's ledger.
+   */
+  spending?: LlmSpending;
+}
+
+/** What the HTTP calls of one completion spent so far. */
+export interface LlmSpending {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** HTTP calls by how they ended: `success`, `rate_limited`, `server_error`, `timeout`, `rejected`, `aborted`. */
+  outcomes: Record<string, number>;
+}
+
+export function noSpending(): LlmSpending {
+  return { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, outcomes: {} };
 }
 
 export interface LlmUsage {

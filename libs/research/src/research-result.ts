@@ -25,11 +25,14 @@ export interface ResearchResult {
 }
 
 export interface UsageEntry {
+  /** Every HTTP call to the LLM, failed, timed out, rate limited and repair calls included. */
   calls: number;
   prompt_tokens: number;
   completion_tokens: number;
   cost_usd: number;
   duration_ms: number;
+  /** The calls by how they ended: `success`, `rate_limited`, `server_error`, `timeout`, `rejected`, `aborted`. */
+  outcomes?: Record<string, number>;
 }
 
 export interface ResearchUsage {

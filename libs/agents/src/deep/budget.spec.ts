@@ -1,26 +1,37 @@
-import { StructuredResponse } from '@app/llm';
+import { LlmSpending } from '@app/llm';
 import { BudgetExhaustedError, BudgetTracker } from './budget';
 
 const limits = { tokens: 10_000, costUsd: 1, llmCalls: 10, seconds: 60 };
 
-function response(prompt: number, completion: number, cost = 0): StructuredResponse<unknown> {
-  return {
-    value: {},
-    model: 'm',
-    usage: { promptTokens: prompt, completionTokens: completion },
-    calls: 1,
-    repaired: false,
-    costUsd: cost,
-    durationMs: 5,
+/** One HTTP call as the LLM client reports it into the caller's spending. */
+function spent(spending: LlmSpending, prompt: number, completion: number, cost = 0, outcome = 'success'): void {
+  spending.calls += 1;
+  spending.promptTokens += prompt;
+  spending.completionTokens += completion;
+  spending.costUsd += cost;
+  spending.outcomes[outcome] = (spending.outcomes[outcome] ?? 0) + 1;
+}
+
+/** A completion of one successful call. */
+function response(prompt: number, completion: number, cost = 0) {
+  return async (spending: LlmSpending) => {
+    spent(spending, prompt, completion, cost);
+    return {};
   };
+}
+
+/** A clock that moves 5 ms each time it is read: every completion takes 5 ms. */
+function ticking(): () => number {
+  let now = 1_000_000;
+  return () => (now += 5);
 }
 
 describe('BudgetTracker', () => {
   it('keeps a ledger per stage and in total', async () => {
-    const budget = new BudgetTracker(limits, new Date());
-    await budget.spend('planner', 1, async () => response(100, 50, 0.01));
-    await budget.spend('reader', 1, async () => response(300, 100, 0.02));
-    await budget.spend('reader', 1, async () => response(200, 100, 0.02));
+    const budget = new BudgetTracker(limits, new Date(1_000_000), new Map(), ticking());
+    await budget.spend('planner', 1, response(100, 50, 0.01));
+    await budget.spend('reader', 1, response(300, 100, 0.02));
+    await budget.spend('reader', 1, response(200, 100, 0.02));
     const usage = budget.usage();
     expect(usage.stages.reader).toEqual({
       calls: 2,
@@ -28,6 +39,7 @@ describe('BudgetTracker', () => {
       completion_tokens: 200,
       cost_usd: 0.04,
       duration_ms: 10,
+      outcomes: { success: 2 },
     });
     expect(usage.total).toEqual({
       calls: 3,
@@ -35,6 +47,7 @@ describe('BudgetTracker', () => {
       completion_tokens: 250,
       cost_usd: 0.05,
       duration_ms: 15,
+      outcomes: { success: 3 },
     });
     expect(usage.budget).toEqual({
       limits: { tokens: 10000, cost_usd: 1, llm_calls: 10, seconds: 60 },
@@ -42,14 +55,37 @@ describe('BudgetTracker', () => {
     });
   });
 
+  it('counts the calls of a completion that fails, with how each ended, against the limits', async () => {
+    const budget = new BudgetTracker(limits, new Date(1_000_000), new Map(), ticking());
+    const failing = budget.spend('writer', 1, async (spending) => {
+      spent(spending, 0, 0, 0, 'rate_limited');
+      spent(spending, 0, 0, 0, 'timeout');
+      spent(spending, 0, 0, 0, 'server_error');
+      throw new Error('unavailable after 3 attempts');
+    });
+    await expect(failing).rejects.toThrow('unavailable after 3 attempts');
+    expect(budget.usage().stages.writer).toEqual({
+      calls: 3,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_usd: 0,
+      duration_ms: 5,
+      outcomes: { rate_limited: 1, timeout: 1, server_error: 1 },
+    });
+    expect(budget.usage().total.calls).toBe(3);
+    // Counted against the limit too: 9 of 10 calls is over a share of 0.85.
+    for (let i = 0; i < 6; i += 1) await budget.spend('reader', 1, response(1, 1));
+    expect(() => budget.ensure(0.85)).toThrow(BudgetExhaustedError);
+  });
+
   it('refuses a call once a share of a limit is spent, counting calls in flight', async () => {
     const budget = new BudgetTracker(limits, new Date());
     let release!: () => void;
     const blocked = new Promise<void>((resolve) => (release = resolve));
     const calls = Array.from({ length: 8 }, () =>
-      budget.spend('reader', 0.5, async () => {
+      budget.spend('reader', 0.5, async (spending) => {
         await blocked;
-        return response(10, 10);
+        return response(10, 10)(spending);
       }),
     );
     release();
@@ -64,12 +100,12 @@ describe('BudgetTracker', () => {
 
   it('runs out of tokens, cost and time', async () => {
     const tokens = new BudgetTracker(limits, new Date());
-    await tokens.spend('writer', 1, async () => response(9000, 1000));
+    await tokens.spend('writer', 1, response(9000, 1000));
     expect(() => tokens.ensure()).toThrow('the tokens budget of the research is used up');
     expect(tokens.remainingTokens()).toBe(0);
 
     const cost = new BudgetTracker(limits, new Date());
-    await cost.spend('writer', 1, async () => response(10, 10, 1.5));
+    await cost.spend('writer', 1, response(10, 10, 1.5));
     expect(() => cost.ensure()).toThrow(BudgetExhaustedError);
     expect(cost.exhausted).toBe('cost');
 
@@ -106,6 +142,7 @@ describe('BudgetTracker', () => {
       completion_tokens: 100,
       cost_usd: 0,
       duration_ms: 12,
+      outcomes: {},
     });
     expect(Object.keys(budget.usage().stages).sort()).toEqual(['planner', 'reader']);
   });

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { StructuredResponse } from '@app/llm';
+import { LlmSpending, noSpending } from '@app/llm';
 import { CompletedStep, ResearchBudget, ResearchUsage, UsageEntry } from '@app/research';
 
 export type BudgetKind = 'tokens' | 'cost' | 'llm_calls' | 'time';
@@ -12,7 +12,7 @@ export class BudgetExhaustedError extends DomainError {
 }
 
 export function emptyUsage(): UsageEntry {
-  return { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, duration_ms: 0 };
+  return { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, duration_ms: 0, outcomes: {} };
 }
 
 export function addUsage(into: UsageEntry, more: Partial<UsageEntry>): UsageEntry {
@@ -21,16 +21,21 @@ export function addUsage(into: UsageEntry, more: Partial<UsageEntry>): UsageEntr
   into.completion_tokens += more.completion_tokens ?? 0;
   into.cost_usd = round(into.cost_usd + (more.cost_usd ?? 0));
   into.duration_ms += more.duration_ms ?? 0;
+  into.outcomes ??= {};
+  for (const [outcome, calls] of Object.entries(more.outcomes ?? {})) {
+    into.outcomes[outcome] = (into.outcomes[outcome] ?? 0) + calls;
+  }
   return into;
 }
 
-export function usageOf(response: StructuredResponse<unknown>): UsageEntry {
+function usageOf(spending: LlmSpending, durationMs: number): UsageEntry {
   return {
-    calls: response.calls,
-    prompt_tokens: response.usage.promptTokens,
-    completion_tokens: response.usage.completionTokens,
-    cost_usd: response.costUsd,
-    duration_ms: response.durationMs,
+    calls: spending.calls,
+    prompt_tokens: spending.promptTokens,
+    completion_tokens: spending.completionTokens,
+    cost_usd: round(spending.costUsd),
+    duration_ms: durationMs,
+    outcomes: { ...spending.outcomes },
   };
 }
 
@@ -63,6 +68,12 @@ export class BudgetTracker {
 
   get exhausted(): BudgetKind | null {
     return this.exhaustedBudget;
+  }
+
+  /** A limit that ended the work elsewhere (the deadline aborting a call): recorded, and the error to throw. */
+  exhaust(kind: BudgetKind): BudgetExhaustedError {
+    this.exhaustedBudget ??= kind;
+    return new BudgetExhaustedError(kind);
   }
 
   record(stage: string, usage: Partial<UsageEntry>): void {
@@ -98,21 +109,27 @@ export class BudgetTracker {
 
   /**
    * Runs one LLM completion within the budget: refused (BudgetExhaustedError) when `share` of a
-   * limit is spent, counted as in flight while it runs, recorded under `stage` when it returns.
+   * limit is spent, counted as in flight while it runs. Every HTTP call it made is recorded under
+   * `stage` when it ends, whether it returns or throws (an error, a time-out, an abort); what it
+   * spent is returned with its value.
    */
   async spend<T>(
     stage: string,
     share: number,
-    call: () => Promise<StructuredResponse<T>>,
-  ): Promise<StructuredResponse<T>> {
+    call: (spending: LlmSpending) => Promise<T>,
+  ): Promise<{ value: T; usage: UsageEntry }> {
     this.ensure(share);
     this.inFlight += 1;
+    const spending = noSpending();
+    const started = this.now();
+    let usage: UsageEntry | undefined;
     try {
-      const response = await call();
-      this.record(stage, usageOf(response));
-      return response;
+      const value = await call(spending);
+      usage = usageOf(spending, this.now() - started);
+      return { value, usage };
     } finally {
       this.inFlight -= 1;
+      this.record(stage, usage ?? usageOf(spending, this.now() - started));
     }
   }
 

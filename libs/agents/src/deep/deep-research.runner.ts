@@ -228,16 +228,19 @@ export class DeepResearchRunner extends ResearchRunner {
     if (withEvidence < this.config.evidenceMinSources) {
       // Too little to write from: say so, show what there is, and write nothing from memory.
       const evidence = withEvidence === 0 ? 'none' : 'insufficient';
+      // A budget that ran out before any source was read: its notice is the whole reason.
       const message =
         withEvidence > 0
           ? wording.insufficientEvidence(withEvidence, this.config.evidenceMinSources)
           : readings.size === 0 && run.skipped.length > 0
             ? wording.readingFailed(run.skipped.length)
-            : sources.length > 0
-              ? wording.noFindings(sources.length)
-              : wording.noEvidence;
+            : readings.size === 0 && run.partial
+              ? null
+              : sources.length > 0
+                ? wording.noFindings(sources.length)
+                : wording.noEvidence;
       await run.context.emit('stage.finished', { stage: 'write', evidence });
-      return result(this.checked(evidenceList(message)), [], evidence);
+      return result(this.checked(evidenceList(...(message ? [message] : []))), [], evidence);
     }
 
     const forWriting: FindingForWriting[] = findings.map((f) => ({
@@ -294,7 +297,8 @@ export class DeepResearchRunner extends ResearchRunner {
   private async draftStep(run: Run, findings: FindingForWriting[]): Promise<DraftReply | null> {
     const done = run.steps.get(Step.Draft);
     if (done) return done.data as DraftReply;
-    if (run.partial) return null;
+    // Reading that stopped at its share of a budget leaves the writer its own: it is asked unless
+    // its share is gone too (the tracker refuses the call before it is made).
     await run.context.emit('stage.started', { stage: 'write', findings: findings.length });
     try {
       const { draft, usage, rewritten } = await run.withDeadline((signal) =>
@@ -338,7 +342,6 @@ export class DeepResearchRunner extends ResearchRunner {
     }));
     const unverified = (): VerifiedClaim[] =>
       sentences.map((s) => ({ sentence: s.id, text: s.text, label: 'unverified', findings: [], sources: [] }));
-    if (run.partial) return unverified();
     await run.context.emit('stage.started', { stage: 'verify', sentences: sentences.length });
     try {
       const { claims, usage } = await run.withDeadline((signal) =>
@@ -437,7 +440,7 @@ class Run {
       return await work(signal);
     } catch (error) {
       this.context.signal.throwIfAborted();
-      if (this.budget.remainingMs() <= 0) throw new BudgetExhaustedError('time');
+      if (this.budget.remainingMs() <= 0) throw this.budget.exhaust('time');
       throw error;
     }
   }

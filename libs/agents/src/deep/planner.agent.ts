@@ -2,7 +2,8 @@ import { LlmClient } from '@app/llm';
 import { TrackResearchTask } from '@app/observability';
 import { UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
-import { BudgetTracker, usageOf } from './budget';
+import { BudgetTracker } from './budget';
+import { askModel } from './model-call';
 import { planMessages } from './prompts';
 import { PLAN_SCHEMA, PlanReply } from './schemas';
 
@@ -25,18 +26,17 @@ export class Planner {
     budget: BudgetTracker,
     signal: AbortSignal,
   ): Promise<{ plan: Plan; usage: UsageEntry }> {
-    const response = await budget.spend('planner', 1, () =>
-      this.llm.complete<PlanReply>({
-        tenantId,
-        stage: 'planner',
-        messages: planMessages(question, language),
-        schema: PLAN_SCHEMA,
-        maxTokens: Math.min(MAX_PLAN_TOKENS, Math.max(256, budget.remainingTokens())),
-        temperature: 0.2,
-        signal,
-      }),
-    );
-    const usage = usageOf(response);
+    const { response, usage } = await askModel<PlanReply>(this.llm, budget, {
+      tenantId,
+      stage: 'planner',
+      share: 1,
+      messages: planMessages(question, language),
+      schema: PLAN_SCHEMA,
+      maxTokens: MAX_PLAN_TOKENS,
+      minTokens: 256,
+      temperature: 0.2,
+      signal,
+    });
     const subQuestions = response.value.sub_questions
       .map((sub) => ({
         question: sub.question.trim(),

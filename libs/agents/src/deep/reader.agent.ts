@@ -6,8 +6,9 @@ import { StoredSource, UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
-import { BudgetTracker, usageOf } from './budget';
+import { BudgetTracker } from './budget';
 import { QuoteLocation, locateQuote } from './grounding';
+import { askModel } from './model-call';
 import { readMessages } from './prompts';
 import { FindingsReply, findingsSchema } from './schemas';
 
@@ -53,18 +54,17 @@ export class Reader {
     const { passages: settings } = this.config;
     const passages = choosePassages(source.text, [question, ...subQuestions], settings, settings.readerTokens);
     const text = passages.map((passage) => source.text.slice(passage.start, passage.end)).join(EXCERPT_BREAK);
-    const response = await budget.spend('reader', share, () =>
-      this.llm.complete<FindingsReply>({
-        tenantId,
-        stage: 'reader',
-        messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text }),
-        schema: findingsSchema(subQuestions.length),
-        maxTokens: Math.min(MAX_READ_TOKENS, Math.max(256, budget.remainingTokens())),
-        temperature: 0,
-        signal,
-      }),
-    );
-    const usage = usageOf(response);
+    const { response, usage } = await askModel<FindingsReply>(this.llm, budget, {
+      tenantId,
+      stage: 'reader',
+      share,
+      messages: readMessages(question, subQuestions, { n: source.n, title: source.title, text }),
+      schema: findingsSchema(subQuestions.length),
+      maxTokens: MAX_READ_TOKENS,
+      minTokens: 256,
+      temperature: 0,
+      signal,
+    });
 
     const findings: SourceFinding[] = [];
     let dropped = 0;

@@ -5,7 +5,8 @@ import { ResearchClaim, UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
-import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
+import { BudgetTracker, addUsage, emptyUsage } from './budget';
+import { askModel } from './model-call';
 import { FindingForWriting, SentenceForVerifying, verifyMessages } from './prompts';
 import { VerificationReply, verificationSchema } from './schemas';
 
@@ -43,18 +44,18 @@ export class Verifier {
     const ids = findings.map((f) => f.id);
 
     const replies = await mapWithConcurrency(batches, VERIFY_CONCURRENCY, async (batch) => {
-      const response = await budget.spend('verifier', share, () =>
-        this.llm.complete<VerificationReply>({
-          tenantId,
-          stage: 'verifier',
-          messages: verifyMessages(findings, batch),
-          schema: verificationSchema(ids, batch[0]!.id, batch[batch.length - 1]!.id),
-          maxTokens: Math.min(MAX_VERIFY_TOKENS, Math.max(256, budget.remainingTokens())),
-          temperature: 0,
-          signal,
-        }),
-      );
-      addUsage(usage, usageOf(response));
+      const { response, usage: spent } = await askModel<VerificationReply>(this.llm, budget, {
+        tenantId,
+        stage: 'verifier',
+        share,
+        messages: verifyMessages(findings, batch),
+        schema: verificationSchema(ids, batch[0]!.id, batch[batch.length - 1]!.id),
+        maxTokens: MAX_VERIFY_TOKENS,
+        minTokens: 256,
+        temperature: 0,
+        signal,
+      });
+      addUsage(usage, spent);
       const numbers = new Set(batch.map((s) => s.id));
       return response.value.claims.filter((claim) => numbers.has(claim.sentence));
     });

@@ -8,7 +8,8 @@ import {
   reportWording,
   simplifiedCharacters,
 } from '../extractive/report-language';
-import { BudgetTracker, addUsage, emptyUsage, usageOf } from './budget';
+import { BudgetTracker, addUsage, emptyUsage } from './budget';
+import { askModel } from './model-call';
 import { FindingForWriting, writeMessages } from './prompts';
 import { DraftReply, DraftSentence, draftSchema } from './schemas';
 
@@ -121,18 +122,18 @@ export class Writer {
     const usage = emptyUsage();
     const schema = draftSchema([...ids]);
     const ask = async (problems: string[]) => {
-      const response = await budget.spend('writer', share, () =>
-        this.llm.complete<DraftReply>({
-          tenantId,
-          stage: 'writer',
-          messages: writeMessages(question, instruction, findings, problems),
-          schema,
-          maxTokens: Math.min(MAX_DRAFT_TOKENS, Math.max(512, budget.remainingTokens())),
-          temperature: 0.3,
-          signal,
-        }),
-      );
-      addUsage(usage, usageOf(response));
+      const { response, usage: spent } = await askModel<DraftReply>(this.llm, budget, {
+        tenantId,
+        stage: 'writer',
+        share,
+        messages: writeMessages(question, instruction, findings, problems),
+        schema,
+        maxTokens: MAX_DRAFT_TOKENS,
+        minTokens: 512,
+        temperature: 0.3,
+        signal,
+      });
+      addUsage(usage, spent);
       // Simplified characters in a Traditional Chinese report are converted here, not paid for again.
       return inScript(response.value, language);
     };

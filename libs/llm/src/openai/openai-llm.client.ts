@@ -6,7 +6,7 @@ import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
 import { Counter, Histogram } from 'prom-client';
 import { sleep } from '@app/common';
 import { EndpointSemaphore } from '../endpoint-semaphore';
-import { LlmClient, LlmMessage, LlmUsage, StructuredRequest, StructuredResponse } from '../llm-client';
+import { LlmClient, LlmMessage, LlmSpending, LlmUsage, StructuredRequest, StructuredResponse } from '../llm-client';
 import { LlmCircuit } from '../circuit/llm-circuit';
 import { LlmError, LlmFailure, LlmOutageError } from '../llm.errors';
 import { LlmSettings, llmSettings } from '../llm-settings';
@@ -23,6 +23,8 @@ interface Completion {
   usage: LlmUsage;
   calls: number;
   costUsd: number;
+  /** The caller's ledger of this completion, if it keeps one. */
+  spending?: LlmSpending;
 }
 
 /** What a call answered: the text as it came, and why it ended. */
@@ -88,6 +90,7 @@ export class OpenAiLlmClient extends LlmClient {
       usage: { promptTokens: 0, completionTokens: 0 },
       calls: 0,
       costUsd: 0,
+      spending: request.spending,
     };
     // Compiled before the first call: a broken schema is a bug, not something to spend tokens on.
     this.validator.validatorFor(request.schema);
@@ -208,6 +211,7 @@ export class OpenAiLlmClient extends LlmClient {
       const promptTokens = reply.usage?.prompt_tokens ?? 0;
       const completionTokens = reply.usage?.completion_tokens ?? 0;
       this.account(completion, promptTokens, completionTokens);
+      spent(completion, 'success');
       this.logger.log(
         {
           stage: completion.stage,
@@ -222,6 +226,7 @@ export class OpenAiLlmClient extends LlmClient {
       );
       return reply;
     } catch (error) {
+      spent(completion, completion.signal?.aborted ? 'aborted' : (transientFailure(error)?.reason ?? 'rejected'));
       this.logger.warn(
         {
           stage: completion.stage,
@@ -271,10 +276,23 @@ export class OpenAiLlmClient extends LlmClient {
     const price = own(this.settings.prices, completion.model);
     const cost = price ? (promptTokens * price.prompt + completionTokens * price.completion) / 1_000_000 : 0;
     completion.costUsd += cost;
+    if (completion.spending) {
+      completion.spending.promptTokens += promptTokens;
+      completion.spending.completionTokens += completionTokens;
+      completion.spending.costUsd += cost;
+    }
     if (cost > 0) this.cost.inc({ model: completion.model }, cost);
     if (promptTokens > 0) this.stageTokens.inc({ stage: completion.stage, type: 'prompt' }, promptTokens);
     if (completionTokens > 0) this.stageTokens.inc({ stage: completion.stage, type: 'completion' }, completionTokens);
   }
+}
+
+/** One HTTP call of the completion ended: counted in the caller's ledger with how it ended. */
+function spent(completion: Completion, outcome: string): void {
+  const { spending } = completion;
+  if (!spending) return;
+  spending.calls += 1;
+  spending.outcomes[outcome] = (spending.outcomes[outcome] ?? 0) + 1;
 }
 
 /** A failure that calling again cannot fix: refused requests become `Rejected`, anything else is a bug and propagates. */

@@ -70,7 +70,9 @@ export class ResearchClaimDto {
 }
 
 export class UsageEntryDto {
-  @ApiProperty()
+  @ApiProperty({
+    description: 'Every HTTP call to the LLM: failed, timed out, rate limited and repair calls included.',
+  })
   calls: number;
 
   @ApiProperty()
@@ -84,6 +86,15 @@ export class UsageEntryDto {
 
   @ApiProperty()
   duration_ms: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description:
+      'The calls by how they ended: success, rate_limited, server_error, timeout, rejected (refused, not retried) ' +
+      'or aborted (cancelled, or stopped at the time budget); for example {"success": 5, "timeout": 1}.',
+  })
+  outcomes: Record<string, number>;
 }
 
 export class ResearchBudgetDto {
