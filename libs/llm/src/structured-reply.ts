@@ -49,8 +49,8 @@ const COMPILED_LIMIT = 500;
 export class ReplyValidator {
   // Formats are not checked: strict structured outputs do not guarantee them, and ajv would need a plugin.
   private readonly ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false });
-  private readonly compiled = new Map<string, ValidateFunction>();
-  private readonly compiledSchemas = new Map<string, object>();
+  /** By the schema's content, least recently used first; with the schema ajv keeps it under. */
+  private readonly compiled = new Map<string, { validate: ValidateFunction; schema: object }>();
 
   /** Parses a raw reply and checks it against the schema; the error says what is wrong, for a repair. */
   parse<T>(text: string, format: JsonSchemaFormat): ParsedReply<T> {
@@ -73,21 +73,19 @@ export class ReplyValidator {
   validatorFor(format: JsonSchemaFormat): ValidateFunction {
     // Keyed by content: callers may build an equal schema object for every call.
     const key = JSON.stringify(format.schema);
-    let validate = this.compiled.get(key);
-    if (validate) {
+    let entry = this.compiled.get(key);
+    if (entry) {
       // The most recently used last: the least recently used goes first.
       this.compiled.delete(key);
     } else {
-      validate = this.ajv.compile(format.schema);
+      entry = { validate: this.ajv.compile(format.schema), schema: format.schema };
       if (this.compiled.size >= COMPILED_LIMIT) {
-        const oldest = this.compiled.keys().next().value as string;
+        const [oldest, dropped] = this.compiled.entries().next().value as [string, { schema: object }];
         this.compiled.delete(oldest);
-        this.ajv.removeSchema(this.compiledSchemas.get(oldest));
-        this.compiledSchemas.delete(oldest);
+        this.ajv.removeSchema(dropped.schema);
       }
-      this.compiledSchemas.set(key, format.schema);
     }
-    this.compiled.set(key, validate);
-    return validate;
+    this.compiled.set(key, entry);
+    return entry.validate;
   }
 }

@@ -11,12 +11,14 @@ export const SEARCH_REDIS = Symbol('SEARCH_REDIS');
 export const PAGE_CACHE = Symbol('PAGE_CACHE');
 
 /**
- * A connection that waits out a Redis restart; every cache command is bounded by the cache
- * itself, so a Redis outage makes misses, never a stalled research.
+ * A connection that reconnects after a Redis restart. Every cache command is bounded by the
+ * cache itself, so a Redis outage makes misses, never a stalled research; and a command is
+ * dropped after one failed reconnection rather than queued, so that pages written during an
+ * outage do not pile up in memory.
  */
 export function createSearchRedis(url: string): Redis {
   const logger = new Logger('SearchRedis');
-  const redis = new Redis(url, { connectionName: 'search-cache', maxRetriesPerRequest: null, lazyConnect: true });
+  const redis = new Redis(url, { connectionName: 'search-cache', maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', (error: Error) => logger.warn(`search cache redis: ${error.message}`));
   return redis;
 }
