@@ -195,6 +195,15 @@ describe('operations CLI', () => {
         `SELECT count(*)::int AS n FROM document_passages p LEFT JOIN documents d ON d.id = p.document_id WHERE d.id IS NULL`,
       );
       expect(orphans[0]!.n).toBe(0);
+
+      // A copy of a file is stored once, as the file it copies, and reported as such.
+      await writeFile(join(folder, 'copy.md'), '# HBM notes\n\nSK hynix and Samsung shared HBM supply in 2025.\n');
+      const copied = await ingest();
+      const copiedLines = copied.stdout.split('\n');
+      expect(copiedLines[0]).toBe('files: 9, added: 0, updated: 0, unchanged: 3, skipped: 6');
+      expect(copiedLines).toContain('  skipped copy.md: the same text is already in the corpus as notes.md');
+      const paths = await queryAt<{ path: string }>(url, `SELECT metadata->>'path' AS path FROM documents ORDER BY 1`);
+      expect(paths.map((row) => row.path)).toEqual(['notes.md', 'page.html', 'report.pdf']);
     } finally {
       await rm(folder, { recursive: true, force: true });
       await database.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

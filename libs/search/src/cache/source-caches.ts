@@ -1,7 +1,7 @@
 import { ExpiringCache } from '@app/observability';
-import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { Logger } from '@nestjs/common';
+import { contentHash } from '../content-hash';
 import { SearchHit, SearchProvider, SearchQuery, SourceSnapshot } from '../search-provider';
 
 /** The search lib's own Redis connection (the caches), apart from Bull's and the LLM lib's. */
@@ -44,7 +44,7 @@ export class PageCache {
   ) {}
 
   static keyOf(url: string): string {
-    return sha256(url);
+    return contentHash(url);
   }
 }
 
@@ -70,7 +70,9 @@ export class CachedSearchProvider extends SearchProvider {
   }
 
   async search(query: SearchQuery): Promise<SearchHit[]> {
-    const key = sha256(JSON.stringify([this.name, normalisedQuery(query.text), query.limit, query.language ?? null]));
+    const key = contentHash(
+      JSON.stringify([this.name, normalisedQuery(query.text), query.limit, query.language ?? null]),
+    );
     const cached = await this.cache.get(key);
     this.cache.count(cached !== null);
     if (cached) return cached;
@@ -78,8 +80,4 @@ export class CachedSearchProvider extends SearchProvider {
     await this.cache.set(key, hits);
     return hits;
   }
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { DomainError, ErrorCode, NotFoundError, ValidationError, decodeCursor, encodeCursor } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Injectable, Logger } from '@nestjs/common';
+import { contentHash } from '../content-hash';
 import { TextProcessor } from '../text/text-processor';
 import { DocumentTooLargeError } from './corpus.errors';
 import { CorpusRepository } from './corpus.repository';
@@ -162,13 +163,14 @@ export class CorpusService {
     const { document, created } = await this.add(tenantId, input);
     // Earlier versions of the file go; run again after an interruption, this finishes the job.
     const replaced = await this.repository.deleteIngestedVersions(tenantId, name, document.id);
+    const storedAs = document.metadata?.path;
+    if (!created && storedAs !== name) {
+      // The text is another file's, or a document added through the API: stored once, and said so.
+      throw new Error(`the same text is already in the corpus${typeof storedAs === 'string' ? ` as ${storedAs}` : ''}`);
+    }
     if (!created) return 'unchanged';
     return replaced > 0 ? 'updated' : 'added';
   }
-}
-
-function contentHash(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function titleOf(text: string, fileName: string): string {

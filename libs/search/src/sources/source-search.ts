@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { DomainError, mapWithConcurrency } from '@app/common';
+import { DomainError } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { contentHash } from '../content-hash';
 import { FetchError } from '../fetch/fetch-errors';
 import { FetchedPage, SafeFetcher } from '../fetch/safe-fetcher';
 import { CachedPage, PAGE_CACHE, PageCache } from '../cache/source-caches';
@@ -132,7 +132,7 @@ export class SourceSearch {
       title: readable.title || hit.title,
       httpStatus: page.status,
       mediaType: page.mediaType,
-      contentHash: createHash('sha256').update(readable.text, 'utf8').digest('hex'),
+      contentHash: contentHash(readable.text),
       text: readable.text,
       retrievedAt: page.fetchedAt,
     };
@@ -166,26 +166,34 @@ export class SourceSearch {
    */
   async readBest(hits: readonly SearchHit[], wanted: number, signal?: AbortSignal): Promise<ReadRound> {
     const read = new Map<number, SourceSnapshot>();
-    const failures: ReadFailure[] = [];
+    const failed = new Map<number, ReadFailure>();
     let next = 0;
-    while (read.size < wanted && next < hits.length) {
-      // As many hits as places are left; a slow page holds up only its own lane.
-      const wave = hits.slice(next, next + (wanted - read.size));
-      const offset = next;
-      next += wave.length;
-      await mapWithConcurrency(wave, READ_CONCURRENCY, async (hit, index) => {
+    let reading = 0;
+    // Each lane takes the next hit while places are left: a slow page holds up only its own lane,
+    // and a page that fails is replaced at once by the next hit.
+    const lane = async () => {
+      while (read.size + reading < wanted && next < hits.length) {
+        const index = next++;
+        const hit = hits[index] as SearchHit;
+        reading += 1;
         try {
-          read.set(offset + index, await this.read(hit, signal));
+          read.set(index, await this.read(hit, signal));
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
-          failures.push(readFailure(hit, error));
+          failed.set(index, readFailure(hit, error));
+        } finally {
+          reading -= 1;
         }
-      });
-    }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted) }, lane));
+    // In the order of the hits, whichever lane read them.
+    const byHit = <T>(entries: Map<number, T>) => [...entries].sort(([a], [b]) => a - b).map(([, value]) => value);
+    const failures = byHit(failed);
     for (const failure of failures) {
       this.logger.warn({ provider: failure.provider, url: failure.url, reason: failure.reason }, 'source not read');
     }
-    return { snapshots: [...read].sort(([a], [b]) => a - b).map(([, snapshot]) => snapshot), failures };
+    return { snapshots: byHit(read), failures };
   }
 }
 
