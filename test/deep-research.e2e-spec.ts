@@ -188,6 +188,28 @@ describe('deep research engine', () => {
     expect(research.result.report).not.toMatch(SIMPLIFIED);
   });
 
+  it('has a zh-TW draft written in English prose rewritten once, in Traditional Chinese', async () => {
+    llm.inject(
+      {
+        transform: (reply) => {
+          const draft = reply as { sections: { sentences: { text: string }[] }[] };
+          for (const section of draft.sections)
+            for (const sentence of section.sentences) sentence.text = 'The evidence shows that supply was short.';
+          return draft;
+        },
+      },
+      { schema: 'report_draft', call: 1 },
+    );
+    const id = await stack.submit({ question: 'HBM 記憶體 2024 供應', language: 'zh-TW' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const drafts = llm.callsFor('report_draft');
+    expect(drafts).toHaveLength(2);
+    expect(JSON.stringify(drafts[1]?.messages)).toContain('is not written in Chinese (Taiwan)');
+    expect(research.result.report).not.toContain('The evidence shows');
+    expect(research.result.report).toContain('資料指出');
+  });
+
   it('lists the evidence under a plain notice when the draft is rejected, never an unfilled template', async () => {
     // Both drafts cite no finding at all: they match the schema, fail the checks in code, and
     // nothing survives the repair.

@@ -92,6 +92,8 @@ function givenFindings(content: string): GivenFinding[] {
 
 type Script = 'traditional' | 'simplified' | 'english';
 
+const HAN = /\p{Script=Han}/u;
+
 function scriptOf(request: FakeLlmRequest): Script {
   const instruction = system(request);
   if (instruction.includes('Traditional Chinese')) return 'traditional';
@@ -101,7 +103,15 @@ function scriptOf(request: FakeLlmRequest): Script {
 
 const WORDS: Record<
   Script,
-  { evidence: (n: number) => string; says: string; end: string; conclusion: string; uncertainty: string }
+  {
+    evidence: (n: number) => string;
+    says: string;
+    end: string;
+    conclusion: string;
+    uncertainty: string;
+    /** What a careful writer says of a quote in another script than the report's, instead of copying it. */
+    foreignQuote: string;
+  }
 > = {
   traditional: {
     evidence: (n) => `來源 ${n} 的證據`,
@@ -109,6 +119,7 @@ const WORDS: Record<
     end: '。',
     conclusion: '綜合以上資料，可以得出初步結論。',
     uncertainty: '以上結論只根據有限的文件，其他資料可能改變這些判斷。',
+    foreignQuote: '另一種語言的來源也提供了相關證據。',
   },
   simplified: {
     evidence: (n) => `来源 ${n} 的证据`,
@@ -116,6 +127,7 @@ const WORDS: Record<
     end: '。',
     conclusion: '综合以上资料，可以得出初步结论。',
     uncertainty: '以上结论只根据有限的文件，其他资料可能改变这些判断。',
+    foreignQuote: '另一种语言的来源也提供了相关证据。',
   },
   english: {
     evidence: (n) => `Evidence from source ${n}`,
@@ -123,13 +135,15 @@ const WORDS: Record<
     end: '.',
     conclusion: 'Taken together, the sources support a preliminary conclusion.',
     uncertainty: 'These conclusions rest on a small set of documents and may change with more evidence.',
+    foreignQuote: 'A source in another language gives related evidence.',
   },
 };
 
 function draft(request: FakeLlmRequest): unknown {
   const content = user(request);
   const given = givenFindings(content);
-  const words = WORDS[scriptOf(request)];
+  const script = scriptOf(request);
+  const words = WORDS[script];
   const bySource = new Map<number, GivenFinding[]>();
   for (const finding of given) bySource.set(finding.source, [...(bySource.get(finding.source) ?? []), finding]);
   return {
@@ -137,7 +151,11 @@ function draft(request: FakeLlmRequest): unknown {
     sections: [...bySource].slice(0, 6).map(([source, items]) => ({
       heading: words.evidence(source),
       sentences: items.slice(0, 10).map((finding) => ({
-        text: `${words.says}${finding.quote.replace(/[。.!?！？]+$/, '')}${words.end}`,
+        // A Chinese quote is not copied into English prose: a careful writer says it in the report's language.
+        text:
+          script === 'english' && HAN.test(finding.quote)
+            ? words.foreignQuote
+            : `${words.says}${finding.quote.replace(/[。.!?！？]+$/, '')}${words.end}`,
         findings: [finding.id],
       })),
     })),

@@ -248,6 +248,23 @@ describe('deep research agents, with the real LLM client against the fake LLM se
       expect(JSON.stringify(draft)).not.toContain('An invented fact.');
     });
 
+    it('asks for a rewrite of prose in another language than the one asked for, and removes what stays foreign', async () => {
+      const english = (reply: unknown) => {
+        const draft = reply as { sections: { sentences: { text: string; findings: string[] }[] }[] };
+        draft.sections[0]!.sentences[0]!.text = 'The evidence shows that HBM supply was short in 2024.';
+        return draft;
+      };
+      llm.inject({ transform: english }, { schema: 'report_draft', times: 2 });
+      const { draft, rewritten } = await module
+        .get(Writer)
+        .write(TENANT, 'HBM 供應', 'zh-TW', findings, budget(), 1, signal());
+      expect(rewritten).toBe(true);
+      expect(JSON.stringify(llm.calls[1]?.messages)).toContain(
+        'section 1 sentence 1 is not written in Chinese (Taiwan)',
+      );
+      expect(JSON.stringify(draft)).not.toContain('The evidence shows');
+    });
+
     it('converts a zh-TW draft written in Simplified characters in code, without paying for a rewrite', async () => {
       llm.inject(
         { transform: (reply) => ({ ...(reply as object), title: '这是简体的软件' }) },

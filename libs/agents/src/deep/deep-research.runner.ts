@@ -44,6 +44,26 @@ const Step = {
   Verification: 'verification',
 } as const;
 
+/** One stage of the coordinator, for `runStep`. */
+interface StageStep<T> {
+  /** Its checkpoint's name. */
+  key: string;
+  /** Its name in events and logs. */
+  stage: string;
+  /** The agent whose usage its checkpoint and `stage.finished` carry. */
+  agent?: string;
+  /** Figures for `stage.started`. */
+  started?: Record<string, unknown>;
+  /** The value of a step completed by an earlier run, from its checkpoint. */
+  resume: (data: unknown) => T | Promise<T>;
+  /** Runs the stage: its value, its checkpoint unless it fell back, and figures for `stage.finished`. */
+  work: () => Promise<{
+    value: T;
+    checkpoint?: { data: unknown; usage?: UsageEntry };
+    finished: Record<string, unknown>;
+  }>;
+}
+
 /**
  * The deep research engine: plan, search, read every source in parallel, write, verify. Each
  * completed step is stored, so a run that dies resumes where it stopped; every quote and
@@ -88,72 +108,74 @@ export class DeepResearchRunner extends ResearchRunner {
     return result;
   }
 
-  private async planStep(run: Run): Promise<Plan> {
-    const done = run.steps.get(Step.Plan);
-    if (done) return done.data as Plan;
-    await run.context.emit('stage.started', { stage: 'plan' });
-    let plan: Plan = { subQuestions: [] };
-    try {
-      const planned = await run.withDeadline((signal) =>
-        this.planner.plan(run.task.tenantId, run.task.question, run.task.params.language, run.budget, signal),
-      );
-      plan = planned.plan;
-      await run.context.saveStep(Step.Plan, plan, stepUsage('planner', planned.usage));
-    } catch (error) {
-      // Without a plan the question itself is searched; the next run tries planning again.
-      await this.fellBack(run, 'plan', error, 'question');
-    }
-    await run.context.emit('stage.finished', {
+  private planStep(run: Run): Promise<Plan> {
+    return this.runStep(run, {
+      key: Step.Plan,
       stage: 'plan',
-      sub_questions: plan.subQuestions.length,
-      ...run.stageUsage('planner'),
+      agent: 'planner',
+      resume: (data) => data as Plan,
+      work: async () => {
+        try {
+          const { plan, usage } = await run.withDeadline((signal) =>
+            this.planner.plan(run.task.tenantId, run.task.question, run.task.params.language, run.budget, signal),
+          );
+          return {
+            value: plan,
+            checkpoint: { data: plan, usage },
+            finished: { sub_questions: plan.subQuestions.length },
+          };
+        } catch (error) {
+          // Without a plan the question itself is searched; the next run tries planning again.
+          await this.fellBack(run, 'plan', error, 'question');
+          return { value: { subQuestions: [] }, finished: { sub_questions: 0 } };
+        }
+      },
     });
-    this.logger.log({ stage: 'plan', sub_questions: plan.subQuestions.length }, 'stage finished');
-    return plan;
   }
 
-  private async searchStep(run: Run, plan: Plan): Promise<StoredSource[]> {
-    if (run.steps.has(Step.Search)) return run.context.loadSources();
+  private searchStep(run: Run, plan: Plan): Promise<StoredSource[]> {
     const { task } = run;
     const providers = sourcesOf(task.params);
-    await run.context.emit('stage.started', { stage: 'search', providers });
-    const outcome = await this.searcher.search(
-      {
-        tenantId: task.tenantId,
-        question: task.question,
-        language: task.params.language,
-        providers,
-        maxSources: task.params.maxSources,
-      },
-      plan,
-      run.context.signal,
-    );
-    for (const [provider, failures] of groupBy(outcome.searchFailures, (f) => f.provider)) {
-      await run.context.emit('search.failed', {
-        provider,
-        queries: failures.length,
-        reasons: countBy(failures.map((f) => f.reason)),
-      });
-    }
-    for (const failure of outcome.readFailures) {
-      await run.context.emit('source.unreadable', {
-        provider: failure.provider,
-        url: failure.url,
-        reason: failure.reason,
-      });
-    }
-    const { sources, queries, found } = outcome;
-    await run.context.saveSources(sources);
-    await run.context.saveStep(Step.Search, { sources: sources.length, queries });
-    await run.context.emit('stage.finished', {
+    return this.runStep(run, {
+      key: Step.Search,
       stage: 'search',
-      queries,
-      found,
-      sources: sources.length,
-      unreadable: outcome.readFailures.length,
+      started: { providers },
+      resume: () => run.context.loadSources(),
+      work: async () => {
+        const outcome = await this.searcher.search(
+          {
+            tenantId: task.tenantId,
+            question: task.question,
+            language: task.params.language,
+            providers,
+            maxSources: task.params.maxSources,
+          },
+          plan,
+          run.context.signal,
+        );
+        for (const [provider, failures] of groupBy(outcome.searchFailures, (f) => f.provider)) {
+          await run.context.emit('search.failed', {
+            provider,
+            queries: failures.length,
+            reasons: countBy(failures.map((f) => f.reason)),
+          });
+        }
+        for (const failure of outcome.readFailures) {
+          await run.context.emit('source.unreadable', {
+            provider: failure.provider,
+            url: failure.url,
+            reason: failure.reason,
+          });
+        }
+        const { sources, queries, found } = outcome;
+        await run.context.saveSources(sources);
+        return {
+          value: sources,
+          checkpoint: { data: { sources: sources.length, queries } },
+          finished: { queries, found, sources: sources.length, unreadable: outcome.readFailures.length },
+        };
+      },
     });
-    this.logger.log({ stage: 'search', queries, found, sources: sources.length }, 'stage finished');
-    return sources;
   }
 
   private async readStep(run: Run, plan: Plan, sources: StoredSource[]): Promise<Map<number, SourceReading>> {
@@ -294,74 +316,101 @@ export class DeepResearchRunner extends ResearchRunner {
     return report;
   }
 
-  private async draftStep(run: Run, findings: FindingForWriting[]): Promise<DraftReply | null> {
-    const done = run.steps.get(Step.Draft);
-    if (done) return done.data as DraftReply;
+  private draftStep(run: Run, findings: FindingForWriting[]): Promise<DraftReply | null> {
     // Reading that stopped at its share of a budget leaves the writer its own: it is asked unless
     // its share is gone too (the tracker refuses the call before it is made).
-    await run.context.emit('stage.started', { stage: 'write', findings: findings.length });
-    try {
-      const { draft, usage, rewritten } = await run.withDeadline((signal) =>
-        this.writer.write(
-          run.task.tenantId,
-          run.task.question,
-          run.task.params.language,
-          findings,
-          run.budget,
-          WRITE_SHARE,
-          signal,
-        ),
-      );
-      await run.context.saveStep(Step.Draft, draft, stepUsage('writer', usage));
-      await run.context.emit('stage.finished', { stage: 'write', rewritten, ...run.stageUsage('writer') });
-      this.logger.log({ stage: 'write', rewritten, sections: draft.sections.length }, 'stage finished');
-      return draft;
-    } catch (error) {
-      if (error instanceof DraftRejectedError) {
-        this.logger.warn({ problems: error.problems }, 'draft rejected; reporting the evidence list');
-        await run.context.emit('stage.finished', {
-          stage: 'write',
-          rejected: true,
-          problems: error.problems.slice(0, 5),
-        });
-        return null;
-      }
-      if (await this.fellBack(run, 'write', error, 'evidence_list')) run.failed = 'writer';
-      await run.context.emit('stage.finished', { stage: 'write', budget_exhausted: run.partial });
-      return null;
-    }
+    return this.runStep<DraftReply | null>(run, {
+      key: Step.Draft,
+      stage: 'write',
+      agent: 'writer',
+      started: { findings: findings.length },
+      resume: (data) => data as DraftReply,
+      work: async () => {
+        try {
+          const { draft, usage, rewritten } = await run.withDeadline((signal) =>
+            this.writer.write(
+              run.task.tenantId,
+              run.task.question,
+              run.task.params.language,
+              findings,
+              run.budget,
+              WRITE_SHARE,
+              signal,
+            ),
+          );
+          return {
+            value: draft,
+            checkpoint: { data: draft, usage },
+            finished: { rewritten, sections: draft.sections.length },
+          };
+        } catch (error) {
+          if (error instanceof DraftRejectedError) {
+            this.logger.warn({ problems: error.problems }, 'draft rejected; reporting the evidence list');
+            return { value: null, finished: { rejected: true, problems: error.problems.slice(0, 5) } };
+          }
+          if (await this.fellBack(run, 'write', error, 'evidence_list')) run.failed = 'writer';
+          return { value: null, finished: { budget_exhausted: run.partial } };
+        }
+      },
+    });
   }
 
-  private async verifyStep(run: Run, findings: FindingForWriting[], draft: DraftReply): Promise<VerifiedClaim[]> {
-    const done = run.steps.get(Step.Verification);
-    if (done) return done.data as VerifiedClaim[];
+  private verifyStep(run: Run, findings: FindingForWriting[], draft: DraftReply): Promise<VerifiedClaim[]> {
     const sentences: SentenceForVerifying[] = allSentences(draft).map((s, index) => ({
       id: index + 1,
       text: s.text,
       findings: s.findings,
     }));
-    const unverified = (): VerifiedClaim[] =>
-      sentences.map((s) => ({ sentence: s.id, text: s.text, label: 'unverified', findings: [], sources: [] }));
-    await run.context.emit('stage.started', { stage: 'verify', sentences: sentences.length });
-    try {
-      const { claims, usage } = await run.withDeadline((signal) =>
-        this.verifier.verify(run.task.tenantId, findings, sentences, run.budget, VERIFY_SHARE, signal),
-      );
-      await run.context.saveStep(Step.Verification, claims, stepUsage('verifier', usage));
-      const labels = countBy(claims.map((c) => c.label));
-      await run.context.emit('stage.finished', {
-        stage: 'verify',
-        claims: claims.length,
-        ...labels,
-        ...run.stageUsage('verifier'),
-      });
-      this.logger.log({ stage: 'verify', claims: claims.length, ...labels }, 'stage finished');
-      return claims;
-    } catch (error) {
-      if (await this.fellBack(run, 'verify', error, 'evidence_list')) run.failed = 'verifier';
-      await run.context.emit('stage.finished', { stage: 'verify', budget_exhausted: run.partial });
-      return unverified();
+    return this.runStep(run, {
+      key: Step.Verification,
+      stage: 'verify',
+      agent: 'verifier',
+      started: { sentences: sentences.length },
+      resume: (data) => data as VerifiedClaim[],
+      work: async () => {
+        try {
+          const { claims, usage } = await run.withDeadline((signal) =>
+            this.verifier.verify(run.task.tenantId, findings, sentences, run.budget, VERIFY_SHARE, signal),
+          );
+          const labels = countBy(claims.map((c) => c.label));
+          return { value: claims, checkpoint: { data: claims, usage }, finished: { claims: claims.length, ...labels } };
+        } catch (error) {
+          if (await this.fellBack(run, 'verify', error, 'evidence_list')) run.failed = 'verifier';
+          const unverified = sentences.map((s): VerifiedClaim => ({
+            sentence: s.id,
+            text: s.text,
+            label: 'unverified',
+            findings: [],
+            sources: [],
+          }));
+          return { value: unverified, finished: { budget_exhausted: run.partial } };
+        }
+      },
+    });
+  }
+
+  /**
+   * One stage, the same way every time: a step completed by an earlier run is resumed from its
+   * checkpoint without running again; otherwise `stage.started`, the work, its checkpoint when it
+   * has one (a fallback has none, so the next run tries again), then `stage.finished` with its
+   * figures and its agent's usage, and the same figures in the log.
+   */
+  private async runStep<T>(run: Run, step: StageStep<T>): Promise<T> {
+    const done = run.steps.get(step.key);
+    if (done) return step.resume(done.data);
+    await run.context.emit('stage.started', { stage: step.stage, ...step.started });
+    const { value, checkpoint, finished } = await step.work();
+    if (checkpoint) {
+      const usage = checkpoint.usage && step.agent ? stepUsage(step.agent, checkpoint.usage) : undefined;
+      await run.context.saveStep(step.key, checkpoint.data, usage);
     }
+    await run.context.emit('stage.finished', {
+      stage: step.stage,
+      ...finished,
+      ...(step.agent ? run.stageUsage(step.agent) : {}),
+    });
+    this.logger.log({ stage: step.stage, ...finished }, 'stage finished');
+    return value;
   }
 
   /**

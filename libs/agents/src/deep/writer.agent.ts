@@ -3,8 +3,10 @@ import { TrackResearchTask } from '@app/observability';
 import { UsageEntry } from '@app/research';
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  inRequestedLanguage,
   inRequestedScript,
   isTraditionalChinese,
+  languageName,
   reportWording,
   simplifiedCharacters,
 } from '../extractive/report-language';
@@ -24,15 +26,20 @@ export class DraftRejectedError extends Error {
 }
 
 /**
- * What is wrong with a draft: sentences that cite no finding or an unknown one, empty text, and
- * Simplified characters when Traditional Chinese was asked for.
+ * What is wrong with a draft: sentences that cite no finding or an unknown one, empty text, prose
+ * in another language than the one asked for, and Simplified characters when Traditional Chinese
+ * was asked for.
  */
 export function draftProblems(draft: DraftReply, findingIds: ReadonlySet<string>, language: string): string[] {
   const problems: string[] = [];
+  const foreign = (text: string, where: string) => {
+    if (!inRequestedLanguage(text, language)) problems.push(`${where} is not written in ${languageName(language)}`);
+  };
   draft.sections.forEach((section, s) => {
     section.sentences.forEach((sentence, i) => {
       const where = `section ${s + 1} sentence ${i + 1}`;
       if (sentence.text.trim().length === 0) problems.push(`${where} is empty`);
+      foreign(sentence.text, where);
       if (sentence.findings.length === 0) problems.push(`${where} cites no finding; every section sentence must`);
       for (const id of sentence.findings) {
         if (!findingIds.has(id)) problems.push(`${where} cites ${id}, which is not a finding id`);
@@ -40,6 +47,7 @@ export function draftProblems(draft: DraftReply, findingIds: ReadonlySet<string>
     });
   });
   draft.conclusion.forEach((sentence, i) => {
+    foreign(sentence.text, `conclusion sentence ${i + 1}`);
     for (const id of sentence.findings) {
       if (!findingIds.has(id)) problems.push(`conclusion sentence ${i + 1} cites ${id}, which is not a finding id`);
     }
@@ -63,12 +71,13 @@ export function allSentences(draft: DraftReply): DraftSentence[] {
 }
 
 /**
- * Makes a draft valid by removing what cannot be backed: unknown finding ids, section sentences
- * left without a finding, empty sentences and sections. Never adds anything.
+ * Makes a draft valid by removing what cannot be backed or read: unknown finding ids, section
+ * sentences left without a finding, sentences in another language than the one asked for, empty
+ * sentences and sections. Never adds anything.
  */
-export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>): DraftReply {
+export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>, language: string): DraftReply {
   const keep = (sentence: DraftSentence) => ({
-    text: sentence.text.trim(),
+    text: inRequestedLanguage(sentence.text, language) ? sentence.text.trim() : '',
     findings: [...new Set(sentence.findings.filter((id) => findingIds.has(id)))],
   });
   return {
@@ -147,7 +156,7 @@ export class Writer {
       problems = draftProblems(draft, ids, language);
       rewritten = true;
     }
-    const repaired = repairDraft(draft, ids);
+    const repaired = repairDraft(draft, ids, language);
     const remaining = draftProblems(repaired, ids, language);
     if (remaining.length > 0 || repaired.sections.length === 0) {
       throw new DraftRejectedError(remaining.length > 0 ? remaining : ['no section sentence cites a finding']);

@@ -1,4 +1,4 @@
-import { inRequestedScript, reportWording, simplifiedCharacters } from './report-language';
+import { inRequestedLanguage, inRequestedScript, reportWording, simplifiedCharacters } from './report-language';
 
 describe('reportWording', () => {
   it.each([
@@ -52,5 +52,22 @@ describe('inRequestedScript', () => {
   it('leaves every other language alone, Simplified Chinese included', () => {
     expect(inRequestedScript('这是简体', 'zh-CN')).toBe('这是简体');
     expect(inRequestedScript('这是简体 and English', 'en')).toBe('这是简体 and English');
+  });
+});
+
+describe('inRequestedLanguage', () => {
+  it('takes a sentence of a Chinese report without a CJK character and with several Latin words for another language', () => {
+    expect(inRequestedLanguage('The evidence shows that HBM supply was short in 2024.', 'zh-TW')).toBe(false);
+    expect(inRequestedLanguage('資料指出：HBM 在 2024 年供應吃緊。', 'zh-TW')).toBe(true);
+    // Names and figures in Latin letters do not count against a Chinese sentence.
+    expect(inRequestedLanguage('輝達的 H100 與 AMD 的 MI300 Instinct GPU', 'zh-TW')).toBe(true);
+    expect(inRequestedLanguage('NVIDIA H100 SXM', 'ja')).toBe(true);
+  });
+
+  it('takes a sentence of an English report made mostly of CJK characters for another language', () => {
+    expect(inRequestedLanguage('資料指出，高頻寬記憶體在二〇二四年供應吃緊。', 'en')).toBe(false);
+    expect(inRequestedLanguage('TSMC (台積電) made most of the accelerators.', 'en')).toBe(true);
+    // Scripts it does not judge.
+    expect(inRequestedLanguage('The evidence shows that supply was short.', 'ru')).toBe(true);
   });
 });

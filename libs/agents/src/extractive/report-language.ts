@@ -137,14 +137,38 @@ export function reportWording(languageTag: string): ReportWording {
   if (locale.language === 'zh') return locale.script === 'Hant' ? TRADITIONAL_CHINESE : SIMPLIFIED_CHINESE;
   if (locale.language === 'ja') return JAPANESE;
   if (locale.language === 'en') return ENGLISH;
-  const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(languageTag) ?? languageTag;
-  return { ...ENGLISH, instruction: `${name} (BCP-47 tag ${languageTag})` };
+  return { ...ENGLISH, instruction: `${languageName(languageTag)} (BCP-47 tag ${languageTag})` };
 }
 
 /** Whether the requested language is Chinese in Traditional script (zh-TW, zh-HK, zh-Hant...). */
 export function isTraditionalChinese(languageTag: string): boolean {
   const locale = new Intl.Locale(languageTag).maximize();
   return locale.language === 'zh' && locale.script === 'Hant';
+}
+
+const CJK_CHARACTER = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/gu;
+const LATIN_WORD = /\p{Script=Latin}{2,}/gu;
+const CJK_SCRIPTS = new Set(['Hans', 'Hant', 'Jpan', 'Kore']);
+
+/**
+ * Whether a model's prose reads as written in the requested language, judged by its script: a
+ * sentence of a Chinese, Japanese or Korean report with no CJK character and several Latin
+ * words is in another language, and so is a sentence of a Latin-script report made mostly of
+ * CJK characters. Names and figures in another script (H100, 台積電) do not count against a
+ * sentence. Languages in other scripts are not judged.
+ */
+export function inRequestedLanguage(text: string, languageTag: string): boolean {
+  const script = new Intl.Locale(languageTag).maximize().script ?? '';
+  const cjk = text.match(CJK_CHARACTER)?.length ?? 0;
+  const latinWords = text.match(LATIN_WORD)?.length ?? 0;
+  if (CJK_SCRIPTS.has(script)) return cjk > 0 || latinWords < 4;
+  if (script === 'Latn') return cjk < 10 || cjk <= 3 * latinWords;
+  return true;
+}
+
+/** The requested language's English name, for instructions to the model. */
+export function languageName(languageTag: string): string {
+  return new Intl.DisplayNames(['en'], { type: 'language' }).of(languageTag) ?? languageTag;
 }
 
 type Conversion = (text: string) => string;
