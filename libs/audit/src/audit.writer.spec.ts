@@ -1,4 +1,5 @@
 import { loadConfig } from '@app/config';
+import { waitFor } from '@app/testing';
 import { Logger } from '@nestjs/common';
 import { AuditOutcome } from './audit-action';
 import { AuditEntry } from './audit-record';
@@ -90,8 +91,11 @@ describe('AuditWriter', () => {
   it('writes as soon as a batch is full, never more than a batch at a time', async () => {
     const audit = writer({ AUDIT_FLUSH_MS: '5000' });
     const entries = Array.from({ length: 7 }, entry);
+    const added = Date.now();
     entries.forEach((e) => audit.add(e));
-    await sleep(50);
+    // Long before the 5 s flush delay: a full batch goes at once, and the rest follows it.
+    await waitFor('every record written', () => repository.written.length === 7, 2000, 5);
+    expect(Date.now() - added).toBeLessThan(2000);
     expect(repository.batches.map((batch) => batch.length)).toEqual([3, 3, 1]);
     expect(repository.written).toEqual(entries.map((e) => e.id));
   });
