@@ -11,13 +11,15 @@ describe('deep research engine', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    llm = await FakeLlmServer.start({ models: ['qwen-72b', 'judge-14b'] });
     installResearchResponders(llm);
     stack = await TestStack.create({
       label: 'deep',
       env: {
         LLM_BASE_URL: llm.baseUrl,
         LLM_API_KEY: 'sk-test',
+        // The recommended set-up: sentences are judged by another model than the one that wrote them.
+        LLM_STAGE_MODELS: 'verifier=judge-14b',
         LLM_MAX_RETRIES: '2',
         RESEARCH_ATTEMPTS: '2',
         // These tests count every call the model gets; the cache has its own test below.
@@ -85,13 +87,25 @@ describe('deep research engine', () => {
     const cited = [...result.report.matchAll(/\[(\d+)\](?!\()/g)].map((m) => Number(m[1]));
     expect(cited.length).toBeGreaterThan(0);
     for (const n of cited) expect(withFindings.has(n)).toBe(true);
-    // Claims carry labels and the findings they rest on.
-    expect(result.claims.length).toBeGreaterThan(0);
+    // One claim per sentence: each cites findings and is supported, or is the writer's synthesis,
+    // shown with its mark and the mark explained in Traditional Chinese.
+    expect(result.claims.length).toBeGreaterThan(3);
     for (const claim of result.claims) {
-      expect(['supported', 'contradicted', 'unverified']).toContain(claim.label);
+      expect(claim).toMatchObject({ kept: true, rewritten: false });
+      if (claim.label === 'synthesis') {
+        expect(claim.findings).toEqual([]);
+        expect(result.report).toContain(`${claim.text} ◇`);
+      } else {
+        expect(claim.label).toBe('supported');
+        expect(claim.findings.length).toBeGreaterThan(0);
+      }
       for (const findingId of claim.findings)
         expect(result.findings.map((f: { id: string }) => f.id)).toContain(findingId);
     }
+    expect(result.claims.filter((c: { label: string }) => c.label === 'synthesis')).toHaveLength(1);
+    expect(result.report).toContain('◇ 標示此記號的句子是撰寫者對研究發現的綜合判斷');
+    expect(result.report).not.toContain('⚠');
+    expect(result.stats).toMatchObject({ sentences_removed: 0, sentences_marked: 0, sentences_synthesis: 1 });
 
     // The ledger adds up, and matches the calls the LLM server saw.
     const { usage } = result;
@@ -103,7 +117,17 @@ describe('deep research engine', () => {
     expect(usage.total.calls).toBe(llm.calls.length);
     expect(Object.keys(usage.stages).sort()).toEqual(['planner', 'reader', 'verifier', 'writer']);
     expect(llm.callsFor('source_findings')).toHaveLength(result.sources.length);
-    expect(llm.calls.every((call) => call.authorization === 'Bearer sk-test' && call.model === 'qwen-72b')).toBe(true);
+    expect(llm.calls.every((call) => call.authorization === 'Bearer sk-test')).toBe(true);
+    // The verifier's own model judges; the others write.
+    const verifying = llm.callsFor('sentence_verification');
+    expect(verifying.length).toBeGreaterThan(0);
+    expect(verifying.every((call) => call.model === 'judge-14b')).toBe(true);
+    expect(llm.calls.filter((call) => call.model !== 'judge-14b')).toHaveLength(llm.calls.length - verifying.length);
+    expect(llm.calls.every((call) => call.model === 'judge-14b' || call.model === 'qwen-72b')).toBe(true);
+    // The verifier saw each sentence with the quotes it cites.
+    expect(String(verifying[0]?.messages[1]?.content)).toMatch(
+      /<text>[^<]+<\/text>\n<quote finding="F\d+" source="\d+">/,
+    );
     // The writer was told the script.
     const writerPrompt = JSON.stringify(llm.callsFor('report_draft')[0]?.messages);
     expect(writerPrompt).toContain('Traditional Chinese');
@@ -117,7 +141,7 @@ describe('deep research engine', () => {
     // plan, 6 reads, the draft, and the 13 sentences verified in 2 batches: 10 calls of 200 ms, 2 s in
     // sequence. The critical path is 4 calls: plan, the reads together, draft, the batches together.
     expect(llm.callsFor('source_findings')).toHaveLength(6);
-    expect(llm.callsFor('claim_verification')).toHaveLength(2);
+    expect(llm.callsFor('sentence_verification')).toHaveLength(2);
     const calls = llm.calls.length;
     expect(calls).toBe(10);
     const wall = Date.parse(research.finished_at) - Date.parse(research.started_at);
@@ -368,8 +392,109 @@ describe('deep research engine', () => {
     for (const finding of result.findings) expect(result.report).toContain(finding.quote);
   });
 
+  /** The careful writer's draft with one invented sentence added to its first section, citing F1. */
+  const inventing = (invented: string) =>
+    llm.inject(
+      {
+        transform: (reply) => {
+          const draft = reply as { sections: { sentences: { text: string; findings: string[] }[] }[] };
+          draft.sections[0]!.sentences.unshift({ text: invented, findings: ['F1'] });
+          return draft;
+        },
+      },
+      { schema: 'report_draft' },
+    );
+  const INVENTED = 'Intel overtook NVIDIA with 80 percent share of lithium battery supply.';
+
+  it('has a sentence its quotes do not support rewritten once and checked again, never shown as written', async () => {
+    inventing(INVENTED);
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+    expect(research.status).toBe('completed');
+    const { result } = research;
+    expect(result.report).not.toContain('Intel');
+    expect(result.partial).toBe(false);
+    // The verifier judged it unsupported; the writer was told why and rewrote it; the second check passed.
+    const revising = llm.callsFor('sentence_revision');
+    expect(revising).toHaveLength(1);
+    expect(JSON.stringify(revising[0]?.messages)).toContain('label=\\"unsupported\\"');
+    expect(llm.callsFor('sentence_verification')).toHaveLength(3);
+    const rewritten = result.claims.filter((c: { rewritten: boolean }) => c.rewritten);
+    expect(rewritten).toHaveLength(1);
+    expect(rewritten[0]).toMatchObject({ label: 'supported', kept: true, findings: ['F1'] });
+    expect(result.report).toContain(rewritten[0].text.replace(/\.$/, ''));
+    expect(result.stats).toMatchObject({ sentences_rewritten: 1, sentences_removed: 0 });
+    expect(result.usage.stages.writer.calls).toBe(2);
+  });
+
+  it('removes a sentence still unsupported after its rewrite, and keeps it in the claims for review', async () => {
+    inventing(INVENTED);
+    // A careless writer that "rewrites" by saying the same thing again.
+    llm.inject(
+      {
+        transform: (_reply, request) => ({
+          sentences: [...JSON.stringify(request.messages).matchAll(/<sentence id=\\"(\d+)\\"/g)].map((m) => ({
+            sentence: Number(m[1]),
+            text: INVENTED,
+            findings: ['F1'],
+          })),
+        }),
+      },
+      { schema: 'sentence_revision' },
+    );
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const { result } = await stack.waitForStatus(id, ['completed'], 30000);
+    expect(result.report).not.toContain('Intel');
+    const removed = result.claims.filter((c: { kept: boolean }) => !c.kept);
+    expect(removed).toEqual([
+      { text: INVENTED, label: 'unsupported', findings: ['F1'], sources: [1], kept: false, rewritten: true },
+    ]);
+    expect(result.stats.sentences_removed).toBe(1);
+    // The rest of the report stands, checked.
+    expect(result.claims.filter((c: { kept: boolean }) => c.kept).length).toBeGreaterThan(3);
+  });
+
+  it('keeps a sentence still partly supported after its rewrite only with a visible mark, explained in zh-TW', async () => {
+    // A verifier that finds the first sentence only partly supported, however it is written.
+    llm.inject(
+      {
+        transform: (reply) => {
+          const { verdicts } = reply as { verdicts: { sentence: number; label: string; reason: string }[] };
+          for (const v of verdicts)
+            if (v.sentence === 1) Object.assign(v, { label: 'partially_supported', reason: '年份不符' });
+          return { verdicts };
+        },
+      },
+      { schema: 'sentence_verification', times: Infinity },
+    );
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'zh-TW' });
+    const { result } = await stack.waitForStatus(id, ['completed'], 30000);
+    const first = result.claims[0];
+    expect(first).toMatchObject({ label: 'partially_supported', kept: true, rewritten: true });
+    expect(result.report).toMatch(new RegExp(`${first.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[\\d+\\] ⚠`));
+    expect(result.report).toContain('⚠ 標示此記號的句子無法由其引用的原文證實，請查閱其來源。');
+    expect(result.stats).toMatchObject({ sentences_marked: 1, sentences_removed: 0 });
+    // Only that one sentence carries the mark.
+    expect(result.report.match(/⚠/g)).toHaveLength(2);
+  });
+
+  it('says so when verification is off, and marks nothing as checked', async () => {
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      language: 'en',
+      verify: false,
+    });
+    const { result } = await stack.waitForStatus(id, ['completed'], 30000);
+    expect(llm.callsFor('sentence_verification')).toHaveLength(0);
+    expect(result.report).toContain('were not checked against the quotes they cite: verification was off');
+    expect(result.claims.every((c: { label: string }) => c.label === 'unverified' || c.label === 'synthesis')).toBe(
+      true,
+    );
+  });
+
   it('lists the evidence when the verifier keeps failing, rather than show an unchecked report', async () => {
-    llm.inject({ status: 400 }, { schema: 'claim_verification', times: Infinity });
+    llm.inject({ status: 400 }, { schema: 'sentence_verification', times: Infinity });
     const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
@@ -446,7 +571,7 @@ describe('deep research engine', () => {
     expect(llm.callsFor('source_findings')).toHaveLength(6);
     expect(llm.callsFor('report_draft')).toHaveLength(2);
     // 13 sentences, verified in 2 batches, only by the second run.
-    expect(llm.callsFor('claim_verification')).toHaveLength(2);
+    expect(llm.callsFor('sentence_verification')).toHaveLength(2);
     // The ledger counts the calls of both runs that produced the result.
     expect(research.result.usage.stages.reader.calls).toBe(6);
     await sleep(10);
@@ -483,7 +608,7 @@ describe('deep research with the LLM response cache', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
+    llm = await FakeLlmServer.start({ models: ['qwen-72b', 'judge-14b'] });
     installResearchResponders(llm);
     stack = await TestStack.create({ label: 'deepcache', env: { LLM_BASE_URL: llm.baseUrl } });
     expect((await stack.cli(['ingest', 'examples/corpus'])).code).toBe(0);

@@ -34,6 +34,7 @@ export {
 } from './research-params';
 export type { ResearchBudget, ResearchParams } from './research-params';
 export type {
+  ClaimLabel,
   ResearchClaim,
   ResearchFailure,
   ResearchFinding,

@@ -71,12 +71,29 @@ export interface ResearchFinding {
   note: string | null;
 }
 
+/** How a report sentence stands against the quotes it cites. */
+export type ClaimLabel =
+  | 'supported'
+  | 'partially_supported'
+  | 'unsupported'
+  | 'contradicted'
+  /** Not checked: verification was off, failed, or gave no verdict for it. */
+  | 'unverified'
+  /** The writer's own synthesis across findings, citing none; shown marked as such. */
+  | 'synthesis';
+
+/** One sentence of the report (or, for the extractive engine, one quote) and its verification. */
 export interface ResearchClaim {
+  /** The sentence as the report shows it, or as it was written when it was removed. */
   text: string;
-  label: 'supported' | 'contradicted' | 'unverified';
+  label: ClaimLabel;
   sources: number[];
-  /** Ids of the findings the label rests on. */
+  /** Ids of the findings it cites. */
   findings: string[];
+  /** False for a sentence removed from the report; kept here so a reviewer sees what was cut. */
+  kept: boolean;
+  /** True when the sentence was rewritten after the first check; its label is the second check's. */
+  rewritten: boolean;
 }
 
 export interface ResearchFailure {

@@ -12,7 +12,8 @@ export function installResearchResponders(server: FakeLlmServer): void {
   server.respond('research_plan', plan);
   server.respond('source_findings', findings);
   server.respond('report_draft', draft);
-  server.respond('claim_verification', verification);
+  server.respond('sentence_verification', verification);
+  server.respond('sentence_revision', revision);
 }
 
 function text(message: FakeLlmMessage | undefined): string {
@@ -111,6 +112,8 @@ const WORDS: Record<
     uncertainty: string;
     /** What a careful writer says of a quote in another script than the report's, instead of copying it. */
     foreignQuote: string;
+    /** The careful writer's own judgement across the findings, marked as synthesis. */
+    synthesis: string;
   }
 > = {
   traditional: {
@@ -120,6 +123,7 @@ const WORDS: Record<
     conclusion: '綜合以上資料，可以得出初步結論。',
     uncertainty: '以上結論只根據有限的文件，其他資料可能改變這些判斷。',
     foreignQuote: '另一種語言的來源也提供了相關證據。',
+    synthesis: '各來源的說法大致一致。',
   },
   simplified: {
     evidence: (n) => `来源 ${n} 的证据`,
@@ -128,6 +132,7 @@ const WORDS: Record<
     conclusion: '综合以上资料，可以得出初步结论。',
     uncertainty: '以上结论只根据有限的文件，其他资料可能改变这些判断。',
     foreignQuote: '另一种语言的来源也提供了相关证据。',
+    synthesis: '各来源的说法大致一致。',
   },
   english: {
     evidence: (n) => `Evidence from source ${n}`,
@@ -136,6 +141,7 @@ const WORDS: Record<
     conclusion: 'Taken together, the sources support a preliminary conclusion.',
     uncertainty: 'These conclusions rest on a small set of documents and may change with more evidence.',
     foreignQuote: 'A source in another language gives related evidence.',
+    synthesis: 'The sources broadly agree with one another.',
   },
 };
 
@@ -159,23 +165,86 @@ function draft(request: FakeLlmRequest): unknown {
         findings: [finding.id],
       })),
     })),
-    conclusion: [{ text: words.conclusion, findings: given.slice(0, 1).map((f) => f.id) }],
+    conclusion: [
+      { text: words.conclusion, findings: given.slice(0, 1).map((f) => f.id), synthesis: false },
+      { text: words.synthesis, findings: [], synthesis: true },
+    ],
     uncertainty: words.uncertainty,
   };
 }
 
-function verification(request: FakeLlmRequest): unknown {
-  const content = user(request);
-  const sentences = [...content.matchAll(/<sentence id="(\d+)" findings="([^"]*)">([\s\S]*?)<\/sentence>/g)];
-  return {
-    claims: sentences.map((match) => {
-      const ids = (match[2] as string).split(',').filter(Boolean);
-      return {
-        sentence: Number(match[1]),
-        claim: match[3] as string,
-        label: ids.length > 0 ? 'supported' : 'unverified',
-        findings: ids,
-      };
+interface SentenceToCheck {
+  id: number;
+  text: string;
+  quotes: string[];
+}
+
+function sentencesToCheck(content: string): SentenceToCheck[] {
+  return [...content.matchAll(/<sentence id="(\d+)"[^>]*>\n<text>([\s\S]*?)<\/text>\n([\s\S]*?)<\/sentence>/g)].map(
+    (match) => ({
+      id: Number(match[1]),
+      text: match[2] as string,
+      quotes: [...(match[3] as string).matchAll(/<quote [^>]*>([\s\S]*?)<\/quote>/g)].map((q) => q[1] as string),
     }),
+  );
+}
+
+const squash = (text: string) =>
+  text
+    .replace(/\s+/g, ' ')
+    .replace(/[。.!?！？]+$/, '')
+    .trim()
+    .toLowerCase();
+
+/**
+ * What a sentence asserts beyond the careful writer's framing: its own wording ("The evidence
+ * shows that …", the conclusion, the note on a foreign-language source) asserts nothing more
+ * than the quotes it cites.
+ */
+function assertion(text: string): string {
+  let rest = squash(text);
+  for (const words of Object.values(WORDS)) {
+    for (const framing of [words.conclusion, words.foreignQuote]) if (rest === squash(framing)) return '';
+    const says = squash(words.says);
+    if (rest.startsWith(says)) rest = rest.slice(says.length).trim();
+  }
+  return rest;
+}
+
+/**
+ * A careful verifier: a sentence is supported when what it asserts is in one of its quotes,
+ * partially supported when its first half is, and otherwise unsupported.
+ */
+function verification(request: FakeLlmRequest): unknown {
+  return {
+    verdicts: sentencesToCheck(user(request)).map(({ id, text, quotes }) => {
+      const claim = assertion(text);
+      const inQuotes = (part: string) => quotes.some((quote) => squash(quote).includes(part));
+      const half = claim.slice(0, Math.ceil(claim.length / 2));
+      const label =
+        claim === '' || inQuotes(claim)
+          ? 'supported'
+          : half.length >= 12 && inQuotes(half)
+            ? 'partially_supported'
+            : 'unsupported';
+      return { sentence: id, label, reason: label === 'supported' ? '' : 'The quotes do not state all of it.' };
+    }),
+  };
+}
+
+/** A careful reviser: says what the sentence's first quote says, citing that finding. */
+function revision(request: FakeLlmRequest): unknown {
+  const content = user(request);
+  const words = WORDS[scriptOf(request)];
+  return {
+    sentences: [
+      ...content.matchAll(
+        /<sentence id="(\d+)"[^>]*>\n<text>[\s\S]*?<\/text>\n<quote finding="(F\d+)"[^>]*>([\s\S]*?)<\/quote>/g,
+      ),
+    ].map((match) => ({
+      sentence: Number(match[1]),
+      text: `${words.says}${(match[3] as string).replace(/[。.!?！？]+$/, '')}${words.end}`,
+      findings: [match[2] as string],
+    })),
   };
 }

@@ -280,58 +280,124 @@ describe('deep research agents, with the real LLM client against the fake LLM se
   });
 
   describe('Verifier', () => {
-    const oneFinding = [{ id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null }];
+    const quoted = { id: 'F1', source: 3, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null };
     const threeSentences = [
-      { id: 1, text: 'HBM was short in 2024.', findings: ['F1'] },
-      { id: 2, text: 'Something else.', findings: [] },
-      { id: 3, text: 'A third sentence.', findings: [] },
+      { id: 1, text: 'HBM was short in 2024.', findings: [quoted] },
+      { id: 2, text: 'Intel overtook NVIDIA with 80 percent share.', findings: [quoted] },
+      { id: 3, text: 'A third sentence.', findings: [quoted] },
     ];
 
-    it('labels each sentence, and never labels supported a claim resting on no finding', async () => {
+    it('shows each sentence with the quotes it cites, and keeps one verdict per sentence, unverified when none', async () => {
       llm.inject(
         {
           transform: () => ({
-            claims: [
-              { sentence: 1, claim: 'HBM was short.', label: 'supported', findings: ['F1'] },
-              { sentence: 2, claim: 'Invented support.', label: 'supported', findings: [] },
+            verdicts: [
+              { sentence: 1, label: 'supported', reason: '' },
+              { sentence: 2, label: 'unsupported', reason: 'The quote says nothing of Intel.' },
+              { sentence: 2, label: 'supported', reason: 'second verdict for the same sentence' },
             ],
           }),
         },
-        { schema: 'claim_verification' },
+        { schema: 'sentence_verification' },
       );
-      const before = await value(Metric.Claims, { label: 'supported' });
-      const { claims } = await module.get(Verifier).verify(TENANT, oneFinding, threeSentences, budget(), 1, signal());
-      expect(claims).toEqual([
-        { sentence: 1, text: 'HBM was short.', label: 'supported', findings: ['F1'], sources: [3] },
-        { sentence: 2, text: 'Invented support.', label: 'unverified', findings: [], sources: [] },
-        { sentence: 3, text: 'A third sentence.', label: 'unverified', findings: [], sources: [] },
+      const { verdicts } = await module.get(Verifier).verify(TENANT, threeSentences, budget(), 1, signal());
+      expect(verdicts).toEqual([
+        { sentence: 1, label: 'supported', reason: '' },
+        { sentence: 2, label: 'unsupported', reason: 'The quote says nothing of Intel.' },
+        { sentence: 3, label: 'unverified', reason: 'no verdict was given' },
       ]);
-      expect(await value(Metric.Claims, { label: 'supported' })).toBe(before + 1);
+      const prompt = String(llm.calls[0]?.messages[1]?.content);
+      expect(prompt).toContain(
+        '<sentence id="2">\n<text>Intel overtook NVIDIA with 80 percent share.</text>\n' +
+          '<quote finding="F1" source="3">HBM shortages limited AI chip shipments in 2024.</quote>\n</sentence>',
+      );
     });
 
-    it('bounds sentence numbers and enumerates finding ids; a reply outside them is refused and repaired', async () => {
+    it('bounds sentence numbers and the labels; a reply outside them is refused and repaired', async () => {
       llm.inject(
-        {
-          transform: () => ({
-            claims: [
-              { sentence: 2, claim: 'Invented support.', label: 'supported', findings: ['F9'] },
-              { sentence: 99, claim: 'No such sentence.', label: 'contradicted', findings: ['F1'] },
-            ],
-          }),
-        },
-        { schema: 'claim_verification' },
+        { transform: () => ({ verdicts: [{ sentence: 99, label: 'mostly_true', reason: '' }] }) },
+        { schema: 'sentence_verification' },
       );
-      const { claims } = await module.get(Verifier).verify(TENANT, oneFinding, threeSentences, budget(), 1, signal());
-      const schema = llm.calls[0]?.schema as { properties: { claims: { items: { properties: object } } } };
-      expect(schema.properties.claims.items.properties).toMatchObject({
+      const { verdicts } = await module.get(Verifier).verify(TENANT, threeSentences, budget(), 1, signal());
+      const schema = llm.calls[0]?.schema as { properties: { verdicts: { items: { properties: object } } } };
+      expect(schema.properties.verdicts.items.properties).toMatchObject({
         sentence: { type: 'integer', minimum: 1, maximum: 3 },
-        findings: { items: { enum: ['F1'] } },
+        label: { enum: ['supported', 'partially_supported', 'unsupported', 'contradicted'] },
       });
       expect(llm.calls).toHaveLength(2);
       expect(JSON.stringify(llm.calls[1]?.messages)).toMatch(/must be equal to one of the allowed values/);
       expect(JSON.stringify(llm.calls[1]?.messages)).toMatch(/must be <= 3/);
-      expect(claims.map((c) => c.text)).not.toContain('Invented support.');
-      expect(claims.map((c) => c.sentence)).toEqual([1, 2, 3]);
+      expect(verdicts.map((v) => v.sentence)).toEqual([1, 2, 3]);
+    });
+  });
+
+  describe('Writer.revise', () => {
+    const findings = [
+      { id: 'F1', source: 1, quote: 'HBM shortages limited AI chip shipments in 2024.', note: null },
+      { id: 'F2', source: 2, quote: 'NVIDIA held most of the accelerator market.', note: null },
+    ];
+    const flagged = [
+      {
+        id: 2,
+        text: 'Intel overtook NVIDIA with 80 percent share.',
+        findings: [findings[1]!],
+        label: 'contradicted',
+        reason: 'x',
+      },
+      {
+        id: 5,
+        text: 'HBM was short for a decade.',
+        findings: [findings[0]!],
+        label: 'partially_supported',
+        reason: 'y',
+      },
+      { id: 7, text: 'Prices doubled.', findings: [findings[0]!], label: 'unsupported', reason: 'z' },
+    ];
+
+    it('returns each rewrite, null for a removed or unusable one, and nothing for a sentence left out', async () => {
+      llm.inject(
+        {
+          transform: () => ({
+            sentences: [
+              { sentence: 2, text: 'NVIDIA held most of the accelerator market.', findings: ['F2'] },
+              { sentence: 5, text: '', findings: [] },
+            ],
+          }),
+        },
+        { schema: 'sentence_revision' },
+      );
+      const { revisions } = await module
+        .get(Writer)
+        .revise(TENANT, 'AI chips', 'en', findings, flagged, budget(), 1, signal());
+      expect([...revisions]).toEqual([
+        [2, { text: 'NVIDIA held most of the accelerator market.', findings: ['F2'] }],
+        [5, null],
+      ]);
+      const schema = llm.calls[0]?.schema as { properties: { sentences: { items: { properties: object } } } };
+      expect(schema.properties.sentences.items.properties).toMatchObject({
+        sentence: { enum: [2, 5, 7] },
+        findings: { items: { enum: ['F1', 'F2'] } },
+      });
+      expect(String(llm.calls[0]?.messages[1]?.content)).toContain('label="contradicted" reason="x"');
+    });
+
+    it('turns Simplified characters of a zh-TW rewrite into Traditional, and drops English prose in it', async () => {
+      llm.inject(
+        {
+          transform: () => ({
+            sentences: [
+              { sentence: 2, text: '辉达占有大部分加速器市场。', findings: ['F2'] },
+              { sentence: 5, text: 'HBM was short in 2024.', findings: ['F1'] },
+            ],
+          }),
+        },
+        { schema: 'sentence_revision' },
+      );
+      const { revisions } = await module
+        .get(Writer)
+        .revise(TENANT, 'AI 晶片', 'zh-TW', findings, flagged, budget(), 1, signal());
+      expect(revisions.get(2)?.text).toBe('輝達佔有大部分加速器市場。');
+      expect(revisions.get(5)).toBeNull();
     });
   });
 

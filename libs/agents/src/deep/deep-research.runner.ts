@@ -2,7 +2,9 @@ import { mapWithConcurrency } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric, TrackResearchTask } from '@app/observability';
 import {
+  ClaimLabel,
   CompletedStep,
+  ResearchClaim,
   ResearchFinding,
   ResearchResult,
   ResearchRunContext,
@@ -22,12 +24,12 @@ import { reportWording } from '../extractive/report-language';
 import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
 import { reportProblems, templateLeftovers } from './grounding';
 import { Plan, Planner } from './planner.agent';
-import { FindingForWriting, SentenceForVerifying } from './prompts';
+import { FindingForWriting, SentenceForRevising, SentenceForVerifying } from './prompts';
 import { Reader, SourceReading } from './reader.agent';
-import { RenderedReport, renderDraft, renderEvidenceList } from './render-report';
+import { RenderedReport, SentenceShown, renderDraft, renderEvidenceList } from './render-report';
 import { DraftReply, DraftSentence } from './schemas';
 import { Searcher } from './searcher.agent';
-import { VerifiedClaim, Verifier } from './verifier.agent';
+import { Verdict, Verifier } from './verifier.agent';
 import { DraftRejectedError, Writer, allSentences } from './writer.agent';
 
 /** Shares of every budget each stage may spend up to, so later stages can still write a report. */
@@ -42,7 +44,24 @@ const Step = {
   read: (n: number) => `read:${n}`,
   Draft: 'draft',
   Verification: 'verification',
+  Revision: 'revision',
+  Reverification: 'reverification',
 } as const;
+
+/** What became of one draft sentence: shown as written or rewritten, marked, or removed. */
+interface SentenceOutcome {
+  shown: DraftSentence;
+  label: ClaimLabel;
+  kept: boolean;
+  rewritten: boolean;
+}
+
+/** A draft after its check: the sentences as they stand, how each is shown, and its claims. */
+interface CheckedDraft {
+  draft: DraftReply;
+  shown: (sentence: DraftSentence) => SentenceShown;
+  claims: ResearchClaim[];
+}
 
 /** One stage of the coordinator, for `runStep`. */
 interface StageStep<T> {
@@ -83,6 +102,7 @@ export class DeepResearchRunner extends ResearchRunner {
     private readonly verifier: Verifier,
     private readonly config: AppConfig,
     @InjectMetric(Metric.BudgetExhausted) private readonly budgetExhausted: Counter<string>,
+    @InjectMetric(Metric.Claims) private readonly claimsTotal: Counter<string>,
   ) {
     super();
   }
@@ -236,7 +256,7 @@ export class DeepResearchRunner extends ResearchRunner {
     const sources = stored.map(resultSource);
     const findings = numberFindings(stored, readings);
     const withEvidence = new Set(findings.map((f) => f.source)).size;
-    const result = (report: { markdown: string }, claims: VerifiedClaim[], evidence: ResearchResult['evidence']) =>
+    const result = (report: { markdown: string }, claims: ResearchClaim[], evidence: ResearchResult['evidence']) =>
       this.result(run, report.markdown, sources, findings, claims, evidence, readings);
 
     // Why the report is less than it could be, first the budget, then the sources left out.
@@ -279,17 +299,23 @@ export class DeepResearchRunner extends ResearchRunner {
       return result(this.checked(evidenceList(...why)), [], 'sufficient');
     }
 
-    const claims = task.params.verify ? await this.verifyStep(run, forWriting, draft) : [];
+    const checked = await this.checkStep(run, forWriting, draft);
     if (run.failed === 'verifier') {
       // A report that could not be checked is not shown as if it had been.
       return result(this.checked(evidenceList(wording.verifierFailed)), [], 'sufficient');
     }
-    // A sentence a finding contradicts does not stay in the report.
-    const sentences = allSentences(draft);
-    const contradicted = new Set<DraftSentence>(
-      claims.filter((c) => c.label === 'contradicted').map((c) => sentences[c.sentence - 1] as DraftSentence),
+    if (!checked.draft.sections.some((section) => section.sentences.some((s) => checked.shown(s) !== 'omitted'))) {
+      // Every sentence of the sections was removed as unsupported: the findings are all that is left.
+      return result(this.checked(evidenceList(wording.draftRejected)), checked.claims, 'sufficient');
+    }
+    const report = renderDraft(
+      checked.draft,
+      findings,
+      sources,
+      wording,
+      task.params.verify ? notices : [...notices, wording.notVerified],
+      checked.shown,
     );
-    const report = renderDraft(draft, findings, sources, wording, notices, contradicted);
     const problems = [
       ...reportProblems(report.markdown, sources.length, report.sentences),
       ...templateLeftovers(report.markdown, [
@@ -301,9 +327,9 @@ export class DeepResearchRunner extends ResearchRunner {
     if (problems.length > 0) {
       // A report that fails the checks is never stored: the findings are listed instead.
       this.logger.error({ problems }, 'rendered report failed its checks; writing the evidence list');
-      return result(this.checked(evidenceList(wording.draftRejected)), claims, 'sufficient');
+      return result(this.checked(evidenceList(wording.draftRejected)), checked.claims, 'sufficient');
     }
-    return result(report, claims, 'sufficient');
+    return result(report, checked.claims, 'sufficient');
   }
 
   /**
@@ -355,35 +381,146 @@ export class DeepResearchRunner extends ResearchRunner {
     });
   }
 
-  private verifyStep(run: Run, findings: FindingForWriting[], draft: DraftReply): Promise<VerifiedClaim[]> {
-    const sentences: SentenceForVerifying[] = allSentences(draft).map((s, index) => ({
-      id: index + 1,
-      text: s.text,
-      findings: s.findings,
+  /**
+   * Every sentence that cites findings is judged against their quotes. One not supported is
+   * rewritten once and judged again; what is then unsupported or contradicted is removed, and what
+   * is only partially supported, or was never judged, stays marked as unverified. Synthesis
+   * sentences are marked as such and not judged. Without verification every sentence is shown as
+   * written under a notice that says so.
+   */
+  private async checkStep(run: Run, findings: FindingForWriting[], draft: DraftReply): Promise<CheckedDraft> {
+    const byId = new Map(findings.map((f) => [f.id, f]));
+    const written = allSentences(draft);
+    const forVerifying = (id: number, sentence: DraftSentence): SentenceForVerifying => ({
+      id,
+      text: sentence.text,
+      findings: sentence.findings.map((fid) => byId.get(fid) as FindingForWriting),
+    });
+    const outcomes = written.map((sentence): SentenceOutcome => ({
+      shown: sentence,
+      label: sentence.synthesis ? 'synthesis' : 'unverified',
+      kept: true,
+      rewritten: false,
     }));
+    if (run.task.params.verify) {
+      const cited = written.flatMap((s, i) => (s.synthesis ? [] : [forVerifying(i + 1, s)]));
+      const first = await this.verifyStep(run, Step.Verification, cited);
+      if (run.failed === 'verifier') return { draft, shown: () => 'omitted', claims: [] };
+      for (const verdict of first) outcomes[verdict.sentence - 1]!.label = verdict.label;
+
+      const flagged: SentenceForRevising[] = first
+        .filter((v) => v.label !== 'supported' && v.label !== 'unverified')
+        .map((v) => ({ ...forVerifying(v.sentence, written[v.sentence - 1]!), label: v.label, reason: v.reason }));
+      const revisions = flagged.length > 0 ? await this.reviseStep(run, findings, flagged) : new Map();
+      const revised = [...revisions].flatMap(([n, sentence]) => (sentence ? [forVerifying(n, sentence)] : []));
+      const second = revised.length > 0 ? await this.verifyStep(run, Step.Reverification, revised) : [];
+      const secondOf = new Map(second.map((v) => [v.sentence, v]));
+      for (const { id } of flagged) {
+        const outcome = outcomes[id - 1]!;
+        const revision = revisions.get(id);
+        if (revision === null) {
+          outcome.kept = false;
+          continue;
+        }
+        if (revision) {
+          outcome.shown = { ...revision, synthesis: false };
+          outcome.rewritten = true;
+          outcome.label = secondOf.get(id)?.label ?? 'unverified';
+        }
+        outcome.kept = outcome.label !== 'unsupported' && outcome.label !== 'contradicted';
+      }
+    }
+
+    const show = new Map<DraftSentence, SentenceShown>();
+    for (const outcome of outcomes) {
+      const marked = run.task.params.verify && outcome.label !== 'supported' && outcome.label !== 'synthesis';
+      show.set(outcome.shown, !outcome.kept ? 'omitted' : marked ? 'unverified' : 'plain');
+    }
+    let next = 0;
+    const replace = (list: DraftSentence[]) => list.map(() => outcomes[next++]!.shown);
+    const checked: DraftReply = {
+      ...draft,
+      sections: draft.sections.map((section) => ({ ...section, sentences: replace(section.sentences) })),
+      conclusion: replace(draft.conclusion),
+    };
+    const sourceOf = new Map(findings.map((f) => [f.id, f.source]));
+    const claims = outcomes.map(({ shown, label, kept, rewritten }) => ({
+      text: shown.text,
+      label,
+      findings: shown.findings,
+      sources: [...new Set(shown.findings.map((id) => sourceOf.get(id) as number))].sort((a, b) => a - b),
+      kept,
+      rewritten,
+    }));
+    for (const claim of claims) this.claimsTotal.inc({ label: claim.label });
+    return { draft: checked, shown: (sentence) => show.get(sentence) ?? 'plain', claims };
+  }
+
+  private verifyStep(run: Run, key: string, sentences: SentenceForVerifying[]): Promise<Verdict[]> {
+    const again = key === Step.Reverification;
     return this.runStep(run, {
-      key: Step.Verification,
-      stage: 'verify',
+      key,
+      stage: again ? 'reverify' : 'verify',
       agent: 'verifier',
       started: { sentences: sentences.length },
-      resume: (data) => data as VerifiedClaim[],
+      resume: (data) => data as Verdict[],
       work: async () => {
         try {
-          const { claims, usage } = await run.withDeadline((signal) =>
-            this.verifier.verify(run.task.tenantId, findings, sentences, run.budget, VERIFY_SHARE, signal),
+          const { verdicts, usage } = await run.withDeadline((signal) =>
+            this.verifier.verify(run.task.tenantId, sentences, run.budget, VERIFY_SHARE, signal),
           );
-          const labels = countBy(claims.map((c) => c.label));
-          return { value: claims, checkpoint: { data: claims, usage }, finished: { claims: claims.length, ...labels } };
+          const labels = countBy(verdicts.map((v) => v.label));
+          return { value: verdicts, checkpoint: { data: verdicts, usage }, finished: { ...labels } };
         } catch (error) {
-          if (await this.fellBack(run, 'verify', error, 'evidence_list')) run.failed = 'verifier';
-          const unverified = sentences.map((s): VerifiedClaim => ({
-            sentence: s.id,
-            text: s.text,
-            label: 'unverified',
-            findings: [],
-            sources: [],
-          }));
+          // A first check that failed leaves an unchecked report, which is not shown; a second
+          // check that failed leaves its rewrites marked as unverified.
+          if (
+            (await this.fellBack(run, again ? 'reverify' : 'verify', error, again ? 'marked' : 'evidence_list')) &&
+            !again
+          )
+            run.failed = 'verifier';
+          const unverified = sentences.map((s): Verdict => ({ sentence: s.id, label: 'unverified', reason: '' }));
           return { value: unverified, finished: { budget_exhausted: run.partial } };
+        }
+      },
+    });
+  }
+
+  private reviseStep(
+    run: Run,
+    findings: FindingForWriting[],
+    sentences: SentenceForRevising[],
+  ): Promise<Map<number, DraftSentence | null>> {
+    return this.runStep(run, {
+      key: Step.Revision,
+      stage: 'revise',
+      agent: 'writer',
+      started: { sentences: sentences.length },
+      resume: (data) => new Map(data as [number, DraftSentence | null][]),
+      work: async () => {
+        try {
+          const { revisions, usage } = await run.withDeadline((signal) =>
+            this.writer.revise(
+              run.task.tenantId,
+              run.task.question,
+              run.task.params.language,
+              findings,
+              sentences,
+              run.budget,
+              VERIFY_SHARE,
+              signal,
+            ),
+          );
+          const removed = [...revisions.values()].filter((r) => r === null).length;
+          return {
+            value: revisions,
+            checkpoint: { data: [...revisions], usage },
+            finished: { rewritten: revisions.size - removed, removed },
+          };
+        } catch (error) {
+          // Without rewrites each sentence keeps its first verdict: removed, or marked.
+          await this.fellBack(run, 'revise', error, 'marked');
+          return { value: new Map(), finished: { budget_exhausted: run.partial } };
         }
       },
     });
@@ -422,7 +559,7 @@ export class DeepResearchRunner extends ResearchRunner {
     run: Run,
     stage: string,
     error: unknown,
-    fallback: 'question' | 'evidence_list',
+    fallback: 'question' | 'evidence_list' | 'marked',
   ): Promise<boolean> {
     const failure = run.failSoft(error);
     if (!failure) return false;
@@ -436,10 +573,11 @@ export class DeepResearchRunner extends ResearchRunner {
     report: string,
     sources: ResearchSource[],
     findings: ResearchFinding[],
-    claims: VerifiedClaim[],
+    claims: ResearchClaim[],
     evidence: ResearchResult['evidence'],
     readings: Map<number, SourceReading>,
   ): ResearchResult {
+    const counted = (label: string) => claims.filter((c) => c.kept && c.label === label).length;
     return {
       engine: this.engine,
       language: run.task.params.language,
@@ -449,12 +587,7 @@ export class DeepResearchRunner extends ResearchRunner {
       partial_reason: run.partialReason(),
       sources,
       findings,
-      claims: claims.map(({ text, label, sources: cited, findings: ids }) => ({
-        text,
-        label,
-        sources: cited,
-        findings: ids,
-      })),
+      claims,
       usage: run.budget.usage(),
       stats: {
         sources: sources.length,
@@ -462,6 +595,13 @@ export class DeepResearchRunner extends ResearchRunner {
         findings: findings.length,
         findings_dropped: [...readings.values()].reduce((sum, r) => sum + r.dropped, 0),
         sources_skipped: run.skipped.length,
+        sentences: claims.length,
+        sentences_supported: counted('supported'),
+        sentences_marked: claims.filter((c) => c.kept && ['partially_supported', 'unverified'].includes(c.label))
+          .length,
+        sentences_synthesis: counted('synthesis'),
+        sentences_removed: claims.filter((c) => !c.kept).length,
+        sentences_rewritten: claims.filter((c) => c.rewritten).length,
       },
     };
   }

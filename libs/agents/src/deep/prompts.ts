@@ -11,7 +11,7 @@ function escapeAttribute(value: string): string {
 
 /** Source text may contain our own tags; neutralise them so they cannot close the data block. */
 function asData(text: string): string {
-  return text.replace(/<\/?(source|finding|findings|sentence|sentences|question|sub_questions)\b/gi, (tag) =>
+  return text.replace(/<\/?(source|finding|findings|sentence|sentences|question|sub_questions|text|quote)\b/gi, (tag) =>
     tag.replace('<', '‹'),
   );
 }
@@ -98,8 +98,11 @@ export function writeMessages(
         `You write a research report in ${languageInstruction}. Use only the findings given: no outside knowledge. ` +
         'Organise it in sections with short headings; every sentence of a section states what findings show and ' +
         'lists the ids of the findings it rests on (at least one). Findings may be in another language than the ' +
-        'report: translate their content, never copy a quote as your sentence. End with conclusion sentences (with ' +
-        'their finding ids) and one statement of what remains uncertain or unknown from these findings. Title, ' +
+        'report: translate their content, never copy a quote as your sentence. End with conclusion sentences: ' +
+        'each lists the ids of the findings it rests on, or, when it is your own synthesis across findings that no ' +
+        'finding states, cites none and has "synthesis": true (it is shown marked as such). Then one statement of ' +
+        'what remains uncertain or unknown from these findings. Every sentence is checked against the quotes it ' +
+        'cites: one that says more than they do is corrected or removed. Title, ' +
         'headings and every sentence are in the report language. Reply with JSON only.',
     },
     {
@@ -122,27 +125,75 @@ export function writeMessages(
 export interface SentenceForVerifying {
   id: number;
   text: string;
-  findings: string[];
+  /** The findings the sentence cites, with their quotes: all the verifier may judge it by. */
+  findings: FindingForWriting[];
 }
 
-export function verifyMessages(findings: FindingForWriting[], sentences: SentenceForVerifying[]): LlmMessage[] {
+function quoteLines(findings: FindingForWriting[]): string[] {
+  return findings.map((f) => `<quote finding="${f.id}" source="${f.source}">${asData(f.quote)}</quote>`);
+}
+
+export function verifyMessages(sentences: SentenceForVerifying[]): LlmMessage[] {
   return [
     {
       role: 'system',
       content:
-        'You check a draft against its evidence. Split each sentence into its atomic factual claims. Label each ' +
-        'claim "supported" when the findings state it, "contradicted" when a finding states otherwise, and ' +
-        '"unverified" when the findings neither state nor contradict it. Give the sentence number and the ids of ' +
-        'the findings the label rests on. Reply with JSON only.',
+        'You check report sentences against the quotes they cite. Judge each sentence only by its own quotes, not ' +
+        'by what you know or by other sentences. Label it "supported" when its quotes state everything the sentence ' +
+        'says; "partially_supported" when they state part of it and the rest goes beyond them (a number, a cause, ' +
+        'a comparison, a date they do not give); "unsupported" when they do not state it; "contradicted" when a ' +
+        'quote states otherwise. A sentence may be in another language than its quotes: judge the meaning. Give a ' +
+        'short reason naming what is not stated. Reply with JSON only.',
     },
     {
       role: 'user',
       content: [
+        '<sentences>',
+        ...sentences.flatMap((s) => [
+          `<sentence id="${s.id}">`,
+          `<text>${asData(s.text)}</text>`,
+          ...quoteLines(s.findings),
+          '</sentence>',
+        ]),
+        '</sentences>',
+      ].join('\n'),
+    },
+  ];
+}
+
+export interface SentenceForRevising extends SentenceForVerifying {
+  label: string;
+  reason: string;
+}
+
+export function reviseMessages(
+  question: string,
+  languageInstruction: string,
+  findings: FindingForWriting[],
+  sentences: SentenceForRevising[],
+): LlmMessage[] {
+  return [
+    {
+      role: 'system',
+      content:
+        `You correct sentences of a research report written in ${languageInstruction}. A checker found that each ` +
+        'sentence below says more than, or otherwise than, the quotes it cites. Rewrite each so that it states ' +
+        'only what findings state, in the report language, and list the ids of the findings it rests on (at least ' +
+        'one). When no finding supports anything of it, reply with an empty text to remove it. Use only the ' +
+        'findings given: no outside knowledge. Reply with JSON only.',
+    },
+    {
+      role: 'user',
+      content: [
+        `<question>${asData(question)}</question>`,
         ...findingsBlock(findings),
         '<sentences>',
-        ...sentences.map(
-          (s) => `<sentence id="${s.id}" findings="${s.findings.join(',')}">${asData(s.text)}</sentence>`,
-        ),
+        ...sentences.flatMap((s) => [
+          `<sentence id="${s.id}" label="${escapeAttribute(s.label)}" reason="${escapeAttribute(s.reason)}">`,
+          `<text>${asData(s.text)}</text>`,
+          ...quoteLines(s.findings),
+          '</sentence>',
+        ]),
         '</sentences>',
       ].join('\n'),
     },

@@ -32,10 +32,19 @@ function sourceList(sources: ResearchSource[], wording: ReportWording): string[]
   ];
 }
 
+/** After a sentence the verifier could not confirm from the quotes it cites. */
+export const UNVERIFIED_MARK = '⚠';
+/** After a sentence of the writer's own synthesis, which cites no finding. */
+export const SYNTHESIS_MARK = '◇';
+
+/** How a draft sentence is shown: as written, marked unverified, or left out. */
+export type SentenceShown = 'plain' | 'unverified' | 'omitted';
+
 /**
- * Renders a validated draft under its notices (why it is partial): each sentence followed by the numbers of the sources its findings
- * come from, then the conclusion with its uncertainty, then every source read. Returns the
- * sentences with what they cite, for the final check.
+ * Renders a validated draft under its notices (why it is partial): each sentence followed by the
+ * numbers of the sources its findings come from and its mark, if any, then the conclusion with
+ * its uncertainty, what the marks used mean, and every source read. Returns the sentences with
+ * what they cite, for the final check.
  */
 export function renderDraft(
   draft: DraftReply,
@@ -43,27 +52,38 @@ export function renderDraft(
   sources: ResearchSource[],
   wording: ReportWording,
   notices: readonly string[],
-  omitted: ReadonlySet<DraftSentence> = new Set(),
+  shown: (sentence: DraftSentence) => SentenceShown = () => 'plain',
 ): RenderedReport {
   const sourceOf = new Map(findings.map((f) => [f.id, f.source]));
   const sentences: CitedSentence[] = [];
+  const marks = new Set<string>();
+  const mark = (text: string, which: string) => {
+    marks.add(which);
+    return `${text} ${which}`;
+  };
   const render = (sentence: DraftSentence) => {
     const numbers = [...new Set(sentence.findings.map((id) => sourceOf.get(id) as number))].sort((a, b) => a - b);
     sentences.push({ text: sentence.text, sources: numbers, findingSources: numbers });
     const text = escapeMarkdown(singleLine(sentence.text));
-    return numbers.length > 0 ? `${text} ${numbers.map((n) => `[${n}]`).join('')}` : text;
+    const cited = numbers.length > 0 ? `${text} ${numbers.map((n) => `[${n}]`).join('')}` : text;
+    if (sentence.synthesis) return mark(cited, SYNTHESIS_MARK);
+    return shown(sentence) === 'unverified' ? mark(cited, UNVERIFIED_MARK) : cited;
   };
+  const kept = (list: DraftSentence[]) => list.filter((s) => shown(s) !== 'omitted');
 
   const lines = [`# ${escapeMarkdown(singleLine(draft.title))}`, ''];
   for (const notice of notices) lines.push(`> ${notice}`, '');
   for (const section of draft.sections) {
-    const kept = section.sentences.filter((s) => !omitted.has(s));
-    if (kept.length === 0) continue;
-    lines.push(`## ${escapeMarkdown(singleLine(section.heading))}`, '', kept.map(render).join(' '), '');
+    const shownHere = kept(section.sentences);
+    if (shownHere.length === 0) continue;
+    lines.push(`## ${escapeMarkdown(singleLine(section.heading))}`, '', shownHere.map(render).join(' '), '');
   }
-  const conclusion = draft.conclusion.filter((s) => !omitted.has(s)).map(render);
-  if (draft.uncertainty) conclusion.push(escapeMarkdown(singleLine(draft.uncertainty)));
+  const conclusion = kept(draft.conclusion).map(render);
+  // What remains uncertain is the writer's own judgement of the findings, and is marked as such.
+  if (draft.uncertainty) conclusion.push(mark(escapeMarkdown(singleLine(draft.uncertainty)), SYNTHESIS_MARK));
   lines.push(`## ${wording.conclusion}`, '', conclusion.join(' '), '');
+  if (marks.has(UNVERIFIED_MARK)) lines.push(`${UNVERIFIED_MARK} ${wording.unverifiedMark}`, '');
+  if (marks.has(SYNTHESIS_MARK)) lines.push(`${SYNTHESIS_MARK} ${wording.synthesisMark}`, '');
   lines.push(...sourceList(sources, wording), '');
   return { markdown: lines.join('\n'), sentences, verbatim: sources.map((source) => source.title) };
 }

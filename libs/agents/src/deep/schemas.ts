@@ -81,6 +81,11 @@ export const findingsSchema = (subQuestions: number): JsonSchemaFormat => ({
 export interface DraftSentence {
   text: string;
   findings: string[];
+  /**
+   * Conclusion sentences only: the writer's own synthesis across the findings, citing none. It is
+   * shown with a mark that says so; every other sentence cites findings and is verified.
+   */
+  synthesis?: boolean;
 }
 
 export interface DraftReply {
@@ -90,14 +95,24 @@ export interface DraftReply {
   uncertainty: string;
 }
 
-/** A draft whose sentences may cite only the findings given. */
-export function draftSchema(ids: readonly string[]): JsonSchemaFormat {
-  const sentence = {
+function sentenceSchema(ids: readonly string[], withSynthesis: boolean) {
+  return {
     type: 'object',
     additionalProperties: false,
-    required: ['text', 'findings'],
-    properties: { text: string, findings: findingIds(ids) },
+    required: withSynthesis ? ['text', 'findings', 'synthesis'] : ['text', 'findings'],
+    properties: {
+      text: string,
+      findings: findingIds(ids),
+      ...(withSynthesis ? { synthesis: { type: 'boolean' } } : {}),
+    },
   } as const;
+}
+
+/**
+ * A draft whose sentences may cite only the findings given. A section sentence always cites; a
+ * conclusion sentence cites, or is marked as the writer's synthesis.
+ */
+export function draftSchema(ids: readonly string[]): JsonSchemaFormat {
   return {
     name: 'report_draft',
     schema: {
@@ -114,41 +129,75 @@ export function draftSchema(ids: readonly string[]): JsonSchemaFormat {
             type: 'object',
             additionalProperties: false,
             required: ['heading', 'sentences'],
-            properties: { heading: string, sentences: { type: 'array', minItems: 1, maxItems: 10, items: sentence } },
+            properties: {
+              heading: string,
+              sentences: { type: 'array', minItems: 1, maxItems: 10, items: sentenceSchema(ids, false) },
+            },
           },
         },
-        conclusion: { type: 'array', minItems: 1, maxItems: 4, items: sentence },
+        conclusion: { type: 'array', minItems: 1, maxItems: 4, items: sentenceSchema(ids, true) },
         uncertainty: string,
       },
     },
   };
 }
 
-export type ClaimLabel = 'supported' | 'contradicted' | 'unverified';
+/** How the verifier judges a sentence against the quotes it cites. */
+export const VERDICT_LABELS = ['supported', 'partially_supported', 'unsupported', 'contradicted'] as const;
+export type VerdictLabel = (typeof VERDICT_LABELS)[number];
 
 export interface VerificationReply {
-  claims: { sentence: number; claim: string; label: ClaimLabel; findings: string[] }[];
+  verdicts: { sentence: number; label: VerdictLabel; reason: string }[];
 }
 
-/** Labels for the sentences numbered `first` to `last`, citing only the findings given. */
-export const verificationSchema = (ids: readonly string[], first: number, last: number): JsonSchemaFormat => ({
-  name: 'claim_verification',
+/** A verdict for each of the sentences numbered `first` to `last`. */
+export const verificationSchema = (first: number, last: number): JsonSchemaFormat => ({
+  name: 'sentence_verification',
   schema: {
     type: 'object',
     additionalProperties: false,
-    required: ['claims'],
+    required: ['verdicts'],
     properties: {
-      claims: {
+      verdicts: {
         type: 'array',
-        maxItems: 60,
+        maxItems: last - first + 1,
         items: {
           type: 'object',
           additionalProperties: false,
-          required: ['sentence', 'claim', 'label', 'findings'],
+          required: ['sentence', 'label', 'reason'],
           properties: {
             sentence: { type: 'integer', minimum: first, maximum: last },
-            claim: string,
-            label: { type: 'string', enum: ['supported', 'contradicted', 'unverified'] },
+            label: { type: 'string', enum: [...VERDICT_LABELS] },
+            reason: string,
+          },
+        },
+      },
+    },
+  },
+});
+
+export interface RevisionReply {
+  sentences: { sentence: number; text: string; findings: string[] }[];
+}
+
+/** A rewrite of each sentence named (an empty text drops it), citing only the findings given. */
+export const revisionSchema = (sentences: readonly number[], ids: readonly string[]): JsonSchemaFormat => ({
+  name: 'sentence_revision',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sentences'],
+    properties: {
+      sentences: {
+        type: 'array',
+        maxItems: sentences.length,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['sentence', 'text', 'findings'],
+          properties: {
+            sentence: { type: 'integer', enum: [...sentences] },
+            text: string,
             findings: findingIds(ids),
           },
         },

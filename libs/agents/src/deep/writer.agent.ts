@@ -12,8 +12,8 @@ import {
 } from '../extractive/report-language';
 import { BudgetTracker, addUsage, emptyUsage } from './budget';
 import { askModel } from './model-call';
-import { FindingForWriting, writeMessages } from './prompts';
-import { DraftReply, DraftSentence, draftSchema } from './schemas';
+import { FindingForWriting, SentenceForRevising, reviseMessages, writeMessages } from './prompts';
+import { DraftReply, DraftSentence, RevisionReply, draftSchema, revisionSchema } from './schemas';
 
 const MAX_DRAFT_TOKENS = 4000;
 
@@ -48,6 +48,11 @@ export function draftProblems(draft: DraftReply, findingIds: ReadonlySet<string>
   });
   draft.conclusion.forEach((sentence, i) => {
     foreign(sentence.text, `conclusion sentence ${i + 1}`);
+    if (sentence.findings.length === 0 && !sentence.synthesis) {
+      problems.push(
+        `conclusion sentence ${i + 1} cites no finding and is not marked as synthesis; cite findings or mark it`,
+      );
+    }
     for (const id of sentence.findings) {
       if (!findingIds.has(id)) problems.push(`conclusion sentence ${i + 1} cites ${id}, which is not a finding id`);
     }
@@ -73,13 +78,18 @@ export function allSentences(draft: DraftReply): DraftSentence[] {
 /**
  * Makes a draft valid by removing what cannot be backed or read: unknown finding ids, section
  * sentences left without a finding, sentences in another language than the one asked for, empty
- * sentences and sections. Never adds anything.
+ * sentences and sections. A conclusion sentence that cites nothing is shown as the writer's
+ * synthesis, and one that cites findings is verified as any other. Never adds anything.
  */
 export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>, language: string): DraftReply {
-  const keep = (sentence: DraftSentence) => ({
+  const keep = (sentence: DraftSentence): DraftSentence => ({
     text: inRequestedLanguage(sentence.text, language) ? sentence.text.trim() : '',
     findings: [...new Set(sentence.findings.filter((id) => findingIds.has(id)))],
   });
+  const concluding = (sentence: DraftSentence): DraftSentence => {
+    const kept = keep(sentence);
+    return { ...kept, synthesis: kept.findings.length === 0 };
+  };
   return {
     title: draft.title.trim(),
     sections: draft.sections
@@ -88,7 +98,7 @@ export function repairDraft(draft: DraftReply, findingIds: ReadonlySet<string>, 
         sentences: section.sentences.map(keep).filter((s) => s.text.length > 0 && s.findings.length > 0),
       }))
       .filter((section) => section.sentences.length > 0),
-    conclusion: draft.conclusion.map(keep).filter((s) => s.text.length > 0),
+    conclusion: draft.conclusion.map(concluding).filter((s) => s.text.length > 0),
     uncertainty: draft.uncertainty.trim(),
   };
 }
@@ -164,5 +174,49 @@ export class Writer {
     if (problems.length > 0)
       this.logger.warn({ problems: problems.slice(0, 10) }, 'draft repaired by removing sentences');
     return { draft: repaired, usage, rewritten };
+  }
+
+  /**
+   * Rewrites, once, the sentences the verifier did not find supported, told the verdict and shown
+   * the quotes they cite. Each comes back rewritten, or null when the writer removed it or its
+   * rewrite cannot be used (another language, no known finding); a sentence the reply leaves out
+   * is not in the map.
+   */
+  @TrackResearchTask('writer')
+  async revise(
+    tenantId: string,
+    question: string,
+    language: string,
+    findings: FindingForWriting[],
+    sentences: SentenceForRevising[],
+    budget: BudgetTracker,
+    share: number,
+    signal: AbortSignal,
+  ): Promise<{ revisions: Map<number, DraftSentence | null>; usage: UsageEntry }> {
+    const ids = new Set(findings.map((f) => f.id));
+    const { response, usage } = await askModel<RevisionReply>(this.llm, budget, {
+      tenantId,
+      stage: 'writer',
+      share,
+      messages: reviseMessages(question, reportWording(language).instruction, findings, sentences),
+      schema: revisionSchema(
+        sentences.map((s) => s.id),
+        [...ids],
+      ),
+      maxTokens: MAX_DRAFT_TOKENS,
+      minTokens: 256,
+      temperature: 0,
+      signal,
+    });
+    const asked = new Set(sentences.map((s) => s.id));
+    const revisions = new Map<number, DraftSentence | null>();
+    for (const revision of response.value.sentences) {
+      if (!asked.has(revision.sentence) || revisions.has(revision.sentence)) continue;
+      const text = inRequestedScript(revision.text.trim(), language);
+      const cited = [...new Set(revision.findings.filter((id) => ids.has(id)))];
+      const usable = text.length > 0 && cited.length > 0 && inRequestedLanguage(text, language);
+      revisions.set(revision.sentence, usable ? { text, findings: cited } : null);
+    }
+    return { revisions, usage };
   }
 }

@@ -179,6 +179,8 @@ function verifyQuotes(findings: ResearchFinding[], sources: StoredSource[]): Res
         : 'unverified',
     sources: [finding.source],
     findings: [finding.id],
+    kept: true,
+    rewritten: false,
   }));
 }
 

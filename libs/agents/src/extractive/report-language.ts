@@ -26,6 +26,12 @@ export interface ReportWording {
   /** Every source read gave replies that could not be used: nothing was found in them. */
   readingFailed: (sources: number) => string;
   partial: (budget: BudgetKind) => string;
+  /** What the mark after a sentence the verifier could not confirm means. */
+  unverifiedMark: string;
+  /** What the mark after a sentence of the writer's own synthesis means. */
+  synthesisMark: string;
+  /** Verification was turned off for this research. */
+  notVerified: string;
   /** How the writer is told to write: the language and, for Chinese, the script. */
   instruction: string;
 }
@@ -59,6 +65,9 @@ const ENGLISH: ReportWording = {
   partial: (budget) =>
     `This report is partial: the ${{ tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' }[budget]} ` +
     'budget ran out before the research was complete.',
+  unverifiedMark: 'The sentence marked so could not be confirmed from the quotes it cites; read its sources.',
+  synthesisMark: "The sentence marked so is the writer's synthesis of the findings; no single source states it.",
+  notVerified: 'The sentences of this report were not checked against the quotes they cite: verification was off.',
   instruction: 'English',
 };
 
@@ -79,6 +88,9 @@ const TRADITIONAL_CHINESE: ReportWording = {
   readingFailed: (sources) => `模型對找到的 ${sources} 個來源的閱讀結果都無法使用，因此本報告沒有研究發現。`,
   partial: (budget) =>
     `本報告不完整：研究完成前已用盡${{ tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' }[budget]}預算。`,
+  unverifiedMark: '標示此記號的句子無法由其引用的原文證實，請查閱其來源。',
+  synthesisMark: '標示此記號的句子是撰寫者對研究發現的綜合判斷，並非任何單一來源的陳述。',
+  notVerified: '本報告的句子未與其引用的原文核對：此研究關閉了查核。',
   instruction:
     'Traditional Chinese as written in Taiwan (繁體中文). Use Traditional characters only; never Simplified ' +
     'characters (write 這、們、個、說、為、發、與、國, not 这、们、个、说、为、发、与、国)',
@@ -101,6 +113,9 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   readingFailed: (sources) => `模型对找到的 ${sources} 个来源的阅读结果都无法使用，因此本报告没有研究发现。`,
   partial: (budget) =>
     `本报告不完整：研究完成前已用尽${{ tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' }[budget]}预算。`,
+  unverifiedMark: '标示此记号的句子无法由其引用的原文证实，请查阅其来源。',
+  synthesisMark: '标示此记号的句子是撰写者对研究发现的综合判断，并非任何单一来源的陈述。',
+  notVerified: '本报告的句子未与其引用的原文核对：此研究关闭了核查。',
   instruction: 'Simplified Chinese (简体中文)',
 };
 
@@ -125,6 +140,10 @@ const JAPANESE: ReportWording = {
     `見つかった ${sources} 件の出典についてモデルの読み取り結果がいずれも使えなかったため、この報告書には調査結果がありません。`,
   partial: (budget) =>
     `この報告は不完全です：調査が終わる前に${{ tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' }[budget]}の予算を使い切りました。`,
+  unverifiedMark: 'この記号の付いた文は、引用した原文から確認できませんでした。出典を確認してください。',
+  synthesisMark:
+    'この記号の付いた文は、調査結果をもとにした執筆者の総合的な判断であり、単一の出典の記述ではありません。',
+  notVerified: 'この報告書の文は引用した原文と照合されていません（検証はオフでした）。',
   instruction: 'Japanese (日本語)',
 };
 

@@ -126,7 +126,9 @@ export const WORKER_METRICS: Provider[] = [
   }),
   makeCounterProvider({
     name: Metric.Claims,
-    help: 'Verified claims by label (supported, contradicted, unverified).',
+    help:
+      'Report sentences by their final label (supported, partially_supported, unsupported, contradicted, unverified, ' +
+      'synthesis).',
     labelNames: ['label'],
   }),
   makeCounterProvider({

@@ -56,17 +56,30 @@ export class ResearchFindingDto {
 }
 
 export class ResearchClaimDto {
-  @ApiProperty()
+  @ApiProperty({ description: 'The sentence as the report shows it, or as written when it was removed.' })
   text: string;
 
-  @ApiProperty({ enum: ['supported', 'contradicted', 'unverified'] })
+  @ApiProperty({
+    enum: ['supported', 'partially_supported', 'unsupported', 'contradicted', 'unverified', 'synthesis'],
+    description:
+      'The verdict on the sentence against the quotes it cites. A sentence not supported is rewritten once and ' +
+      'checked again; if it is still unsupported or contradicted it is removed (kept: false); if it is still only ' +
+      'partially supported, or was never checked (unverified), it is kept and marked ⚠ in the report. A ' +
+      'synthesis sentence cites no finding and is marked ◇.',
+  })
   label: string;
 
   @ApiProperty({ type: [Number] })
   sources: number[];
 
-  @ApiProperty({ type: [String], description: 'Ids of the findings the label rests on.' })
+  @ApiProperty({ type: [String], description: 'Ids of the findings the sentence cites.' })
   findings: string[];
+
+  @ApiProperty({ description: 'False for a sentence removed from the report.' })
+  kept: boolean;
+
+  @ApiProperty({ description: 'True when the sentence was rewritten after the first check.' })
+  rewritten: boolean;
 }
 
 export class UsageEntryDto {
