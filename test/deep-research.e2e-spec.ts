@@ -135,7 +135,7 @@ describe('deep research engine', () => {
 
   it('runs independent LLM calls in parallel: wall time follows the critical path, not the sum', async () => {
     llm.setLatency(200);
-    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, depth: 1 });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
     // plan, 6 reads, the draft, and the 13 sentences verified in 2 batches: 10 calls of 200 ms, 2 s in
@@ -361,7 +361,12 @@ describe('deep research engine', () => {
   it('leaves out a source the model fails on, reads the others, and says so in the report', async () => {
     // A 400 is not retried: exactly one source's read fails for good.
     llm.inject({ status: 400 }, { schema: 'source_findings', call: 1 });
-    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, language: 'en' });
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      depth: 1,
+      language: 'en',
+    });
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
     const { result } = research;
@@ -519,6 +524,7 @@ describe('deep research engine', () => {
     const id = await stack.submit({
       question: 'lithium battery supply 2024',
       max_sources: 6,
+      depth: 1,
       language: 'en',
       budget: { max_seconds: 5 },
     });
@@ -540,40 +546,39 @@ describe('deep research engine', () => {
     expect(llm.callsFor('report_draft').length).toBeGreaterThan(0);
   });
 
-  it('resumes after the read stage without repeating finished LLM calls when its worker is killed', async () => {
+  it('resumes after both rounds without repeating finished LLM calls when its worker is killed', async () => {
     llm.inject({ hang: true }, { schema: 'report_draft' });
-    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6 });
+    const id = await stack.submit({ question: 'lithium battery supply 2024', max_sources: 6, depth: 2 });
     await waitFor('the draft call', () => llm.callsFor('report_draft').length === 1, 20000);
     const [worker] = stack.workers.splice(0, 1);
     worker!.kill('SIGKILL');
     await worker!.waitForExit();
 
+    // Every step of both rounds is stored: the plan, the first search and its reads, the gap
+    // analysis, the follow-up search and its reads.
+    const sources = await sourcesOf(id);
+    expect(sources.length).toBeGreaterThan(6);
     const steps = await stack.database.query<{ step: string }>(
       `SELECT step FROM research_steps WHERE research_id = $1`,
       [id],
     );
-    expect(steps.map((s) => s.step).sort()).toEqual([
-      'plan',
-      'read:1',
-      'read:2',
-      'read:3',
-      'read:4',
-      'read:5',
-      'read:6',
-      'search',
-    ]);
+    expect(steps.map((s) => s.step).sort()).toEqual(
+      ['plan', 'search', 'gaps:1', 'search:2', ...sources.map((s) => `read:${s.n}`)].sort(),
+    );
 
     await stack.startWorker();
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
     expect(research.attempts).toBe(2);
     expect(llm.callsFor('research_plan')).toHaveLength(1);
-    expect(llm.callsFor('source_findings')).toHaveLength(6);
+    expect(llm.callsFor('gap_analysis')).toHaveLength(1);
+    expect(llm.callsFor('source_findings')).toHaveLength(sources.length);
     expect(llm.callsFor('report_draft')).toHaveLength(2);
-    // 13 sentences, verified in 2 batches, only by the second run.
-    expect(llm.callsFor('sentence_verification')).toHaveLength(2);
+    expect(research.result.rounds.map((r: { round: number }) => r.round)).toEqual([1, 2]);
+    expect(research.result.rounds[0].sources + research.result.rounds[1].sources).toBe(sources.length);
     // The ledger counts the calls of both runs that produced the result.
-    expect(research.result.usage.stages.reader.calls).toBe(6);
+    expect(research.result.usage.stages.reader.calls).toBe(sources.length);
+    expect(research.result.usage.stages.planner.calls).toBe(2);
     await sleep(10);
   });
 
@@ -600,6 +605,101 @@ describe('deep research engine', () => {
     expect(research.result).toMatchObject({ evidence: 'none', findings: [], claims: [] });
     expect(research.result.report).toContain('No source found matches this question');
     expect(llm.callsFor('report_draft')).toHaveLength(0);
+    expect(research.result).toMatchObject({ rounds: [], stop_reason: 'no_new_sources' });
+  });
+
+  it('takes the configured depth by default and refuses a depth above the maximum, naming the field', async () => {
+    const id = await stack.submit({ question: 'quantum chromodynamics lattice gauge theory', language: 'en' });
+    expect((await stack.http.get(`/api/v1/research/${id}`)).body.depth).toBe(2);
+    const response = await stack.http.post('/api/v1/research', { question: 'q', depth: 4 });
+    expect(response.status).toBe(400);
+    expect(response.body.error.details).toEqual([
+      { field: 'depth', message: 'depth must not be greater than 3 (RESEARCH_DEPTH_MAX)' },
+    ]);
+    expect((await stack.http.post('/api/v1/research', { question: 'q', depth: 0 })).status).toBe(400);
+    await stack.waitForStatus(id, ['completed', 'failed'], 30000);
+  });
+
+  it('stops after one round when the gap analysis finds every sub-question answered', async () => {
+    llm.inject(
+      {
+        transform: (_reply, request) => ({
+          sub_questions: [1, 2, 3]
+            .filter(
+              (n) =>
+                n <=
+                (request.schema as { properties: { sub_questions: { maxItems: number } } }).properties.sub_questions
+                  .maxItems,
+            )
+            .map((n) => ({ sub_question: n, status: 'answered' })),
+          queries: ['something else entirely'],
+        }),
+      },
+      { schema: 'gap_analysis' },
+    );
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      depth: 3,
+      language: 'en',
+    });
+    const { result } = await stack.waitForStatus(id, ['completed'], 30000);
+    expect(result.stop_reason).toBe('answered');
+    expect(result.rounds).toHaveLength(1);
+    expect(llm.callsFor('gap_analysis')).toHaveLength(1);
+    const events = await stack.database.query<{ type: string; data: Record<string, unknown> }>(
+      `SELECT type, data FROM research_events WHERE research_id = $1 ORDER BY seq`,
+      [id],
+    );
+    expect(events).toContainEqual({ type: 'rounds.stopped', data: { rounds: 1, depth: 3, reason: 'answered' } });
+  });
+
+  it('searches again for what the first round left open, reads only new sources, and says why it stopped', async () => {
+    // Found only by the follow-up query: no word of it but "battery" is in the question.
+    await stack.addDocument({
+      title: 'Sodium-ion battery note',
+      text: 'Sodium-ion battery cells entered mass production at CATL in late 2023. Their cost is below that of older cells.',
+    });
+    llm.inject(
+      {
+        transform: () => ({
+          sub_questions: [{ sub_question: 2, status: 'unanswered' }],
+          queries: ['sodium-ion cells'],
+        }),
+      },
+      { schema: 'gap_analysis' },
+    );
+    const id = await stack.submit({
+      question: 'lithium battery supply 2024',
+      max_sources: 6,
+      depth: 2,
+      language: 'en',
+    });
+    const { result } = await stack.waitForStatus(id, ['completed'], 30000);
+    expect(result.stop_reason).toBe('depth');
+    expect(result.rounds).toHaveLength(2);
+    const [first, second] = result.rounds;
+    expect(first).toMatchObject({ round: 1, sources: 6, sources_read: 6 });
+    expect(first.queries[0]).toBe('lithium battery supply 2024');
+    expect(second).toMatchObject({ round: 2, queries: ['sodium-ion cells'], sources: 1, sources_read: 1 });
+    expect(second.findings).toBeGreaterThan(0);
+    // The new source is numbered after the first round's, and its findings go to the writer.
+    const sodium = result.sources.find((s: { title: string }) => s.title === 'Sodium-ion battery note');
+    expect(sodium.n).toBe(7);
+    expect(
+      result.findings.some(
+        (f: { source: number; quote: string }) => f.source === 7 && f.quote.startsWith('Sodium-ion'),
+      ),
+    ).toBe(true);
+    expect(String(llm.callsFor('report_draft')[0]?.messages[1]?.content)).toContain('<finding id="F13" source="7"');
+    expect(result.plan.sub_questions).toHaveLength(3);
+    // The gap analysis saw findings only, never the text of a source.
+    const prompt = String(llm.callsFor('gap_analysis')[0]?.messages[1]?.content);
+    expect(prompt).toContain('<finding id="F1" source="1" sub_question="1"');
+    expect(prompt).not.toContain('Unrelated sentence number');
+    expect(prompt).toContain('<queries_run>\n- lithium battery supply 2024');
+    // Each page was read once: six in round 1, one in round 2.
+    expect(llm.callsFor('source_findings')).toHaveLength(7);
   });
 });
 

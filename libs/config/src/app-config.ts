@@ -198,5 +198,7 @@ export class AppConfig {
   readonly budgetMaxima: BudgetLimits;
   /** Fewer sources with findings than this, and the report says the evidence is insufficient. */
   readonly evidenceMinSources: number;
+  /** Search-and-read rounds of the deep engine: a research's unless it asks for another, and the most it may. */
+  readonly depth: { readonly default: number; readonly max: number };
   readonly passages: PassageSettings;
 }

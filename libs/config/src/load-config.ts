@@ -199,6 +199,10 @@ export function loadConfig(env: Env): AppConfig {
     }
   }
 
+  const depth = { default: read.int('RESEARCH_DEPTH', 2, 1, 10), max: read.int('RESEARCH_DEPTH_MAX', 3, 1, 10) };
+  if (depth.default > depth.max)
+    read.problems.push(`RESEARCH_DEPTH (${depth.default}) is above RESEARCH_DEPTH_MAX (${depth.max})`);
+
   const values: AppConfig = {
     ...base,
     auth: readAuth(read, nodeEnv),
@@ -222,6 +226,7 @@ export function loadConfig(env: Env): AppConfig {
     budgetDefaults,
     budgetMaxima,
     evidenceMinSources: read.int('RESEARCH_MIN_SOURCES', 2, 1, 50),
+    depth,
     passages: readPassages(read),
   };
   if (!local) {

@@ -39,6 +39,7 @@ export type {
   ResearchFailure,
   ResearchFinding,
   ResearchResult,
+  ResearchRound,
   ResearchSource,
   ResearchUsage,
   UsageEntry,

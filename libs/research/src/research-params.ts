@@ -21,6 +21,11 @@ export interface ResearchParams {
    * before a request could choose: they search the corpus, the only provider there was.
    */
   sources?: SearchProviderName[];
+  /**
+   * Search-and-read rounds of the deep engine. Absent on researches created before rounds
+   * existed: they read once.
+   */
+  depth?: number;
 }
 
 /** The providers of a research, `['corpus']` for one created before a request could choose. */
@@ -33,6 +38,8 @@ const SOURCES_BEFORE_CHOICE: readonly SearchProviderName[] = ['corpus'];
 export const RESEARCH_DEFAULTS: ResearchParams = { maxSources: 10, verify: true, language: 'en' };
 export const QUESTION_MAX_LENGTH = 2000;
 export const MAX_SOURCES_LIMIT = 50;
+/** The most any configuration may allow a research's `depth` to be. */
+export const DEPTH_LIMIT = 10;
 
 /** What a request's `sources` may name: a provider, or `web` for every configured web engine. */
 export const SOURCE_CHOICES: readonly string[] = [...SEARCH_PROVIDER_NAMES, 'web'];

@@ -19,9 +19,29 @@ export interface ResearchResult {
   sources: ResearchSource[];
   findings: ResearchFinding[];
   claims: ResearchClaim[];
+  /** The plan the research followed (LLM engine; null when planning failed and the question was searched). */
+  plan?: { sub_questions: { question: string; queries: string[] }[] } | null;
+  /** Each search-and-read round (LLM engine). */
+  rounds?: ResearchRound[];
+  /**
+   * Why the rounds stopped (LLM engine): `answered` (the gap analysis found nothing open), `depth`
+   * (the rounds asked for are done), `budget`, `no_new_queries`, `no_new_sources`, `search_failed`
+   * (a follow-up search reached no provider) or `gap_failed` (the gap analysis failed for good).
+   */
+  stop_reason?: string | null;
   /** The LLM usage ledger; null for engines that call no LLM. */
   usage: ResearchUsage | null;
   stats: Record<string, number>;
+}
+
+export interface ResearchRound {
+  round: number;
+  /** The queries searched: the question and the plan's in round 1, the gap analysis's after. */
+  queries: string[];
+  /** New sources the round found; read, or skipped when the model failed on them. */
+  sources: number;
+  sources_read: number;
+  findings: number;
 }
 
 export interface UsageEntry {

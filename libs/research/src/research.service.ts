@@ -22,7 +22,9 @@ import { ResearchQueueProducer } from './queue/research-queue.producer';
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: Omit<ResearchParams, 'budget' | 'sources'>;
+  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth'>;
+  /** Rounds asked for; the configured default when absent. */
+  depth?: number;
   /** Limits asked for; the rest take the configured defaults. */
   budget?: Partial<ResearchBudget>;
   /** Providers asked for (`SOURCE_CHOICES`); every configured one when absent. */
@@ -72,6 +74,7 @@ export class ResearchService {
       ...command.params,
       budget: this.resolveBudget(command.budget ?? {}),
       sources: this.resolveSources(command.sources),
+      depth: this.resolveDepth(command.depth),
     };
     const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
     return this.unitOfWork.run(async () => {
@@ -196,6 +199,16 @@ export class ResearchService {
     return budget;
   }
 
+  private resolveDepth(requested: number | undefined): number {
+    const { depth } = this.config;
+    if (requested === undefined) return depth.default;
+    if (requested > depth.max) {
+      const message = `depth must not be greater than ${depth.max} (RESEARCH_DEPTH_MAX)`;
+      throw new ValidationError(message, [{ field: 'depth', message }]);
+    }
+    return requested;
+  }
+
   /**
    * The configured providers the request names, in the configured order: `web` stands for every
    * web engine. A provider that is not configured is refused, not silently dropped.
@@ -227,9 +240,9 @@ export class ResearchService {
 
 /** The hash of what a request asks for, after defaults: same request, same hash. */
 function requestHash(question: string, params: ResearchParams): string {
-  const { maxSources, verify, language, budget, sources } = params;
+  const { maxSources, verify, language, budget, sources, depth } = params;
   return createHash('sha256')
-    .update(JSON.stringify([question, maxSources, verify, language, budget, sources]))
+    .update(JSON.stringify([question, maxSources, verify, language, budget, sources, depth]))
     .digest('hex');
 }
 

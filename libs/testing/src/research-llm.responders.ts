@@ -11,6 +11,7 @@ import { FakeLlmMessage, FakeLlmRequest } from './fake-llm/fake-llm.types';
 export function installResearchResponders(server: FakeLlmServer): void {
   server.respond('research_plan', plan);
   server.respond('source_findings', findings);
+  server.respond('gap_analysis', gaps);
   server.respond('report_draft', draft);
   server.respond('sentence_verification', verification);
   server.respond('sentence_revision', revision);
@@ -67,6 +68,31 @@ function findings(request: FakeLlmRequest): unknown {
       note: `States: ${sentence.text.slice(0, 40)}`,
       sub_question: subQuestion,
     })),
+  };
+}
+
+/**
+ * A careful gap analysis: a sub-question no finding answers is open, and is searched again with
+ * its words in another order (a careful model does not repeat a query word for word).
+ */
+function gaps(request: FakeLlmRequest): unknown {
+  const content = user(request);
+  const subQuestions = tag(content, 'sub_questions')
+    .split('\n')
+    .map((line) => /^(\d+)\. (.*)$/.exec(line.trim()))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ n: Number(match[1]), text: match[2] as string }));
+  const answered = new Set([...content.matchAll(/<finding [^>]*sub_question="(\d+)"/g)].map((m) => Number(m[1])));
+  const open = subQuestions.filter((sub) => !answered.has(sub.n));
+  return {
+    sub_questions: subQuestions.map((sub) => ({
+      sub_question: sub.n,
+      status: answered.has(sub.n) ? 'answered' : 'unanswered',
+    })),
+    queries: open
+      .map((sub) => queryTerms(sub.text).reverse().join(' '))
+      .filter(Boolean)
+      .slice(0, 4),
   };
 }
 

@@ -91,6 +91,7 @@ export class ResearchController {
       tenantId,
       question: body.question,
       params: { maxSources: body.max_sources, verify: body.verify, language: body.language },
+      depth: body.depth,
       budget: body.budget && {
         tokens: body.budget.max_tokens,
         costUsd: body.budget.max_cost_usd,

@@ -10,7 +10,7 @@ import { register } from 'prom-client';
 import { BudgetExhaustedError, BudgetTracker } from './budget';
 import { Planner } from './planner.agent';
 import { Reader } from './reader.agent';
-import { Searcher } from './searcher.agent';
+import { Searcher, firstRoundQueries } from './searcher.agent';
 import { simplifiedCharacters } from '../extractive/report-language';
 import { Verifier } from './verifier.agent';
 import { Writer } from './writer.agent';
@@ -135,6 +135,64 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         BudgetExhaustedError,
       );
       expect(llm.calls).toHaveLength(1);
+    });
+
+    describe('followUp, the gap analysis', () => {
+      const subQuestions = ['Who supplies HBM?', 'How much HBM was made?', 'What limited shipments?'];
+      const findings = [
+        { id: 'F1', source: 1, quote: 'SK hynix led HBM supply in 2024.', note: 'leader', subQuestion: 1 },
+      ];
+      const followUp = () =>
+        module
+          .get(Planner)
+          .followUp(
+            TENANT,
+            'HBM supply',
+            subQuestions,
+            ['HBM supply', 'hbm suppliers'],
+            findings,
+            budget(),
+            1,
+            signal(),
+          );
+
+      it('treats a sub-question it says nothing of as open, and drops queries already run', async () => {
+        llm.inject(
+          {
+            transform: () => ({
+              sub_questions: [
+                { sub_question: 1, status: 'answered' },
+                { sub_question: 2, status: 'partial' },
+              ],
+              queries: ['HBM  Suppliers', 'HBM output 2024', 'HBM output 2024', 'CoWoS capacity'],
+            }),
+          },
+          { schema: 'gap_analysis' },
+        );
+        const { gaps } = await followUp();
+        expect(gaps).toEqual({ open: [2, 3], queries: ['HBM output 2024', 'CoWoS capacity'] });
+        const schema = llm.calls[0]?.schema as { properties: { sub_questions: { items: { properties: object } } } };
+        expect(schema.properties.sub_questions.items.properties).toMatchObject({
+          sub_question: { minimum: 1, maximum: 3 },
+        });
+        // It sees the findings with the sub-question each answers, never source text.
+        expect(String(llm.calls[0]?.messages[1]?.content)).toContain(
+          '<finding id="F1" source="1" sub_question="1" note="leader">SK hynix led HBM supply in 2024.</finding>',
+        );
+      });
+
+      it('searches nothing more when every sub-question is answered, whatever queries it proposes', async () => {
+        llm.inject(
+          {
+            transform: () => ({
+              sub_questions: [1, 2, 3].map((n) => ({ sub_question: n, status: 'answered' })),
+              queries: ['more'],
+            }),
+          },
+          { schema: 'gap_analysis' },
+        );
+        expect((await followUp()).gaps).toEqual({ open: [], queries: [] });
+      });
     });
   });
 
@@ -416,7 +474,9 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         new SourceSearch([search], fetcher, new InlineTextProcessor()),
       ).search(
         { ...scope, maxSources: 3 },
-        { subQuestions: [{ question: 'who', queries: ['hbm suppliers', 'memory shortage', 'HBM supply'] }] },
+        firstRoundQueries('HBM supply', {
+          subQuestions: [{ question: 'who', queries: ['hbm suppliers', 'memory shortage', 'HBM supply'] }],
+        }),
         signal(),
       );
       expect(queries).toBe(3);
@@ -429,6 +489,15 @@ describe('deep research agents, with the real LLM client against the fake LLM se
         [2, 'Document 5'],
         [3, 'Document 2'],
       ]);
+
+      // A follow-up round reads only what the rounds before it have not, numbered after them.
+      const again = await new Searcher(new SourceSearch([search], fetcher, new InlineTextProcessor())).search(
+        { ...scope, maxSources: 3 },
+        ['hbm suppliers', 'memory shortage'],
+        signal(),
+        sources,
+      );
+      expect(again.sources.map((s) => [s.n, s.title])).toEqual([[4, 'Document 3']]);
     });
   });
 });

@@ -7,6 +7,7 @@ import {
   ResearchClaim,
   ResearchFinding,
   ResearchResult,
+  ResearchRound,
   ResearchRunContext,
   ResearchRunner,
   ResearchSource,
@@ -17,18 +18,19 @@ import {
   sourcesOf,
 } from '@app/research';
 import { LlmError, LlmFailure } from '@app/llm';
+import { ProviderFailureNote, SearchFailedError } from '@app/search';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { reportWording } from '../extractive/report-language';
 import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
 import { reportProblems, templateLeftovers } from './grounding';
-import { Plan, Planner } from './planner.agent';
-import { FindingForWriting, SentenceForRevising, SentenceForVerifying } from './prompts';
+import { Gaps, Plan, Planner } from './planner.agent';
+import { FindingForReview, FindingForWriting, SentenceForRevising, SentenceForVerifying } from './prompts';
 import { Reader, SourceReading } from './reader.agent';
 import { RenderedReport, SentenceShown, renderDraft, renderEvidenceList } from './render-report';
 import { DraftReply, DraftSentence } from './schemas';
-import { Searcher } from './searcher.agent';
+import { SearchOutcome, Searcher, firstRoundQueries } from './searcher.agent';
 import { Verdict, Verifier } from './verifier.agent';
 import { DraftRejectedError, Writer, allSentences } from './writer.agent';
 
@@ -40,13 +42,19 @@ const READ_CONCURRENCY = 8;
 
 const Step = {
   Plan: 'plan',
-  Search: 'search',
+  /** The first round's search keeps the name it had before there were rounds. */
+  search: (round: number) => (round === 1 ? 'search' : `search:${round}`),
+  gaps: (after: number) => `gaps:${after}`,
   read: (n: number) => `read:${n}`,
   Draft: 'draft',
   Verification: 'verification',
   Revision: 'revision',
   Reverification: 'reverification',
 } as const;
+
+/** Why the rounds of search and reading stopped. */
+type StopReason =
+  'answered' | 'depth' | 'budget' | 'no_new_queries' | 'no_new_sources' | 'search_failed' | 'gap_failed';
 
 /** What became of one draft sentence: shown as written or rewritten, marked, or removed. */
 interface SentenceOutcome {
@@ -116,11 +124,9 @@ export class DeepResearchRunner extends ResearchRunner {
     if (steps.size > 0) this.logger.log({ steps: [...steps.keys()] }, 'resuming after the completed steps');
 
     const plan = await this.planStep(run);
+    run.plan = plan;
     await context.checkpoint();
-    const sources = await this.searchStep(run, plan);
-    await context.checkpoint();
-    const readings = await this.readStep(run, plan, sources);
-    await context.checkpoint();
+    const { sources, readings } = await this.rounds(run, plan);
 
     const result = await this.reportStep(run, sources, readings);
     if (run.partial) this.budgetExhausted.inc({ budget: run.partial });
@@ -153,33 +159,150 @@ export class DeepResearchRunner extends ResearchRunner {
     });
   }
 
-  private searchStep(run: Run, plan: Plan): Promise<StoredSource[]> {
+  /**
+   * Search and read, then, while rounds are left, ask what is still open and search and read
+   * again for it. Stops when every sub-question is answered, there is nothing new to search for or
+   * find, a budget runs out, or `depth` rounds are done; why is in the result and the events.
+   */
+  private async rounds(
+    run: Run,
+    plan: Plan,
+  ): Promise<{ sources: StoredSource[]; readings: Map<number, SourceReading> }> {
+    const depth = run.task.params.depth ?? 1;
+    const sources: StoredSource[] = [];
+    const readings = new Map<number, SourceReading>();
+    const queriesRun: string[] = [];
+    const subQuestions = plan.subQuestions.length > 0 ? plan.subQuestions.map((s) => s.question) : [run.task.question];
+    let queries = firstRoundQueries(run.task.question, plan);
+    let stop: StopReason = 'depth';
+    for (let round = 1; round <= depth; round += 1) {
+      if (round > 1) {
+        if (run.partial) {
+          stop = 'budget';
+          break;
+        }
+        const findings = numberFindings(sources, readings).map((f) => ({
+          id: f.id,
+          source: f.source,
+          quote: f.quote,
+          note: f.note,
+          subQuestion: readings.get(f.source)?.findings.find((r) => r.start === f.start)?.subQuestion ?? 0,
+        }));
+        const gaps = await this.gapStep(run, round - 1, subQuestions, queriesRun, findings);
+        if (!gaps) {
+          stop = run.partial ? 'budget' : 'gap_failed';
+          break;
+        }
+        if (gaps.open.length === 0 || gaps.queries.length === 0) {
+          stop = gaps.open.length === 0 ? 'answered' : 'no_new_queries';
+          break;
+        }
+        queries = gaps.queries;
+      }
+      const found = await this.searchStep(run, round, queries, sources);
+      queriesRun.push(...queries);
+      await run.context.checkpoint();
+      if (found === null || found.length === 0) {
+        stop = found === null ? 'search_failed' : 'no_new_sources';
+        break;
+      }
+      sources.push(...found);
+      const before = readings.size;
+      const findingsBefore = countFindings(readings);
+      await this.readStep(run, round, plan, found, readings);
+      await run.context.checkpoint();
+      run.rounds.push({
+        round,
+        queries,
+        sources: found.length,
+        sources_read: readings.size - before,
+        findings: countFindings(readings) - findingsBefore,
+      });
+    }
+    if (stop === 'depth' && run.partial) stop = 'budget';
+    run.stopReason = stop;
+    await run.context.emit('rounds.stopped', { rounds: run.rounds.length, depth, reason: stop });
+    this.logger.log({ rounds: run.rounds.length, depth, reason: stop }, 'rounds stopped');
+    return { sources, readings };
+  }
+
+  private gapStep(
+    run: Run,
+    after: number,
+    subQuestions: string[],
+    queriesRun: string[],
+    findings: FindingForReview[],
+  ): Promise<Gaps | null> {
+    return this.runStep<Gaps | null>(run, {
+      key: Step.gaps(after),
+      stage: 'gaps',
+      agent: 'planner',
+      started: { round: after, findings: findings.length },
+      resume: (data) => data as Gaps,
+      work: async () => {
+        try {
+          const { gaps, usage } = await run.withDeadline((signal) =>
+            this.planner.followUp(
+              run.task.tenantId,
+              run.task.question,
+              subQuestions,
+              queriesRun,
+              findings,
+              run.budget,
+              READ_SHARE,
+              signal,
+            ),
+          );
+          return {
+            value: gaps,
+            checkpoint: { data: gaps, usage },
+            finished: { round: after, open: gaps.open, queries: gaps.queries },
+          };
+        } catch (error) {
+          // Without a gap analysis the research reports what the rounds so far have gathered.
+          await this.fellBack(run, 'gaps', error, 'report');
+          return { value: null, finished: { round: after, budget_exhausted: run.partial } };
+        }
+      },
+    });
+  }
+
+  /** A round's new sources; null when a follow-up round's search reached no provider. */
+  private searchStep(
+    run: Run,
+    round: number,
+    queries: string[],
+    known: StoredSource[],
+  ): Promise<StoredSource[] | null> {
     const { task } = run;
     const providers = sourcesOf(task.params);
-    return this.runStep(run, {
-      key: Step.Search,
+    return this.runStep<StoredSource[] | null>(run, {
+      key: Step.search(round),
       stage: 'search',
-      started: { providers },
-      resume: () => run.context.loadSources(),
+      started: { round, providers, queries: queries.length },
+      resume: async (data) => {
+        // The sources the round added: numbered after those of the rounds before it.
+        const { sources: added } = data as { sources: number };
+        return (await run.context.loadSources()).filter((s) => s.n > known.length && s.n <= known.length + added);
+      },
       work: async () => {
-        const outcome = await this.searcher.search(
-          {
-            tenantId: task.tenantId,
-            question: task.question,
-            language: task.params.language,
-            providers,
-            maxSources: task.params.maxSources,
-          },
-          plan,
-          run.context.signal,
-        );
-        for (const [provider, failures] of groupBy(outcome.searchFailures, (f) => f.provider)) {
-          await run.context.emit('search.failed', {
-            provider,
-            queries: failures.length,
-            reasons: countBy(failures.map((f) => f.reason)),
-          });
+        const scope = {
+          tenantId: task.tenantId,
+          question: task.question,
+          language: task.params.language,
+          providers,
+          maxSources: task.params.maxSources,
+        };
+        let outcome: SearchOutcome;
+        try {
+          outcome = await this.searcher.search(scope, queries, run.context.signal, known);
+        } catch (error) {
+          // The first round's search failing fails the research, retryably; a follow-up's ends the rounds.
+          if (round === 1 || !(error instanceof SearchFailedError)) throw error;
+          await this.searchFailed(run, error.failures);
+          return { value: null, finished: { round, failed: true } };
         }
+        await this.searchFailed(run, outcome.searchFailures);
         for (const failure of outcome.readFailures) {
           await run.context.emit('source.unreadable', {
             provider: failure.provider,
@@ -187,25 +310,56 @@ export class DeepResearchRunner extends ResearchRunner {
             reason: failure.reason,
           });
         }
-        const { sources, queries, found } = outcome;
+        const { sources, found } = outcome;
         await run.context.saveSources(sources);
         return {
           value: sources,
-          checkpoint: { data: { sources: sources.length, queries } },
-          finished: { queries, found, sources: sources.length, unreadable: outcome.readFailures.length },
+          checkpoint: { data: { sources: sources.length, queries: outcome.queries } },
+          finished: {
+            round,
+            queries: outcome.queries,
+            found,
+            sources: sources.length,
+            unreadable: outcome.readFailures.length,
+          },
         };
       },
     });
   }
 
-  private async readStep(run: Run, plan: Plan, sources: StoredSource[]): Promise<Map<number, SourceReading>> {
-    const readings = new Map<number, SourceReading>();
+  private async searchFailed(run: Run, notes: readonly ProviderFailureNote[]): Promise<void> {
+    for (const [provider, failures] of groupBy(notes, (f) => f.provider)) {
+      await run.context.emit('search.failed', {
+        provider,
+        queries: failures.length,
+        reasons: countBy(failures.map((f) => f.reason)),
+      });
+    }
+  }
+
+  /** Reads a round's sources into `readings`, those read by an earlier run from their checkpoints. */
+  private async readStep(
+    run: Run,
+    round: number,
+    plan: Plan,
+    sources: StoredSource[],
+    readings: Map<number, SourceReading>,
+  ): Promise<void> {
+    let alreadyRead = 0;
     for (const source of sources) {
       const done = run.steps.get(Step.read(source.n));
-      if (done) readings.set(source.n, done.data as SourceReading);
+      if (done) {
+        readings.set(source.n, done.data as SourceReading);
+        alreadyRead += 1;
+      }
     }
     const pending = sources.filter((source) => !readings.has(source.n));
-    await run.context.emit('stage.started', { stage: 'read', sources: pending.length, already_read: readings.size });
+    await run.context.emit('stage.started', {
+      stage: 'read',
+      round,
+      sources: pending.length,
+      already_read: alreadyRead,
+    });
     const subQuestions = plan.subQuestions.map((sub) => sub.question);
     await mapWithConcurrency(pending, READ_CONCURRENCY, async (source) => {
       if (run.partial) return;
@@ -232,18 +386,18 @@ export class DeepResearchRunner extends ResearchRunner {
     // Nothing read, and the model could not be reached: there is nothing to report from.
     const unreachable = run.skipped.find(({ failure }) => failure.failure !== LlmFailure.InvalidOutput);
     if (readings.size === 0 && unreachable && !run.partial) throw unreachable.failure;
-    const findings = [...readings.values()].reduce((sum, r) => sum + r.findings.length, 0);
+    const findings = countFindings(readings);
     const dropped = [...readings.values()].reduce((sum, r) => sum + r.dropped, 0);
     await run.context.emit('stage.finished', {
       stage: 'read',
+      round,
       sources_read: readings.size,
       skipped: run.skipped.length,
       findings,
       dropped,
       ...run.stageUsage('reader'),
     });
-    this.logger.log({ stage: 'read', sources_read: readings.size, findings, dropped }, 'stage finished');
-    return readings;
+    this.logger.log({ stage: 'read', round, sources_read: readings.size, findings, dropped }, 'stage finished');
   }
 
   private async reportStep(
@@ -559,7 +713,7 @@ export class DeepResearchRunner extends ResearchRunner {
     run: Run,
     stage: string,
     error: unknown,
-    fallback: 'question' | 'evidence_list' | 'marked',
+    fallback: 'question' | 'evidence_list' | 'marked' | 'report',
   ): Promise<boolean> {
     const failure = run.failSoft(error);
     if (!failure) return false;
@@ -588,6 +742,11 @@ export class DeepResearchRunner extends ResearchRunner {
       sources,
       findings,
       claims,
+      plan: run.plan && {
+        sub_questions: run.plan.subQuestions.map((s) => ({ question: s.question, queries: s.queries })),
+      },
+      rounds: run.rounds,
+      stop_reason: run.stopReason,
       usage: run.budget.usage(),
       stats: {
         sources: sources.length,
@@ -595,6 +754,7 @@ export class DeepResearchRunner extends ResearchRunner {
         findings: findings.length,
         findings_dropped: [...readings.values()].reduce((sum, r) => sum + r.dropped, 0),
         sources_skipped: run.skipped.length,
+        rounds: run.rounds.length,
         sentences: claims.length,
         sentences_supported: counted('supported'),
         sentences_marked: claims.filter((c) => c.kept && ['partially_supported', 'unverified'].includes(c.label))
@@ -614,6 +774,9 @@ class Run {
   readonly skipped: { source: number; failure: LlmError }[] = [];
   /** The stage whose failure turned the report into the evidence list. */
   failed: 'writer' | 'verifier' | null = null;
+  plan: Plan | null = null;
+  readonly rounds: ResearchRound[] = [];
+  stopReason: StopReason | null = null;
 
   constructor(
     readonly task: ResearchTask,
@@ -685,6 +848,10 @@ function numberFindings(sources: StoredSource[], readings: Map<number, SourceRea
     }
   }
   return findings;
+}
+
+function countFindings(readings: Map<number, SourceReading>): number {
+  return [...readings.values()].reduce((sum, r) => sum + r.findings.length, 0);
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -48,6 +48,40 @@ export const PLAN_SCHEMA: JsonSchemaFormat = {
   },
 };
 
+export const GAP_STATUSES = ['answered', 'partial', 'unanswered', 'contradicted'] as const;
+export type GapStatus = (typeof GAP_STATUSES)[number];
+
+export interface GapReply {
+  sub_questions: { sub_question: number; status: GapStatus }[];
+  queries: string[];
+}
+
+/** The state of each of the `subQuestions` numbered sub-questions, and up to 4 follow-up queries. */
+export const gapSchema = (subQuestions: number): JsonSchemaFormat => ({
+  name: 'gap_analysis',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sub_questions', 'queries'],
+    properties: {
+      sub_questions: {
+        type: 'array',
+        maxItems: subQuestions,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['sub_question', 'status'],
+          properties: {
+            sub_question: { type: 'integer', minimum: 1, maximum: subQuestions },
+            status: { type: 'string', enum: [...GAP_STATUSES] },
+          },
+        },
+      },
+      queries: { type: 'array', maxItems: 4, items: string },
+    },
+  },
+});
+
 export interface FindingsReply {
   findings: { quote: string; note: string; sub_question: number }[];
 }

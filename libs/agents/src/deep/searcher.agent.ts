@@ -37,23 +37,30 @@ export interface SearchOutcome {
   readFailures: ReadFailure[];
 }
 
+/** The queries of a research's first round: the question itself, then the plan's. */
+export function firstRoundQueries(question: string, plan: Plan | null): string[] {
+  return [question, ...(plan?.subQuestions.flatMap((sub) => sub.queries) ?? [])];
+}
+
 /**
- * Runs the question and the plan's queries on every provider the research may use, fuses the
- * rankings (one source per document or URL, and per text), and reads the best `maxSources`: a
- * page that cannot be read gives its place to the next source. A query that no provider answers
- * is skipped; when none is answered the search fails, retryably.
+ * Runs a round's queries on every provider the research may use, fuses the rankings (one source
+ * per document or URL, and per text), and reads the best `maxSources` that earlier rounds have not
+ * read: a page that cannot be read gives its place to the next source. New sources are numbered
+ * after the known ones. A query that no provider answers is skipped; when none is answered the
+ * search fails, retryably.
  */
 @Injectable()
 export class Searcher {
   constructor(private readonly sources: SourceSearch) {}
 
   @TrackResearchTask('searcher')
-  async search(scope: SearchScope, plan: Plan | null, signal: AbortSignal): Promise<SearchOutcome> {
-    const queries = [
-      ...new Set([scope.question, ...(plan?.subQuestions.flatMap((sub) => sub.queries) ?? [])].map((q) => q.trim())),
-    ]
-      .filter(Boolean)
-      .slice(0, MAX_QUERIES);
+  async search(
+    scope: SearchScope,
+    roundQueries: readonly string[],
+    signal: AbortSignal,
+    known: readonly StoredSource[] = [],
+  ): Promise<SearchOutcome> {
+    const queries = [...new Set(roundQueries.map((q) => q.trim()))].filter(Boolean).slice(0, MAX_QUERIES);
     const searchFailures: ProviderFailureNote[] = [];
     const rounds = await mapWithConcurrency(queries, SEARCH_CONCURRENCY, async (text): Promise<SearchHit[][]> => {
       try {
@@ -72,10 +79,14 @@ export class Searcher {
     const answered = rounds.filter((rankings) => rankings.length > 0).length;
     if (queries.length > 0 && answered === 0) throw new SearchFailedError(searchFailures);
 
-    const hits = fuseRankings(rounds.flat());
+    const seen = new Set(known.flatMap((s) => [s.documentId, s.url, s.finalUrl, s.contentHash]).filter(Boolean));
+    const hits = fuseRankings(rounds.flat()).filter(
+      (hit) => !seen.has(hit.documentId) && !seen.has(hit.url) && !seen.has(hit.snapshot?.contentHash ?? null),
+    );
     const read = await this.sources.readBest(hits, scope.maxSources, signal);
+    const fresh = read.snapshots.filter((snapshot) => !seen.has(snapshot.contentHash));
     return {
-      sources: read.snapshots.map((snapshot, index) => ({ ...snapshot, n: index + 1 })),
+      sources: fresh.map((snapshot, index) => ({ ...snapshot, n: known.length + index + 1 })),
       queries: queries.length,
       found: hits.length,
       searchFailures,

@@ -17,7 +17,13 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { MAX_SOURCES_LIMIT, QUESTION_MAX_LENGTH, RESEARCH_DEFAULTS, SOURCE_CHOICES } from '../research-params';
+import {
+  DEPTH_LIMIT,
+  MAX_SOURCES_LIMIT,
+  QUESTION_MAX_LENGTH,
+  RESEARCH_DEFAULTS,
+  SOURCE_CHOICES,
+} from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
 import { ResearchBudgetRequestDto } from './research-budget.dto';
 
@@ -34,7 +40,7 @@ export class CreateResearchRequestDto {
   question: string;
 
   @ApiPropertyOptional({
-    description: 'How many sources the research may use.',
+    description: 'How many sources each search round may add (the first round is the only one at depth 1).',
     minimum: 1,
     maximum: MAX_SOURCES_LIMIT,
     default: RESEARCH_DEFAULTS.maxSources,
@@ -65,6 +71,22 @@ export class CreateResearchRequestDto {
   @Transform(({ value }: { value: unknown }) => canonicalLanguageTag(value) ?? value)
   @IsLanguageTag()
   language: string = RESEARCH_DEFAULTS.language;
+
+  @ApiPropertyOptional({
+    description:
+      'Search-and-read rounds of the LLM engine. After each round but the last, a gap analysis asks which ' +
+      'sub-questions are still unanswered or contradicted and searches again for them; the research stops earlier ' +
+      'when everything is answered, nothing new is found, or a budget runs out. Default `RESEARCH_DEPTH`; at most ' +
+      '`RESEARCH_DEPTH_MAX`. The extractive engine always reads once.',
+    minimum: 1,
+    maximum: DEPTH_LIMIT,
+    example: 2,
+  })
+  @ValidateIf(present)
+  @Max(DEPTH_LIMIT)
+  @Min(1)
+  @IsInt()
+  depth?: number;
 
   @ApiPropertyOptional({
     type: ResearchBudgetRequestDto,

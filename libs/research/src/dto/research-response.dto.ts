@@ -57,6 +57,9 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ example: 'zh-TW' })
   language: string;
 
+  @ApiProperty({ example: 2, description: 'Search-and-read rounds the research may take.' })
+  depth: number;
+
   @ApiProperty({
     description: 'The providers the research may search, in the configured order.',
     type: [String],
@@ -102,6 +105,7 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       max_sources: params.maxSources,
       verify: params.verify,
       language: params.language,
+      depth: params.depth ?? 1,
       sources: [...sourcesOf(params)],
       attempts: research.attempts,
       budget: budget

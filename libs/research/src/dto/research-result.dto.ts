@@ -1,5 +1,5 @@
 import { SEARCH_PROVIDER_NAMES } from '@app/config';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 /** OpenAPI descriptions of the result document (see `ResearchResult`). */
 export class ResearchSourceDto {
@@ -80,6 +80,39 @@ export class ResearchClaimDto {
 
   @ApiProperty({ description: 'True when the sentence was rewritten after the first check.' })
   rewritten: boolean;
+}
+
+export class ResearchSubQuestionDto {
+  @ApiProperty()
+  question: string;
+
+  @ApiProperty({ type: [String] })
+  queries: string[];
+}
+
+export class ResearchPlanDto {
+  @ApiProperty({ type: [ResearchSubQuestionDto] })
+  sub_questions: ResearchSubQuestionDto[];
+}
+
+export class ResearchRoundDto {
+  @ApiProperty({ example: 1 })
+  round: number;
+
+  @ApiProperty({
+    type: [String],
+    description: 'Round 1: the question and the plan’s queries; later rounds: the gap analysis’s follow-ups.',
+  })
+  queries: string[];
+
+  @ApiProperty({ description: 'New sources the round found.' })
+  sources: number;
+
+  @ApiProperty({ description: 'Of those, the ones read (the others were skipped).' })
+  sources_read: number;
+
+  @ApiProperty({ description: 'Findings the round added.' })
+  findings: number;
 }
 
 export class UsageEntryDto {
@@ -193,6 +226,28 @@ export class ResearchResultDto {
 
   @ApiProperty({ type: [ResearchClaimDto] })
   claims: ResearchClaimDto[];
+
+  @ApiPropertyOptional({
+    type: ResearchPlanDto,
+    nullable: true,
+    description: 'The plan the LLM engine followed; null when planning failed and the question itself was searched.',
+  })
+  plan?: ResearchPlanDto | null;
+
+  @ApiPropertyOptional({ type: [ResearchRoundDto], description: 'Each search-and-read round of the LLM engine.' })
+  rounds?: ResearchRoundDto[];
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    enum: ['answered', 'depth', 'budget', 'no_new_queries', 'no_new_sources', 'search_failed', 'gap_failed'],
+    description:
+      'Why the LLM engine stopped searching: answered (the gap analysis found no sub-question open), depth (the ' +
+      'rounds asked for are done), budget, no_new_queries (nothing left to search for), no_new_sources (the ' +
+      'follow-up queries found only sources already read), search_failed (a follow-up search reached no provider), ' +
+      'gap_failed (the gap analysis failed for good; the report uses what was gathered).',
+  })
+  stop_reason?: string | null;
 
   @ApiProperty({
     type: ResearchUsageDto,
