@@ -282,7 +282,8 @@ export class DeepResearchRunner extends ResearchRunner {
       started: { round, providers, queries: queries.length },
       resume: async (data) => {
         // The sources the round added: numbered after those of the rounds before it.
-        const { sources: added } = data as { sources: number };
+        const { sources: added, unreadable } = data as { sources: number; unreadable?: string[] };
+        run.unreadable.push(...(unreadable ?? []));
         return (await run.context.loadSources()).filter((s) => s.n > known.length && s.n <= known.length + added);
       },
       work: async () => {
@@ -295,7 +296,7 @@ export class DeepResearchRunner extends ResearchRunner {
         };
         let outcome: SearchOutcome;
         try {
-          outcome = await this.searcher.search(scope, queries, run.context.signal, known);
+          outcome = await this.searcher.search(scope, queries, run.context.signal, known, run.unreadable);
         } catch (error) {
           // The first round's search failing fails the research, retryably; a follow-up's ends the rounds.
           if (round === 1 || !(error instanceof SearchFailedError)) throw error;
@@ -311,10 +312,12 @@ export class DeepResearchRunner extends ResearchRunner {
           });
         }
         const { sources, found } = outcome;
+        const unreadable = outcome.readFailures.flatMap((f) => (f.url ? [f.url] : []));
+        run.unreadable.push(...unreadable);
         await run.context.saveSources(sources);
         return {
           value: sources,
-          checkpoint: { data: { sources: sources.length, queries: outcome.queries } },
+          checkpoint: { data: { sources: sources.length, queries: outcome.queries, unreadable } },
           finished: {
             round,
             queries: outcome.queries,
@@ -776,6 +779,8 @@ class Run {
   failed: 'writer' | 'verifier' | null = null;
   plan: Plan | null = null;
   readonly rounds: ResearchRound[] = [];
+  /** Pages a round failed to fetch: not tried again by the next. */
+  readonly unreadable: string[] = [];
   stopReason: StopReason | null = null;
 
   constructor(

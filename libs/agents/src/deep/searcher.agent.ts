@@ -45,7 +45,7 @@ export function firstRoundQueries(question: string, plan: Plan | null): string[]
 /**
  * Runs a round's queries on every provider the research may use, fuses the rankings (one source
  * per document or URL, and per text), and reads the best `maxSources` that earlier rounds have not
- * read: a page that cannot be read gives its place to the next source. New sources are numbered
+ * read or failed to read: a page that cannot be read gives its place to the next source. New sources are numbered
  * after the known ones. A query that no provider answers is skipped; when none is answered the
  * search fails, retryably.
  */
@@ -59,6 +59,7 @@ export class Searcher {
     roundQueries: readonly string[],
     signal: AbortSignal,
     known: readonly StoredSource[] = [],
+    unreadable: readonly string[] = [],
   ): Promise<SearchOutcome> {
     const queries = [...new Set(roundQueries.map((q) => q.trim()))].filter(Boolean).slice(0, MAX_QUERIES);
     const searchFailures: ProviderFailureNote[] = [];
@@ -79,7 +80,10 @@ export class Searcher {
     const answered = rounds.filter((rankings) => rankings.length > 0).length;
     if (queries.length > 0 && answered === 0) throw new SearchFailedError(searchFailures);
 
-    const seen = new Set(known.flatMap((s) => [s.documentId, s.url, s.finalUrl, s.contentHash]).filter(Boolean));
+    // What earlier rounds read, or failed to read, is not read again.
+    const seen = new Set(
+      [...known.flatMap((s) => [s.documentId, s.url, s.finalUrl, s.contentHash]), ...unreadable].filter(Boolean),
+    );
     const hits = fuseRankings(rounds.flat()).filter(
       (hit) => !seen.has(hit.documentId) && !seen.has(hit.url) && !seen.has(hit.snapshot?.contentHash ?? null),
     );
