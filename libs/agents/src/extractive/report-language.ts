@@ -2,6 +2,13 @@ import { Converter } from 'opencc-js';
 import type { BudgetKind } from '../deep/budget';
 
 /**
+ * What a quote is written in, as far as its script tells: `latin` is a language in Latin letters
+ * that does not read as English.
+ */
+export type QuoteLanguage =
+  'english' | 'latin' | 'chinese' | 'simplifiedChinese' | 'traditionalChinese' | 'japanese' | 'korean';
+
+/**
  * The fixed wording of a report. Messages with numbers in them are functions, so a report can
  * never show an unfilled template.
  */
@@ -26,6 +33,13 @@ export interface ReportWording {
   /** Every source read gave replies that could not be used: nothing was found in them. */
   readingFailed: (sources: number) => string;
   partial: (budget: BudgetKind) => string;
+  /** The heading over the quotes taken from source `n`, whose title is given ready for Markdown. */
+  sourceHeading: (n: number, title: string) => string;
+  /**
+   * What follows the citation of a quote written in another language or script than the report,
+   * with the spacing the report's language puts before it.
+   */
+  quotedIn: (language: QuoteLanguage) => string;
   /** How the writer is told to write: the language and, for Chinese, the script. */
   instruction: string;
 }
@@ -59,6 +73,19 @@ const ENGLISH: ReportWording = {
   partial: (budget) =>
     `This report is partial: the ${{ tokens: 'token', cost: 'cost', llm_calls: 'LLM call', time: 'time' }[budget]} ` +
     'budget ran out before the research was complete.',
+  sourceHeading: (n, title) => `Source ${n}: ${title}`,
+  quotedIn: (language) =>
+    ` (quoted in ${
+      {
+        english: 'English',
+        latin: 'another language',
+        chinese: 'Chinese',
+        simplifiedChinese: 'Simplified Chinese',
+        traditionalChinese: 'Traditional Chinese',
+        japanese: 'Japanese',
+        korean: 'Korean',
+      }[language]
+    })`,
   instruction: 'English',
 };
 
@@ -79,6 +106,19 @@ const TRADITIONAL_CHINESE: ReportWording = {
   readingFailed: (sources) => `模型對找到的 ${sources} 個來源的閱讀結果都無法使用，因此本報告沒有研究發現。`,
   partial: (budget) =>
     `本報告不完整：研究完成前已用盡${{ tokens: 'Token', cost: '費用', llm_calls: 'LLM 呼叫次數', time: '時間' }[budget]}預算。`,
+  sourceHeading: (n, title) => `來源 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文為${
+      {
+        english: '英文',
+        latin: '外文',
+        chinese: '中文',
+        simplifiedChinese: '簡體中文',
+        traditionalChinese: '繁體中文',
+        japanese: '日文',
+        korean: '韓文',
+      }[language]
+    }）`,
   instruction:
     'Traditional Chinese as written in Taiwan (繁體中文). Use Traditional characters only; never Simplified ' +
     'characters (write 這、們、個、說、為、發、與、國, not 这、们、个、说、为、发、与、国)',
@@ -101,6 +141,19 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   readingFailed: (sources) => `模型对找到的 ${sources} 个来源的阅读结果都无法使用，因此本报告没有研究发现。`,
   partial: (budget) =>
     `本报告不完整：研究完成前已用尽${{ tokens: 'Token', cost: '费用', llm_calls: 'LLM 调用次数', time: '时间' }[budget]}预算。`,
+  sourceHeading: (n, title) => `来源 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文为${
+      {
+        english: '英文',
+        latin: '外文',
+        chinese: '中文',
+        simplifiedChinese: '简体中文',
+        traditionalChinese: '繁体中文',
+        japanese: '日文',
+        korean: '韩文',
+      }[language]
+    }）`,
   instruction: 'Simplified Chinese (简体中文)',
 };
 
@@ -125,6 +178,19 @@ const JAPANESE: ReportWording = {
     `見つかった ${sources} 件の出典についてモデルの読み取り結果がいずれも使えなかったため、この報告書には調査結果がありません。`,
   partial: (budget) =>
     `この報告は不完全です：調査が終わる前に${{ tokens: 'トークン', cost: '費用', llm_calls: 'LLM 呼び出し', time: '時間' }[budget]}の予算を使い切りました。`,
+  sourceHeading: (n, title) => `出典 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文は${
+      {
+        english: '英語',
+        latin: '外国語',
+        chinese: '中国語',
+        simplifiedChinese: '簡体字の中国語',
+        traditionalChinese: '繁体字の中国語',
+        japanese: '日本語',
+        korean: '韓国語',
+      }[language]
+    }）`,
   instruction: 'Japanese (日本語)',
 };
 
@@ -166,6 +232,57 @@ export function inRequestedLanguage(text: string, languageTag: string): boolean 
   return true;
 }
 
+const HAN = /\p{Script=Han}/gu;
+const KANA = /[\p{Script=Hiragana}\p{Script=Katakana}]/gu;
+const HANGUL = /\p{Script=Hangul}/gu;
+/** A Latin letter outside English's alphabet (é, ü, ñ, ø...). */
+const ACCENTED_LATIN = /(?![a-zA-Z])\p{Script=Latin}/u;
+/** Common English words that other languages in Latin letters do not use as words. */
+const ENGLISH_WORD = /\b(?:the|and|that|with|which|were|from|this|these|their|has|have|been|its|are)\b/i;
+
+/**
+ * The language or script a quote from a source is written in, when it is not the report's, for a
+ * note after the quote; null when the quote reads as the report's language or its script tells
+ * nothing. Whether it is another language is judged as for a model's prose (`inRequestedLanguage`);
+ * within CJK, kana tell Japanese and Hangul Korean, a long quote in Han characters without kana is
+ * Chinese in a Japanese report, and in a Chinese report, Simplified characters in a Traditional one
+ * (or the reverse) are another script. Text in Latin letters is taken for
+ * English unless it has letters English does not (é, ü, ñ) and none of its commonest words: a
+ * quote in Dutch or Indonesian without accents is called English.
+ */
+export function foreignQuoteLanguage(quote: string, languageTag: string): QuoteLanguage | null {
+  const locale = new Intl.Locale(languageTag).maximize();
+  const han = quote.match(HAN)?.length ?? 0;
+  const kana = quote.match(KANA)?.length ?? 0;
+  const hangul = quote.match(HANGUL)?.length ?? 0;
+  const writing = writtenIn(quote, han, kana, hangul);
+  if (!inRequestedLanguage(quote, languageTag)) return writing;
+  if (!CJK_SCRIPTS.has(locale.script ?? '') || han + kana + hangul === 0) return null;
+  if (writing === 'japanese') return locale.language === 'ja' ? null : writing;
+  if (writing === 'korean') return locale.language === 'ko' ? null : writing;
+  if (locale.language === 'ja') return kana === 0 && han >= 10 ? 'chinese' : null;
+  if (locale.language !== 'zh') return 'chinese';
+  const simplified = simplifiedCharacters(quote).length;
+  const traditional = traditionalCharacters(quote);
+  if (locale.script === 'Hant') return simplified > traditional ? 'simplifiedChinese' : null;
+  return traditional > simplified ? 'traditionalChinese' : null;
+}
+
+/** What a text is written in, judged by its letters alone. */
+function writtenIn(text: string, han: number, kana: number, hangul: number): QuoteLanguage {
+  const cjk = han + kana + hangul;
+  if (cjk === 0) return ACCENTED_LATIN.test(text) && !ENGLISH_WORD.test(text) ? 'latin' : 'english';
+  if (2 * hangul >= cjk) return 'korean';
+  if (kana >= 2 && 5 * kana >= cjk) return 'japanese';
+  return 'chinese';
+}
+
+/** How many characters of a text OpenCC writes otherwise in Simplified Chinese. */
+function traditionalCharacters(text: string): number {
+  const simplified = [...converter('t', 'cn')(text)];
+  return [...text].filter((char, index) => simplified[index] !== char).length;
+}
+
 /** The requested language's English name, for instructions to the model. */
 export function languageName(languageTag: string): string {
   return new Intl.DisplayNames(['en'], { type: 'language' }).of(languageTag) ?? languageTag;
@@ -173,6 +290,17 @@ export function languageName(languageTag: string): string {
 
 type Conversion = (text: string) => string;
 const conversions = new Map<string, Conversion>();
+
+/** An OpenCC converter; building one loads its dictionaries, so each is built once. */
+function converter(from: 'cn' | 't', to: 'twp' | 'hk' | 'cn'): Conversion {
+  const key = `${from}-${to}`;
+  let conversion = conversions.get(key);
+  if (!conversion) {
+    conversion = Converter({ from, to });
+    conversions.set(key, conversion);
+  }
+  return conversion;
+}
 
 /**
  * A model's prose in the script the requested language is written in. For Chinese in Traditional
@@ -184,14 +312,7 @@ const conversions = new Map<string, Conversion>();
 export function inRequestedScript(text: string, languageTag: string): string {
   if (!isTraditionalChinese(languageTag)) return text;
   const region = new Intl.Locale(languageTag).maximize().region;
-  const target = region === 'HK' || region === 'MO' ? 'hk' : 'twp';
-  let conversion = conversions.get(target);
-  if (!conversion) {
-    // Building a converter loads its dictionaries: once per target.
-    conversion = Converter({ from: 'cn', to: target });
-    conversions.set(target, conversion);
-  }
-  return conversion(text);
+  return converter('cn', region === 'HK' || region === 'MO' ? 'hk' : 'twp')(text);
 }
 
 /**
