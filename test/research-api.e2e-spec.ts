@@ -63,15 +63,27 @@ describe('research API', () => {
       }
       // zh-TW documents answer a zh-TW question.
       expect(result.sources.map((s: { title: string }) => s.title)).toContain('2024 年全球 AI 晶片市場概況');
-      // Every line of the findings section is a quote with a citation to a listed source.
+      // The findings section is a heading in Traditional Chinese naming each source, then its quotes,
+      // each with a citation to that source; a quote in English is said to be so.
       const findingsSection = result.report.split('## 資料來源')[0].split('## 研究發現')[1];
       const lines = findingsSection.split('\n').filter((line: string) => line.trim().length > 0);
-      expect(lines.length).toBe(result.findings.length);
+      let heading = 0;
+      const quoted: number[] = [];
       for (const line of lines) {
-        const cited = /^- 「.+」 \[(\d+)\]$/.exec(line);
+        const source = /^### 來源 (\d+)：(.+)$/.exec(line);
+        if (source) {
+          heading = Number(source[1]);
+          expect(source[2]).toBe(result.sources[heading - 1].title.replace(/([\\[\]])/g, '\\$1'));
+          continue;
+        }
+        const cited = /^- 「(.+)」 \[(\d+)\](（原文為英文）)?$/.exec(line);
         expect(cited).not.toBeNull();
-        expect(Number(cited?.[1])).toBeLessThanOrEqual(result.sources.length);
+        expect(Number(cited?.[2])).toBe(heading);
+        expect(Boolean(cited?.[3])).toBe(!/\p{Script=Han}/u.test(cited?.[1] ?? ''));
+        quoted.push(heading);
       }
+      expect(quoted).toHaveLength(result.findings.length);
+      expect(quoted).toEqual([...quoted].sort((a, b) => a - b));
       // verify: true labels each quoted claim after checking it against the source.
       expect(result.claims).toHaveLength(result.findings.length);
       expect(result.claims.every((claim: { label: string }) => claim.label === 'supported')).toBe(true);
@@ -86,10 +98,34 @@ describe('research API', () => {
       const research = await stack.waitForStatus(id, ['completed']);
       expect(research.language).toBe('en');
       expect(research.result.report).toContain('## Findings');
+      expect(research.result.report).toMatch(/^### Source 1: .+$/m);
       expect(research.result.report).toMatch(/“[^”]*CoWoS[^”]*” \[\d\]/);
       expect(research.result.sources.length).toBeLessThanOrEqual(3);
       expect(research.result.claims).toEqual([]);
     });
+
+    it.each([
+      ['zh-TW', 'HBM 與 CoWoS 在 2024 年的供應', '「', '」', '來源', '：', '（原文為英文）', ''],
+      ['en', 'HBM (高頻寬記憶體) supply in 2024', '“', '”', 'Source', ': ', '', ' (quoted in Chinese)'],
+    ])(
+      'a %s report heads its quotes by source in its language and notes those in another language',
+      async (language, question, open, close, source, colon, englishNote, chineseNote) => {
+        const id = await stack.submit({ question, language });
+        const { result } = await stack.waitForStatus(id, ['completed']);
+        type Finding = { quote: string; source: number };
+        const chinese = (finding: Finding) => /\p{Script=Han}/u.test(finding.quote);
+        // Sources in both languages are quoted, so both kinds of line are checked.
+        expect(result.findings.some(chinese)).toBe(true);
+        expect(result.findings.some((finding: Finding) => !chinese(finding))).toBe(true);
+        for (const { n, title } of result.sources as { n: number; title: string }[]) {
+          expect(result.report).toContain(`\n### ${source} ${n}${colon}${title}\n`);
+        }
+        for (const finding of result.findings as Finding[]) {
+          const note = chinese(finding) ? chineseNote : englishNote;
+          expect(result.report).toContain(`\n- ${open}${finding.quote}${close} [${finding.source}]${note}\n`);
+        }
+      },
+    );
 
     it('completes with a report that says so when no document matches', async () => {
       const id = await stack.submit({ question: 'quantum chromodynamics lattice simulations' });

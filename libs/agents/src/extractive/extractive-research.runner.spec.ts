@@ -93,6 +93,20 @@ const runner = (search: SearchProvider) =>
 
 afterAll(() => fetcher.close());
 
+/** The findings section as a reader sees it: each source heading with the quote lines under it. */
+function quotesBySource(report: string, findingsHeading: string, sourcesHeading: string): Map<string, string[]> {
+  const section = report.split(`## ${sourcesHeading}`)[0]!.split(`## ${findingsHeading}`)[1] ?? '';
+  const groups = new Map<string, string[]>();
+  let heading = '(no heading)';
+  for (const line of section.split('\n').filter((l) => l.trim().length > 0)) {
+    if (line.startsWith('### ')) {
+      heading = line.slice(4);
+      groups.set(heading, []);
+    } else groups.set(heading, [...(groups.get(heading) ?? []), line]);
+  }
+  return groups;
+}
+
 describe('ExtractiveResearchRunner', () => {
   const hits = [
     hit('Weather', 'It rained all day. Nothing about chips.'),
@@ -121,6 +135,13 @@ describe('ExtractiveResearchRunner', () => {
     const findingLines = result.report.split('\n').filter((line) => line.startsWith('- '));
     expect(findingLines).toHaveLength(result.findings.length);
     for (const line of findingLines) expect(line).toMatch(/^- “.+” \[[12]\]$/);
+    // The quotes are grouped under a heading naming their source, in the order of the sources.
+    const groups = quotesBySource(result.report, 'Findings', 'Sources');
+    expect([...groups.keys()]).toEqual(['Source 1: Packaging', 'Source 2: Memory']);
+    for (const [heading, lines] of groups) {
+      const n = heading.match(/^Source (\d+):/)?.[1];
+      for (const line of lines) expect(line).toMatch(new RegExp(`\\[${n}\\]$`));
+    }
     expect(result.report).toContain('1. [Packaging](https://example.com/p)');
     expect(result.report).toContain('2. Memory');
     expect(result.claims.every((claim) => claim.label === 'supported')).toBe(true);
@@ -174,6 +195,47 @@ describe('ExtractiveResearchRunner', () => {
     const result = await runner(new FixedSearch([hits[1]!])).run(task('Note brackets verbatim'), context());
     expect(result.findings.map((f) => f.quote)).toContain('[Note] brackets stay verbatim.');
     expect(result.report).toContain('\\[Note\\] brackets stay verbatim.');
+  });
+
+  it('heads the quotes of a zh-TW report in Traditional Chinese and notes the quotes in English as such', async () => {
+    const result = await runner(
+      new FixedSearch([
+        hit('2024 年 AI 晶片供應', '台積電的 CoWoS 先進封裝產能是 2024 年 AI 晶片供應的主要瓶頸。夜市很熱鬧。'),
+        hit('Packaging [2024]', 'TSMC CoWoS packaging capacity limited the supply of AI chips in 2024.'),
+      ]),
+    ).run(task('2024 年 AI 晶片的 CoWoS 供應', { language: 'zh-TW' }), context());
+
+    expect(result.sources.map((s) => s.title)).toEqual(['2024 年 AI 晶片供應', 'Packaging [2024]']);
+    expect(result.report).toContain('## 研究發現');
+    expect(result.report).toContain('## 資料來源');
+    const groups = quotesBySource(result.report, '研究發現', '資料來源');
+    expect([...groups.entries()]).toEqual([
+      ['來源 1：2024 年 AI 晶片供應', ['- 「台積電的 CoWoS 先進封裝產能是 2024 年 AI 晶片供應的主要瓶頸。」 [1]']],
+      // The title's brackets are escaped; the quote is verbatim, then said to be in English.
+      [
+        '來源 2：Packaging \\[2024\\]',
+        ['- 「TSMC CoWoS packaging capacity limited the supply of AI chips in 2024.」 [2]（原文為英文）'],
+      ],
+    ]);
+    expect(result.report).not.toMatch(/[{}]|undefined|English|Source/);
+  });
+
+  it('heads the quotes of an English report in English and notes a quote in Chinese as such', async () => {
+    const result = await runner(
+      new FixedSearch([
+        hit('Packaging', 'TSMC CoWoS packaging capacity limited the supply of AI chips in 2024.'),
+        hit('台積電', '台積電的 CoWoS 先進封裝產能限制了 2024 年 AI 晶片的供應，這是市場分析的共識。'),
+      ]),
+    ).run(task('What was CoWoS for AI in 2024?', { language: 'en' }), context());
+
+    const groups = quotesBySource(result.report, 'Findings', 'Sources');
+    expect([...groups.entries()]).toEqual([
+      ['Source 1: Packaging', ['- “TSMC CoWoS packaging capacity limited the supply of AI chips in 2024.” [1]']],
+      [
+        'Source 2: 台積電',
+        ['- “台積電的 CoWoS 先進封裝產能限制了 2024 年 AI 晶片的供應，這是市場分析的共識。” [2] (quoted in Chinese)'],
+      ],
+    ]);
   });
 
   it('says plainly that nothing was found, in the requested language', async () => {

@@ -13,7 +13,7 @@ import { SourceSearch, SourceSnapshot, TextProcessor, candidatesFor, fuseRanking
 import { TrackResearchTask } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import { PASSAGE_RULES, Passage, choosePassages, rankingTerms } from './passage-ranker';
-import { ReportWording, reportWording } from './report-language';
+import { foreignQuoteLanguage, reportWording } from './report-language';
 
 const PASSAGES_PER_SOURCE = 3;
 const PASSAGES_IN_ALL = 12;
@@ -149,7 +149,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     await context.saveSources(stored);
     const sources = stored.map(resultSource);
     const claims = task.params.verify ? verifyQuotes(findings, stored) : [];
-    const report = renderReport(task.question, findings, stored, reportWording(task.params.language));
+    const report = renderReport(task.question, findings, stored, task.params.language);
     await context.emit('stage.finished', { stage: 'write', findings: findings.length, sources: sources.length });
 
     return {
@@ -184,22 +184,37 @@ function verifyQuotes(findings: ResearchFinding[], sources: StoredSource[]): Res
   }));
 }
 
+/**
+ * The question, then the quotes grouped under a heading for each source, in the order of the
+ * sources' numbers (the source of the best quote first), best quote first within a source; then
+ * the sources. Headings and notes are in the report's language; quotes stay as their source wrote
+ * them, with a note after those written in another language or script.
+ */
 function renderReport(
   question: string,
   findings: ResearchFinding[],
   sources: StoredSource[],
-  wording: ReportWording,
+  language: string,
 ): string {
+  const wording = reportWording(language);
   const title = `# ${singleLine(question)}`;
   if (findings.length === 0) return `${title}\n\n${wording.noEvidence}\n`;
-  const lines = findings.map(
-    (finding) => `- ${wording.openQuote}${escapeMarkdown(finding.quote)}${wording.closeQuote} [${finding.source}]`,
-  );
+  const quoteLine = (finding: ResearchFinding): string => {
+    const foreign = foreignQuoteLanguage(finding.quote, language);
+    const quote = `${wording.openQuote}${escapeMarkdown(finding.quote)}${wording.closeQuote} [${finding.source}]`;
+    return `- ${quote}${foreign ? wording.quotedIn(foreign) : ''}`;
+  };
+  const groups = sources.flatMap((source) => {
+    const quoted = findings.filter((finding) => finding.source === source.n);
+    if (quoted.length === 0) return [];
+    const heading = wording.sourceHeading(source.n, escapeMarkdown(singleLine(source.title)));
+    return [`### ${heading}`, '', ...quoted.map(quoteLine), ''];
+  });
   const sourceLines = sources.map((source) => {
     const label = escapeMarkdown(singleLine(source.title));
     return `${source.n}. ${source.url ? `[${label}](${source.url})` : label}`;
   });
-  return [title, '', `## ${wording.findings}`, '', ...lines, '', `## ${wording.sources}`, '', ...sourceLines, ''].join(
+  return [title, '', `## ${wording.findings}`, '', ...groups, `## ${wording.sources}`, '', ...sourceLines, ''].join(
     '\n',
   );
 }

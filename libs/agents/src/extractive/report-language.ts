@@ -2,6 +2,13 @@ import { Converter } from 'opencc-js';
 import type { BudgetKind } from '../deep/budget';
 
 /**
+ * What a quote is written in, as far as its script tells: `latin` is a language in Latin letters
+ * that does not read as English.
+ */
+export type QuoteLanguage =
+  'english' | 'latin' | 'chinese' | 'simplifiedChinese' | 'traditionalChinese' | 'japanese' | 'korean';
+
+/**
  * The fixed wording of a report. Messages with numbers in them are functions, so a report can
  * never show an unfilled template.
  */
@@ -32,6 +39,13 @@ export interface ReportWording {
   synthesisMark: string;
   /** Verification was turned off for this research. */
   notVerified: string;
+  /** The heading over the quotes taken from source `n`, whose title is given ready for Markdown. */
+  sourceHeading: (n: number, title: string) => string;
+  /**
+   * What follows the citation of a quote written in another language or script than the report,
+   * with the spacing the report's language puts before it.
+   */
+  quotedIn: (language: QuoteLanguage) => string;
   /** How the writer is told to write: the language and, for Chinese, the script. */
   instruction: string;
 }
@@ -68,6 +82,19 @@ const ENGLISH: ReportWording = {
   unverifiedMark: 'The sentence marked so could not be confirmed from the quotes it cites; read its sources.',
   synthesisMark: "The sentence marked so is the writer's synthesis of the findings; no single source states it.",
   notVerified: 'The sentences of this report were not checked against the quotes they cite: verification was off.',
+  sourceHeading: (n, title) => `Source ${n}: ${title}`,
+  quotedIn: (language) =>
+    ` (quoted in ${
+      {
+        english: 'English',
+        latin: 'another language',
+        chinese: 'Chinese',
+        simplifiedChinese: 'Simplified Chinese',
+        traditionalChinese: 'Traditional Chinese',
+        japanese: 'Japanese',
+        korean: 'Korean',
+      }[language]
+    })`,
   instruction: 'English',
 };
 
@@ -91,6 +118,19 @@ const TRADITIONAL_CHINESE: ReportWording = {
   unverifiedMark: '標示此記號的句子無法由其引用的原文證實，請查閱其來源。',
   synthesisMark: '標示此記號的句子是撰寫者對研究發現的綜合判斷，並非任何單一來源的陳述。',
   notVerified: '本報告的句子未與其引用的原文核對：此研究關閉了查核。',
+  sourceHeading: (n, title) => `來源 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文為${
+      {
+        english: '英文',
+        latin: '外文',
+        chinese: '中文',
+        simplifiedChinese: '簡體中文',
+        traditionalChinese: '繁體中文',
+        japanese: '日文',
+        korean: '韓文',
+      }[language]
+    }）`,
   instruction:
     'Traditional Chinese as written in Taiwan (繁體中文). Use Traditional characters only; never Simplified ' +
     'characters (write 這、們、個、說、為、發、與、國, not 这、们、个、说、为、发、与、国)',
@@ -116,6 +156,19 @@ const SIMPLIFIED_CHINESE: ReportWording = {
   unverifiedMark: '标示此记号的句子无法由其引用的原文证实，请查阅其来源。',
   synthesisMark: '标示此记号的句子是撰写者对研究发现的综合判断，并非任何单一来源的陈述。',
   notVerified: '本报告的句子未与其引用的原文核对：此研究关闭了核查。',
+  sourceHeading: (n, title) => `来源 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文为${
+      {
+        english: '英文',
+        latin: '外文',
+        chinese: '中文',
+        simplifiedChinese: '简体中文',
+        traditionalChinese: '繁体中文',
+        japanese: '日文',
+        korean: '韩文',
+      }[language]
+    }）`,
   instruction: 'Simplified Chinese (简体中文)',
 };
 
@@ -144,6 +197,19 @@ const JAPANESE: ReportWording = {
   synthesisMark:
     'この記号の付いた文は、調査結果をもとにした執筆者の総合的な判断であり、単一の出典の記述ではありません。',
   notVerified: 'この報告書の文は引用した原文と照合されていません（検証はオフでした）。',
+  sourceHeading: (n, title) => `出典 ${n}：${title}`,
+  quotedIn: (language) =>
+    `（原文は${
+      {
+        english: '英語',
+        latin: '外国語',
+        chinese: '中国語',
+        simplifiedChinese: '簡体字の中国語',
+        traditionalChinese: '繁体字の中国語',
+        japanese: '日本語',
+        korean: '韓国語',
+      }[language]
+    }）`,
   instruction: 'Japanese (日本語)',
 };
 
@@ -185,6 +251,57 @@ export function inRequestedLanguage(text: string, languageTag: string): boolean 
   return true;
 }
 
+const HAN = /\p{Script=Han}/gu;
+const KANA = /[\p{Script=Hiragana}\p{Script=Katakana}]/gu;
+const HANGUL = /\p{Script=Hangul}/gu;
+/** A Latin letter outside English's alphabet (é, ü, ñ, ø...). */
+const ACCENTED_LATIN = /(?![a-zA-Z])\p{Script=Latin}/u;
+/** Common English words that other languages in Latin letters do not use as words. */
+const ENGLISH_WORD = /\b(?:the|and|that|with|which|were|from|this|these|their|has|have|been|its|are)\b/i;
+
+/**
+ * The language or script a quote from a source is written in, when it is not the report's, for a
+ * note after the quote; null when the quote reads as the report's language or its script tells
+ * nothing. Whether it is another language is judged as for a model's prose (`inRequestedLanguage`);
+ * within CJK, kana tell Japanese and Hangul Korean, a long quote in Han characters without kana is
+ * Chinese in a Japanese report, and in a Chinese report, Simplified characters in a Traditional one
+ * (or the reverse) are another script. Text in Latin letters is taken for
+ * English unless it has letters English does not (é, ü, ñ) and none of its commonest words: a
+ * quote in Dutch or Indonesian without accents is called English.
+ */
+export function foreignQuoteLanguage(quote: string, languageTag: string): QuoteLanguage | null {
+  const locale = new Intl.Locale(languageTag).maximize();
+  const han = quote.match(HAN)?.length ?? 0;
+  const kana = quote.match(KANA)?.length ?? 0;
+  const hangul = quote.match(HANGUL)?.length ?? 0;
+  const writing = writtenIn(quote, han, kana, hangul);
+  if (!inRequestedLanguage(quote, languageTag)) return writing;
+  if (!CJK_SCRIPTS.has(locale.script ?? '') || han + kana + hangul === 0) return null;
+  if (writing === 'japanese') return locale.language === 'ja' ? null : writing;
+  if (writing === 'korean') return locale.language === 'ko' ? null : writing;
+  if (locale.language === 'ja') return kana === 0 && han >= 10 ? 'chinese' : null;
+  if (locale.language !== 'zh') return 'chinese';
+  const simplified = simplifiedCharacters(quote).length;
+  const traditional = traditionalCharacters(quote);
+  if (locale.script === 'Hant') return simplified > traditional ? 'simplifiedChinese' : null;
+  return traditional > simplified ? 'traditionalChinese' : null;
+}
+
+/** What a text is written in, judged by its letters alone. */
+function writtenIn(text: string, han: number, kana: number, hangul: number): QuoteLanguage {
+  const cjk = han + kana + hangul;
+  if (cjk === 0) return ACCENTED_LATIN.test(text) && !ENGLISH_WORD.test(text) ? 'latin' : 'english';
+  if (2 * hangul >= cjk) return 'korean';
+  if (kana >= 2 && 5 * kana >= cjk) return 'japanese';
+  return 'chinese';
+}
+
+/** How many characters of a text OpenCC writes otherwise in Simplified Chinese. */
+function traditionalCharacters(text: string): number {
+  const simplified = [...converter('t', 'cn')(text)];
+  return [...text].filter((char, index) => simplified[index] !== char).length;
+}
+
 /** The requested language's English name, for instructions to the model. */
 export function languageName(languageTag: string): string {
   return new Intl.DisplayNames(['en'], { type: 'language' }).of(languageTag) ?? languageTag;
@@ -192,6 +309,17 @@ export function languageName(languageTag: string): string {
 
 type Conversion = (text: string) => string;
 const conversions = new Map<string, Conversion>();
+
+/** An OpenCC converter; building one loads its dictionaries, so each is built once. */
+function converter(from: 'cn' | 't', to: 'twp' | 'hk' | 'cn'): Conversion {
+  const key = `${from}-${to}`;
+  let conversion = conversions.get(key);
+  if (!conversion) {
+    conversion = Converter({ from, to });
+    conversions.set(key, conversion);
+  }
+  return conversion;
+}
 
 /**
  * A model's prose in the script the requested language is written in. For Chinese in Traditional
@@ -203,14 +331,7 @@ const conversions = new Map<string, Conversion>();
 export function inRequestedScript(text: string, languageTag: string): string {
   if (!isTraditionalChinese(languageTag)) return text;
   const region = new Intl.Locale(languageTag).maximize().region;
-  const target = region === 'HK' || region === 'MO' ? 'hk' : 'twp';
-  let conversion = conversions.get(target);
-  if (!conversion) {
-    // Building a converter loads its dictionaries: once per target.
-    conversion = Converter({ from: 'cn', to: target });
-    conversions.set(target, conversion);
-  }
-  return conversion(text);
+  return converter('cn', region === 'HK' || region === 'MO' ? 'hk' : 'twp')(text);
 }
 
 /**
