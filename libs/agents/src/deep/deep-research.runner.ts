@@ -422,7 +422,7 @@ export class DeepResearchRunner extends ResearchRunner {
       ...(run.skipped.length > 0 && readings.size > 0 ? [wording.sourcesSkipped(run.skipped.length)] : []),
     ];
     const evidenceList = (...messages: string[]) =>
-      renderEvidenceList(task.question, [...notices, ...messages], findings, sources, wording);
+      renderEvidenceList(task.question, [...notices, ...messages], findings, sources, task.params.language);
 
     if (withEvidence < this.config.evidenceMinSources) {
       // Too little to write from: say so, show what there is, and write nothing from memory.

@@ -1,6 +1,6 @@
 import { ResearchFinding, ResearchSource } from '@app/research';
 import { reportWording } from '../extractive/report-language';
-import { SYNTHESIS_MARK, UNVERIFIED_MARK, renderDraft } from './render-report';
+import { SYNTHESIS_MARK, UNVERIFIED_MARK, renderDraft, renderEvidenceList } from './render-report';
 import { DraftReply, DraftSentence } from './schemas';
 import { draftProblems, repairDraft } from './writer.agent';
 
@@ -77,5 +77,15 @@ describe('draft checks and rendering', () => {
     );
     expect(markdown).not.toContain(UNVERIFIED_MARK);
     expect(markdown).not.toContain(SYNTHESIS_MARK);
+  });
+});
+
+describe('the evidence list', () => {
+  it('groups the quotes under a heading for each source in the report language, noting a quote in another', () => {
+    const english: ResearchFinding = { ...finding('F1', 1), quote: 'HBM supply was short in 2024.' };
+    const chinese: ResearchFinding = { ...finding('F2', 2), quote: 'HBM 的產能不足，使出貨受到限制。' };
+    const { markdown } = renderEvidenceList('HBM', [], [english, chinese], [source(1), source(2)], 'zh-TW');
+    expect(markdown).toContain('### 來源 1：Source 1\n\n- 「HBM supply was short in 2024.」 [1]（原文為英文）\n');
+    expect(markdown).toContain('### 來源 2：Source 2\n\n- 「HBM 的產能不足，使出貨受到限制。」 [2]\n');
   });
 });

@@ -1,5 +1,5 @@
 import { ResearchFinding, ResearchSource } from '@app/research';
-import { ReportWording } from '../extractive/report-language';
+import { ReportWording, foreignQuoteLanguage, reportWording } from '../extractive/report-language';
 import { CitedSentence } from './grounding';
 import { DraftReply, DraftSentence } from './schemas';
 
@@ -90,27 +90,36 @@ export function renderDraft(
 
 /**
  * The report written without a model: the question, why (no or too little evidence, a budget
- * run out), each finding quoted with its source number, and the sources read.
+ * run out), each finding quoted with its source number under a heading for its source, and the sources read.
  */
 export function renderEvidenceList(
   question: string,
   messages: readonly string[],
   findings: ResearchFinding[],
   sources: ResearchSource[],
-  wording: ReportWording,
+  language: string,
 ): RenderedReport {
+  const wording = reportWording(language);
   const lines = [`# ${escapeMarkdown(singleLine(question))}`, ''];
   for (const message of messages) lines.push(message, '');
   const sentences: CitedSentence[] = [];
   if (findings.length > 0) {
+    // Under a heading for each source; a quote in another language than the report's says which.
     lines.push(`## ${wording.findings}`, '');
-    for (const finding of findings) {
-      lines.push(
-        `- ${wording.openQuote}${escapeMarkdown(singleLine(finding.quote))}${wording.closeQuote} [${finding.source}]`,
-      );
-      sentences.push({ text: finding.quote, sources: [finding.source], findingSources: [finding.source] });
+    for (const source of sources) {
+      const quoted = findings.filter((finding) => finding.source === source.n);
+      if (quoted.length === 0) continue;
+      lines.push(`### ${wording.sourceHeading(source.n, escapeMarkdown(singleLine(source.title)))}`, '');
+      for (const finding of quoted) {
+        const foreign = foreignQuoteLanguage(finding.quote, language);
+        lines.push(
+          `- ${wording.openQuote}${escapeMarkdown(singleLine(finding.quote))}${wording.closeQuote} [${finding.source}]` +
+            (foreign ? wording.quotedIn(foreign) : ''),
+        );
+        sentences.push({ text: finding.quote, sources: [finding.source], findingSources: [finding.source] });
+      }
+      lines.push('');
     }
-    lines.push('');
   }
   if (sources.length > 0) lines.push(...sourceList(sources, wording), '');
   const verbatim = [question, ...findings.map((finding) => finding.quote), ...sources.map((source) => source.title)];
