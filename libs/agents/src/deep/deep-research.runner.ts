@@ -376,6 +376,7 @@ export class DeepResearchRunner extends ResearchRunner {
           source: source.n,
           findings: reading.findings.length,
           dropped: reading.dropped,
+          flagged: reading.flagged,
         });
       } catch (error) {
         // One source the model fails on is left out; the others are still read.
@@ -756,6 +757,8 @@ export class DeepResearchRunner extends ResearchRunner {
         sources_read: readings.size,
         findings: findings.length,
         findings_dropped: [...readings.values()].reduce((sum, r) => sum + r.dropped, 0),
+        // A reading checkpointed before findings were flagged has no count.
+        findings_flagged: [...readings.values()].reduce((sum, r) => sum + (r.flagged ?? 0), 0),
         sources_skipped: run.skipped.length,
         rounds: run.rounds.length,
         sentences: claims.length,

@@ -9,12 +9,36 @@ function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/\n/g, ' ');
 }
 
-/** Source text may contain our own tags; neutralise them so they cannot close the data block. */
+/**
+ * Every tag the prompts below wrap data in, each escaped wherever data appears. A tag added to
+ * a prompt belongs here too: prompts.spec.ts fails on one that is not.
+ */
+export const PROMPT_TAGS = [
+  'question',
+  'report_language',
+  'sub_questions',
+  'queries_run',
+  'source',
+  'findings',
+  'finding',
+  'quotes',
+  'quote',
+  'sentences',
+  'sentence',
+  'text',
+  'problems_of_your_previous_draft',
+] as const;
+
+/** An opening or closing prompt tag, also spelt `< /Source >`. */
+const PROMPT_TAG = new RegExp(`<(\\s*/?\\s*(?:${PROMPT_TAGS.join('|')})\\b)`, 'gi');
+
+/**
+ * Text from outside (sources, the question, anything a model wrote) may contain our own tags;
+ * neutralise them so data cannot close its element or open another. Other text, `<div>` or
+ * `a < b`, stays as it is: quotes must still be found verbatim in the source.
+ */
 function asData(text: string): string {
-  return text.replace(
-    /<\/?(source|finding|findings|sentence|sentences|question|sub_questions|text|quote|queries_run)\b/gi,
-    (tag) => tag.replace('<', '‹'),
-  );
+  return text.replace(PROMPT_TAG, '‹$1');
 }
 
 export function planMessages(question: string, language: string): LlmMessage[] {
@@ -162,7 +186,7 @@ export function writeMessages(
         ...(problems.length > 0
           ? [
               '<problems_of_your_previous_draft>',
-              ...problems.map((p) => `- ${p}`),
+              ...problems.map((p) => `- ${asData(p)}`),
               '</problems_of_your_previous_draft>',
             ]
           : []),

@@ -8,6 +8,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { BudgetTracker } from './budget';
 import { QuoteLocation, locateQuote } from './grounding';
+import { readsAsInstruction } from './instruction-like';
 import { askModel } from './model-call';
 import { readMessages } from './prompts';
 import { FindingsReply, findingsSchema } from './schemas';
@@ -25,13 +26,21 @@ export interface SourceReading {
   findings: SourceFinding[];
   /** Findings the model gave whose quote is not in the source. */
   dropped: number;
+  /**
+   * Findings left out because their quote or note is addressed to a model ("ignore previous
+   * instructions…"): a source that steers its reader must not steer the writer through them.
+   */
+  flagged: number;
 }
 
 const MAX_READ_TOKENS = 1500;
 /** Between two excerpts of a long source in the reader's prompt. */
 export const EXCERPT_BREAK = '\n\n[…]\n\n';
 
-/** Extracts findings from one source, keeping only quotes that are really in its text. */
+/**
+ * Extracts findings from one source, keeping only quotes that are really in its text and that
+ * state something rather than instruct a model.
+ */
 @Injectable()
 export class Reader {
   constructor(
@@ -68,10 +77,15 @@ export class Reader {
 
     const findings: SourceFinding[] = [];
     let dropped = 0;
+    let flagged = 0;
     for (const finding of response.value.findings) {
       const location = locateInPassages(source.text, passages, finding.quote);
       if (!location) {
         dropped += 1;
+        continue;
+      }
+      if (readsAsInstruction(location.text) || readsAsInstruction(finding.note)) {
+        flagged += 1;
         continue;
       }
       if (findings.some((known) => location.start < known.end && known.start < location.end)) continue;
@@ -84,7 +98,8 @@ export class Reader {
       });
     }
     if (dropped > 0) this.droppedTotal.inc({ reason: 'quote_not_found' }, dropped);
-    return { reading: { findings: findings.sort((a, b) => a.start - b.start), dropped }, usage };
+    if (flagged > 0) this.droppedTotal.inc({ reason: 'instruction' }, flagged);
+    return { reading: { findings: findings.sort((a, b) => a.start - b.start), dropped, flagged }, usage };
   }
 }
 

@@ -121,7 +121,9 @@ export const WORKER_METRICS: Provider[] = [
   }),
   makeCounterProvider({
     name: Metric.FindingsDropped,
-    help: 'Findings dropped because their quote is not in the source (quote_not_found) or their source is unknown.',
+    help:
+      'Findings dropped because their quote is not in the source (quote_not_found), their source is unknown, ' +
+      'or their quote or note is addressed to a model (instruction).',
     labelNames: ['reason'],
   }),
   makeCounterProvider({
