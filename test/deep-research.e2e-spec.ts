@@ -115,6 +115,14 @@ describe('deep research engine', () => {
     );
     expect(usage.total.calls).toBe(stageCalls);
     expect(usage.total.calls).toBe(llm.calls.length);
+    // Search calls are counted too: one per query and provider; the corpus needs no page fetched.
+    expect(usage.search.calls).toBe(
+      result.rounds.reduce((n: number, r: { queries: string[] }) => n + r.queries.length, 0),
+    );
+    expect(usage.search.failed).toBe(0);
+    expect(usage.fetch).toEqual({ calls: 0, failed: 0 });
+    // No LLM_PRICES here: the cost limit cannot be enforced, and the result says so.
+    expect(usage.budget.cost_enforced).toBe(false);
     expect(Object.keys(usage.stages).sort()).toEqual(['planner', 'reader', 'verifier', 'writer']);
     expect(llm.callsFor('source_findings')).toHaveLength(result.sources.length);
     expect(llm.calls.every((call) => call.authorization === 'Bearer sk-test')).toBe(true);
@@ -275,6 +283,7 @@ describe('deep research engine', () => {
     expect(result.usage.budget).toEqual({
       limits: expect.objectContaining({ llm_calls: 5 }),
       exhausted: 'llm_calls',
+      cost_enforced: false,
     });
     expect(result.usage.total.calls).toBe(llm.calls.length);
     expect(result.usage.total.calls).toBeLessThanOrEqual(5);
@@ -544,6 +553,8 @@ describe('deep research engine', () => {
     expect(llm.callsFor('research_plan')).toHaveLength(0);
     expect(llm.callsFor('source_findings')).toHaveLength(6);
     expect(llm.callsFor('report_draft').length).toBeGreaterThan(0);
+    // The failed run's refused reads are still in the ledger, beside the second run's.
+    expect(research.result.usage.stages.reader).toMatchObject({ calls: 12, outcomes: { rejected: 6, success: 6 } });
   });
 
   it('resumes after both rounds without repeating finished LLM calls when its worker is killed', async () => {
@@ -605,7 +616,10 @@ describe('deep research engine', () => {
     expect(research.result).toMatchObject({ evidence: 'none', findings: [], claims: [] });
     expect(research.result.report).toContain('No source found matches this question');
     expect(llm.callsFor('report_draft')).toHaveLength(0);
-    expect(research.result).toMatchObject({ rounds: [], stop_reason: 'no_new_sources' });
+    expect(research.result).toMatchObject({
+      rounds: [{ round: 1, sources: 0, sources_read: 0, findings: 0 }],
+      stop_reason: 'no_new_sources',
+    });
   });
 
   it('takes the configured depth by default and refuses a depth above the maximum, naming the field', async () => {

@@ -472,6 +472,9 @@ describe('deep web research', () => {
       web.url('/news/hbm-outlook'),
       web.url('/reports/annual-review'),
     ]);
+    // The ledger counts the searches (the question and every planned query) and the page fetches.
+    expect(result.usage.search).toEqual({ calls: searched.length, failed: 0 });
+    expect(result.usage.fetch).toEqual({ calls: 5, failed: 1 });
 
     // The readers were given the page text, and their quotes are in the snapshots.
     expect(llm.callsFor('source_findings')).toHaveLength(4);

@@ -42,6 +42,7 @@ export type {
   ResearchRound,
   ResearchSource,
   ResearchUsage,
+  ToolUsage,
   UsageEntry,
 } from './research-result';
 export { ResearchRunner } from './research-runner';

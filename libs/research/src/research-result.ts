@@ -55,14 +55,29 @@ export interface UsageEntry {
   outcomes?: Record<string, number>;
 }
 
+/** Calls to search providers and page fetches, and how many of them failed. */
+export interface ToolUsage {
+  calls: number;
+  failed: number;
+}
+
 export interface ResearchUsage {
   /** By pipeline stage: planner, reader, writer, verifier. */
   stages: Record<string, UsageEntry>;
   total: UsageEntry;
+  /** Queries sent to search providers (one per query and provider). */
+  search?: ToolUsage;
+  /** Web pages fetched to be read (corpus documents are not fetched). */
+  fetch?: ToolUsage;
   budget: {
     limits: { tokens: number; cost_usd: number; llm_calls: number; seconds: number };
     /** The budget that ran out, if one did. */
     exhausted: string | null;
+    /**
+     * False when some model the research uses has no price in `LLM_PRICES`: its calls cost 0 in
+     * the ledger, so `cost_usd` is not a limit that can run out.
+     */
+    cost_enforced?: boolean;
   };
 }
 

@@ -52,6 +52,7 @@ describe('BudgetTracker', () => {
     expect(usage.budget).toEqual({
       limits: { tokens: 10000, cost_usd: 1, llm_calls: 10, seconds: 60 },
       exhausted: null,
+      cost_enforced: true,
     });
   });
 
@@ -145,5 +146,43 @@ describe('BudgetTracker', () => {
       outcomes: {},
     });
     expect(Object.keys(budget.usage().stages).sort()).toEqual(['planner', 'reader']);
+  });
+});
+
+describe('BudgetTracker, what outlives a run', () => {
+  const limits = { tokens: 10_000, costUsd: 1, llmCalls: 10, seconds: 60 };
+  const spent = (calls: number, outcome: string) => ({
+    calls,
+    prompt_tokens: 10 * calls,
+    completion_tokens: calls,
+    cost_usd: 0,
+    duration_ms: 5,
+    outcomes: { [outcome]: calls },
+  });
+
+  it('tells the spending no checkpoint stored, and counts it again when a later run restores it', () => {
+    const tracker = new BudgetTracker(limits, new Date());
+    tracker.record('reader', spent(3, 'success'));
+    tracker.markStored('reader', spent(3, 'success'));
+    tracker.record('reader', spent(2, 'rejected'));
+    tracker.record('writer', spent(1, 'timeout'));
+    expect(tracker.unstored()).toEqual([
+      ['reader', spent(2, 'rejected')],
+      ['writer', spent(1, 'timeout')],
+    ]);
+
+    const steps = new Map([
+      ['read:1', { data: {}, usage: { stage: 'reader', ...spent(3, 'success') } }],
+      ['spent:1:reader', { data: null, usage: { stage: 'reader', ...spent(2, 'rejected') } }],
+      ['search', { data: {}, usage: { tools: { search: { calls: 4, failed: 1 }, fetch: { calls: 2, failed: 0 } } } }],
+    ]);
+    const next = new BudgetTracker(limits, new Date(), steps, Date.now, false);
+    const usage = next.usage();
+    expect(usage.stages.reader).toMatchObject({ calls: 5, outcomes: { success: 3, rejected: 2 } });
+    expect(usage.search).toEqual({ calls: 4, failed: 1 });
+    expect(usage.fetch).toEqual({ calls: 2, failed: 0 });
+    expect(usage.budget.cost_enforced).toBe(false);
+    // What was restored is stored already.
+    expect(next.unstored()).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { LlmSpending, noSpending } from '@app/llm';
-import { CompletedStep, ResearchBudget, ResearchUsage, UsageEntry } from '@app/research';
+import { CompletedStep, ResearchBudget, ResearchUsage, ToolUsage, UsageEntry } from '@app/research';
 
 export type BudgetKind = 'tokens' | 'cost' | 'llm_calls' | 'time';
 
@@ -28,6 +28,25 @@ export function addUsage(into: UsageEntry, more: Partial<UsageEntry>): UsageEntr
   return into;
 }
 
+/** What `from` spent beyond `part`: the calls recorded but not yet stored with a checkpoint. */
+function subtractUsage(from: UsageEntry, part: UsageEntry): UsageEntry {
+  const outcomes: Record<string, number> = {};
+  for (const [outcome, calls] of Object.entries(from.outcomes ?? {})) {
+    const left = calls - (part.outcomes?.[outcome] ?? 0);
+    if (left > 0) outcomes[outcome] = left;
+  }
+  return {
+    calls: from.calls - part.calls,
+    prompt_tokens: from.prompt_tokens - part.prompt_tokens,
+    completion_tokens: from.completion_tokens - part.completion_tokens,
+    cost_usd: round(from.cost_usd - part.cost_usd),
+    duration_ms: from.duration_ms - part.duration_ms,
+    outcomes,
+  };
+}
+
+export type Tool = 'search' | 'fetch';
+
 function usageOf(spending: LlmSpending, durationMs: number): UsageEntry {
   return {
     calls: spending.calls,
@@ -50,6 +69,9 @@ function round(value: number): number {
  */
 export class BudgetTracker {
   private readonly stages = new Map<string, UsageEntry>();
+  /** What of `stages` is stored with checkpoints (or came from them): the rest would be lost with the run. */
+  private readonly stored = new Map<string, UsageEntry>();
+  private readonly tools: Record<Tool, ToolUsage> = { search: { calls: 0, failed: 0 }, fetch: { calls: 0, failed: 0 } };
   private exhaustedBudget: BudgetKind | null = null;
   /** LLM completions started and not yet recorded: parallel callers must not all pass the check. */
   private inFlight = 0;
@@ -59,11 +81,44 @@ export class BudgetTracker {
     private readonly startedAt: Date,
     steps: Map<string, CompletedStep> = new Map(),
     private readonly now: () => number = Date.now,
+    /** False when a model in use has no price: cost is then 0 and not a limit. */
+    private readonly costEnforced = true,
   ) {
     for (const step of steps.values()) {
-      const usage = step.usage as { stage?: string } & Partial<UsageEntry>;
-      if (usage.stage) this.record(usage.stage, usage);
+      const usage = (step.usage ?? {}) as {
+        stage?: string;
+        tools?: Partial<Record<Tool, ToolUsage>>;
+      } & Partial<UsageEntry>;
+      if (usage.stage) {
+        this.record(usage.stage, usage);
+        this.markStored(usage.stage, usage);
+      }
+      for (const [tool, counts] of Object.entries(usage.tools ?? {})) this.count(tool as Tool, counts);
     }
+  }
+
+  /** Usage stored with a checkpoint: it survives the run. */
+  markStored(stage: string, usage: Partial<UsageEntry>): void {
+    this.stored.set(stage, addUsage(this.stored.get(stage) ?? emptyUsage(), usage));
+  }
+
+  /**
+   * Spending recorded but not stored with any checkpoint, by stage: calls of steps that failed or
+   * were cut short. A run that ends without finishing stores it, so the next run still counts it.
+   */
+  unstored(): [string, UsageEntry][] {
+    return [...this.stages]
+      .map(([stage, entry]): [string, UsageEntry] => [
+        stage,
+        subtractUsage(entry, this.stored.get(stage) ?? emptyUsage()),
+      ])
+      .filter(([, entry]) => entry.calls > 0);
+  }
+
+  /** Search-provider queries or page fetches, and how many failed. */
+  count(tool: Tool, usage: Partial<ToolUsage>): void {
+    this.tools[tool].calls += usage.calls ?? 0;
+    this.tools[tool].failed += usage.failed ?? 0;
   }
 
   get exhausted(): BudgetKind | null {
@@ -148,6 +203,8 @@ export class BudgetTracker {
     return {
       stages: Object.fromEntries([...this.stages].map(([stage, entry]) => [stage, { ...entry }])),
       total: this.total(),
+      search: { ...this.tools.search },
+      fetch: { ...this.tools.fetch },
       budget: {
         limits: {
           tokens: this.limits.tokens,
@@ -156,6 +213,7 @@ export class BudgetTracker {
           seconds: this.limits.seconds,
         },
         exhausted: this.exhaustedBudget,
+        cost_enforced: this.costEnforced,
       },
     };
   }

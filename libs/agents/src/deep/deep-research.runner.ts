@@ -13,6 +13,7 @@ import {
   ResearchSource,
   ResearchTask,
   StoredSource,
+  ToolUsage,
   UsageEntry,
   resultSource,
   sourcesOf,
@@ -23,7 +24,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { reportWording } from '../extractive/report-language';
-import { BudgetExhaustedError, BudgetKind, BudgetTracker } from './budget';
+import { BudgetExhaustedError, BudgetKind, BudgetTracker, Tool } from './budget';
 import { reportProblems, templateLeftovers } from './grounding';
 import { Gaps, Plan, Planner } from './planner.agent';
 import { FindingForReview, FindingForWriting, SentenceForRevising, SentenceForVerifying } from './prompts';
@@ -86,7 +87,7 @@ interface StageStep<T> {
   /** Runs the stage: its value, its checkpoint unless it fell back, and figures for `stage.finished`. */
   work: () => Promise<{
     value: T;
-    checkpoint?: { data: unknown; usage?: UsageEntry };
+    checkpoint?: { data: unknown; usage?: UsageEntry; tools?: Partial<Record<Tool, ToolUsage>> };
     finished: Record<string, unknown>;
   }>;
 }
@@ -119,19 +120,54 @@ export class DeepResearchRunner extends ResearchRunner {
   async run(task: ResearchTask, context: ResearchRunContext): Promise<ResearchResult> {
     const started = Date.now();
     const steps = await context.loadSteps();
-    const budget = new BudgetTracker(task.params.budget ?? this.config.budgetDefaults, task.startedAt, steps);
+    const budget = new BudgetTracker(
+      task.params.budget ?? this.config.budgetDefaults,
+      task.startedAt,
+      steps,
+      Date.now,
+      this.costEnforced(),
+    );
     const run = new Run(task, context, steps, budget);
     if (steps.size > 0) this.logger.log({ steps: [...steps.keys()] }, 'resuming after the completed steps');
 
-    const plan = await this.planStep(run);
-    run.plan = plan;
-    await context.checkpoint();
-    const { sources, readings } = await this.rounds(run, plan);
-
-    const result = await this.reportStep(run, sources, readings);
+    let result: ResearchResult;
+    try {
+      const plan = await this.planStep(run);
+      run.plan = plan;
+      await context.checkpoint();
+      const { sources, readings } = await this.rounds(run, plan);
+      result = await this.reportStep(run, sources, readings);
+    } catch (error) {
+      await this.keepSpending(run);
+      throw error;
+    }
     if (run.partial) this.budgetExhausted.inc({ budget: run.partial });
     result.stats.duration_ms = Date.now() - started;
     return result;
+  }
+
+  /** Cost is a limit only when every model the stages use has a price; otherwise it stays 0. */
+  private costEnforced(): boolean {
+    const llm = this.config.llm;
+    if (!llm) return false;
+    return [llm.model, ...Object.values(llm.stageModels)].every((model) => llm.prices[model] !== undefined);
+  }
+
+  /**
+   * A run that ends without a result stores what it spent beyond its checkpoints (calls of steps
+   * that failed or were cut short), so the ledger of the run that finishes still counts them.
+   * Nothing can be stored once the research was cancelled or its lease lost.
+   */
+  private async keepSpending(run: Run): Promise<void> {
+    const at = Date.now();
+    try {
+      for (const [stage, usage] of run.budget.unstored()) {
+        await run.context.saveStep(`spent:${at}:${stage}`, null, stepUsage(stage, usage));
+        run.budget.markStored(stage, usage);
+      }
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'could not store the spending of the failed run');
+    }
   }
 
   private planStep(run: Run): Promise<Plan> {
@@ -199,9 +235,12 @@ export class DeepResearchRunner extends ResearchRunner {
         }
         queries = gaps.queries;
       }
+      queries = [...new Set(queries.map((q) => q.trim()).filter(Boolean))];
       const found = await this.searchStep(run, round, queries, sources);
       queriesRun.push(...queries);
       await run.context.checkpoint();
+      const figures: ResearchRound = { round, queries, sources: found?.length ?? 0, sources_read: 0, findings: 0 };
+      run.rounds.push(figures);
       if (found === null || found.length === 0) {
         stop = found === null ? 'search_failed' : 'no_new_sources';
         break;
@@ -211,13 +250,8 @@ export class DeepResearchRunner extends ResearchRunner {
       const findingsBefore = countFindings(readings);
       await this.readStep(run, round, plan, found, readings);
       await run.context.checkpoint();
-      run.rounds.push({
-        round,
-        queries,
-        sources: found.length,
-        sources_read: readings.size - before,
-        findings: countFindings(readings) - findingsBefore,
-      });
+      figures.sources_read = readings.size - before;
+      figures.findings = countFindings(readings) - findingsBefore;
     }
     if (stop === 'depth' && run.partial) stop = 'budget';
     run.stopReason = stop;
@@ -300,6 +334,7 @@ export class DeepResearchRunner extends ResearchRunner {
         } catch (error) {
           // The first round's search failing fails the research, retryably; a follow-up's ends the rounds.
           if (round === 1 || !(error instanceof SearchFailedError)) throw error;
+          run.budget.count('search', { calls: queries.length * providers.length, failed: error.failures.length });
           await this.searchFailed(run, error.failures);
           return { value: null, finished: { round, failed: true } };
         }
@@ -315,9 +350,18 @@ export class DeepResearchRunner extends ResearchRunner {
         const unreadable = outcome.readFailures.flatMap((f) => (f.url ? [f.url] : []));
         run.unreadable.push(...unreadable);
         await run.context.saveSources(sources);
+        const tools = {
+          search: { calls: outcome.queries * providers.length, failed: outcome.searchFailures.length },
+          fetch: {
+            calls: sources.filter((s) => s.kind === 'web').length + outcome.readFailures.length,
+            failed: outcome.readFailures.length,
+          },
+        };
+        run.budget.count('search', tools.search);
+        run.budget.count('fetch', tools.fetch);
         return {
           value: sources,
-          checkpoint: { data: { sources: sources.length, queries: outcome.queries, unreadable } },
+          checkpoint: { data: { sources: sources.length, queries: outcome.queries, unreadable }, tools },
           finished: {
             round,
             queries: outcome.queries,
@@ -370,7 +414,7 @@ export class DeepResearchRunner extends ResearchRunner {
         const { reading, usage } = await run.withDeadline((signal) =>
           this.reader.read(run.task.tenantId, run.task.question, subQuestions, source, run.budget, READ_SHARE, signal),
         );
-        await run.context.saveStep(Step.read(source.n), reading, stepUsage('reader', usage));
+        await run.save(Step.read(source.n), reading, 'reader', usage);
         readings.set(source.n, reading);
         await run.context.emit('source.read', {
           source: source.n,
@@ -695,10 +739,7 @@ export class DeepResearchRunner extends ResearchRunner {
     if (done) return step.resume(done.data);
     await run.context.emit('stage.started', { stage: step.stage, ...step.started });
     const { value, checkpoint, finished } = await step.work();
-    if (checkpoint) {
-      const usage = checkpoint.usage && step.agent ? stepUsage(step.agent, checkpoint.usage) : undefined;
-      await run.context.saveStep(step.key, checkpoint.data, usage);
-    }
+    if (checkpoint) await run.save(step.key, checkpoint.data, step.agent, checkpoint.usage, checkpoint.tools);
     await run.context.emit('stage.finished', {
       stage: step.stage,
       ...finished,
@@ -792,6 +833,19 @@ class Run {
     readonly steps: Map<string, CompletedStep>,
     readonly budget: BudgetTracker,
   ) {}
+
+  /** Stores a completed step with what its agent spent, and the tools it used. */
+  async save(
+    key: string,
+    data: unknown,
+    agent?: string,
+    usage?: UsageEntry,
+    tools?: Partial<Record<Tool, ToolUsage>>,
+  ): Promise<void> {
+    const spent = usage && agent ? stepUsage(agent, usage) : {};
+    await this.context.saveStep(key, data, tools ? { ...spent, tools } : spent);
+    if (usage && agent) this.budget.markStored(agent, usage);
+  }
 
   /** Runs a stage with a signal that also aborts at the research's deadline. */
   async withDeadline<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {

@@ -15,7 +15,13 @@ export class ResearchBudgetRequestDto {
   @IsInt()
   max_tokens?: number;
 
-  @ApiPropertyOptional({ description: 'Estimated LLM cost in USD.', minimum: 0, example: 0.5 })
+  @ApiPropertyOptional({
+    description:
+      'Estimated LLM cost in USD, from the prices in LLM_PRICES. A model without a price costs 0, so for a ' +
+      'research using one this limit is not enforced; the result says so in usage.budget.cost_enforced.',
+    minimum: 0,
+    example: 0.5,
+  })
   @ValidateIf(present)
   @Max(10_000)
   @Min(0)

@@ -171,6 +171,21 @@ export class UsageBudgetDto {
 
   @ApiProperty({ type: String, nullable: true, enum: ['tokens', 'cost', 'llm_calls', 'time'] })
   exhausted: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      'False when a model the research used has no price in LLM_PRICES: its calls cost 0 in the ledger, so the ' +
+      'cost limit is not enforced. Tokens, calls and time are always enforced.',
+  })
+  cost_enforced?: boolean;
+}
+
+export class ToolUsageDto {
+  @ApiProperty()
+  calls: number;
+
+  @ApiProperty()
+  failed: number;
 }
 
 export class ResearchUsageDto {
@@ -183,6 +198,15 @@ export class ResearchUsageDto {
 
   @ApiProperty({ type: UsageEntryDto })
   total: UsageEntryDto;
+
+  @ApiPropertyOptional({
+    type: ToolUsageDto,
+    description: 'Queries sent to search providers, one per query and provider.',
+  })
+  search?: ToolUsageDto;
+
+  @ApiPropertyOptional({ type: ToolUsageDto, description: 'Web pages fetched to be read.' })
+  fetch?: ToolUsageDto;
 
   @ApiProperty({ type: UsageBudgetDto })
   budget: UsageBudgetDto;
