@@ -40,6 +40,7 @@ describe('GET /api/v1/research/{id}', () => {
       started_at: null,
       finished_at: null,
       max_sources: 7,
+      depth: 2,
       verify: false,
       language: 'zh-TW',
       sources: ['corpus'],

@@ -12,6 +12,11 @@ export interface HostileRequest {
   mustRefuse?: boolean;
   /** Sent as these raw bytes on a connection of its own instead, a chunk every `dripMs`. */
   socket?: { chunks: (string | Buffer)[]; dripMs?: number };
+  /**
+   * The server may refuse it by closing the connection while the body is still being written:
+   * the client may then get a reset instead of the answer that was sent.
+   */
+  mayReset?: boolean;
 }
 
 /** The parts of an OpenAPI 3 document the generator reads. */
@@ -659,7 +664,10 @@ function bodyOversized(operation: Operation, path: fc.Arbitrary<string>, limit: 
   return fc.tuple(path, fc.constantFrom(...fields), fc.constantFrom(1.1, 2, 8)).map(([base, field, factor]) => {
     const body = clone(validSample(operation.body!));
     body[field] = 'x'.repeat(Math.ceil(limit * factor));
-    return jsonRequest(operation, base, `body over the limit (${factor}x) in ${field}`, body, { mustRefuse: true });
+    return {
+      ...jsonRequest(operation, base, `body over the limit (${factor}x) in ${field}`, body, { mustRefuse: true }),
+      mayReset: true,
+    };
   });
 }
 
