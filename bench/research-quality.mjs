@@ -9,7 +9,7 @@
 // (all but the writer's marked synthesis), sentences marked, removed and rewritten, findings kept and dropped, LLM calls and tokens, and wall time
 // against the time some LLM call of the research was in flight (the critical path of its calls).
 //
-//   npm run build && node bench/research-quality.mjs [latency-ms]
+//   npm run build && node bench/research-quality.mjs [latency-ms] [max-sources]
 //
 // Needs PostgreSQL and Redis on localhost. Creates and drops the database research_bench_quality.
 // Researches run one at a time, so every LLM call belongs to the research in progress.
@@ -25,6 +25,7 @@ const require = createRequire(import.meta.url);
 const { FakeLlmServer, installResearchResponders } = require(join(root, 'dist/libs/testing/src'));
 
 const latencyMs = Number(process.argv[2] ?? 100);
+const maxSources = Number(process.argv[3] ?? 4);
 const QUESTIONS = [
   { question: 'AI accelerator market share 2024', language: 'en' },
   { question: 'HBM memory supply shortage 2024', language: 'en' },
@@ -164,7 +165,7 @@ for (const model of ['careful', 'careless']) {
       llm.reset();
       installResearchResponders(llm);
       if (model === 'careless') careless(llm);
-      const r = await research({ question, language, depth, max_sources: 4 });
+      const r = await research({ question, language, depth, max_sources: maxSources });
       sum.researches += 1;
       if (r.status !== 'completed') {
         sum.failed += 1;
@@ -218,7 +219,9 @@ for (const model of ['careful', 'careless']) {
   }
 }
 
-console.log(`\nLLM latency ${latencyMs} ms; ${QUESTIONS.length} questions over examples/corpus, max_sources 4`);
+console.log(
+  `\nLLM latency ${latencyMs} ms; ${QUESTIONS.length} questions over examples/corpus, max_sources ${maxSources}`,
+);
 const columns = Object.keys(rows[0]);
 console.log(`| ${columns.join(' | ')} |`);
 console.log(`|${columns.map(() => '---').join('|')}|`);
