@@ -5,6 +5,7 @@ export const AUDIT_ACTIONS = [
   'research.list',
   'research.sources.list',
   'research.sources.read',
+  'research.events.read',
   'research.cancel',
   'research.retry',
   'document.create',
@@ -43,6 +44,7 @@ export const DATA_READS: ReadonlySet<AuditAction> = new Set<AuditAction>([
   'research.list',
   'research.sources.list',
   'research.sources.read',
+  'research.events.read',
   'document.read',
   'document.list',
 ]);

@@ -170,6 +170,8 @@ export class AppConfig {
   readonly reconcileGraceMs: number;
   readonly shutdownTimeoutMs: number;
   readonly shutdownReadyDelayMs: number;
+  /** Silence after which an event stream sends a keep-alive comment. */
+  readonly eventsKeepAliveMs: number;
   readonly httpBodyLimitBytes: number;
   /** Time a request body has to arrive whole, from the end of its headers; then a 408. */
   readonly httpBodyTimeoutMs: number;

@@ -167,6 +167,7 @@ export function loadConfig(env: Env): AppConfig {
     reconcileGraceMs: read.int('RECONCILE_GRACE_MS', 10 * second, 0, 3600 * second),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25 * second, 1000, 600 * second),
     shutdownReadyDelayMs: read.int('SHUTDOWN_READY_DELAY_MS', 0, 0, 60 * second),
+    eventsKeepAliveMs: read.int('EVENTS_KEEP_ALIVE_MS', 15 * second, 100, 300 * second),
     httpBodyLimitBytes: read.int('HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     httpBodyTimeoutMs: read.int('HTTP_BODY_TIMEOUT_MS', 30 * second, 100, 600 * second),
     httpHeadersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10 * second, 100, 600 * second),

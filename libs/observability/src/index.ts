@@ -14,6 +14,6 @@ export { ExpiringCache } from './metrics/expiring-cache';
 export type { CacheMetrics } from './metrics/expiring-cache';
 export { MetricsModule } from './metrics/metrics.module';
 export { MetricsInterceptor } from './metrics/metrics.interceptor';
-export { TrackLlmCall, TrackRequest, TrackResearchTask } from './metrics/track.decorators';
+export { StreamingRoute, TrackLlmCall, TrackRequest, TrackResearchTask } from './metrics/track.decorators';
 export type { LlmUsage } from './metrics/track.decorators';
 export { installRequestLogging } from './logging/request-logging';

@@ -59,3 +59,5 @@ export {
 export { ResearchModule } from './research.module';
 export { ResearchService } from './research.service';
 export type { CreateResearchCommand, ListResearchesQuery } from './research.service';
+export { ResearchEventsService } from './events/research-events.service';
+export type { StreamItem, StreamedEvent } from './events/research-events.service';

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchQueueModule } from './queue/research-queue.module';
 import { ResearchService } from './research.service';
+import { ResearchEventNotifier } from './events/research-event-notifier';
+import { ResearchEventsService } from './events/research-events.service';
 
-/** What the api needs: the use cases and the queue producer, no processor. */
+/** What the api needs: the use cases, the event streams and the queue producer, no processor. */
 @Module({
   imports: [ResearchPersistenceModule, ResearchQueueModule],
-  providers: [ResearchService],
-  exports: [ResearchService, ResearchQueueModule],
+  providers: [ResearchService, ResearchEventNotifier, ResearchEventsService],
+  exports: [ResearchService, ResearchEventsService, ResearchQueueModule],
 })
 export class ResearchModule {}

@@ -3,6 +3,8 @@ import {
   CreateResearchRequestDto,
   ListResearchesQueryDto,
   ResearchAcceptedResponseDto,
+  ResearchEventsService,
+  StreamItem,
   ResearchListResponseDto,
   ResearchResponseDto,
   ResearchService,
@@ -13,8 +15,8 @@ import {
 } from '@app/research';
 import { ErrorResponseDto } from '@app/http';
 import { RequireScopes, Scope } from '@app/auth';
-import { TrackRequest } from '@app/observability';
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { StreamingRoute, TrackRequest } from '@app/observability';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -24,13 +26,16 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiQuery,
   ApiTags,
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
   ApiUnauthorizedResponse,
   ApiForbiddenResponse,
 } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { PassThrough } from 'node:stream';
 import { CurrentTenant } from '../http/current-tenant.decorator';
 import { IdempotencyKey } from '../http/idempotency-key.decorator';
 import { RequestId } from '../http/request-id.decorator';
@@ -48,7 +53,10 @@ export const RESEARCH_PATH = '/api/v1/research';
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid input; `details` names each field.' })
 @Controller('api/v1/research')
 export class ResearchController {
-  constructor(private readonly research: ResearchService) {}
+  constructor(
+    private readonly research: ResearchService,
+    private readonly events_: ResearchEventsService,
+  ) {}
 
   @Post()
   @RequireScopes(Scope.ResearchWrite)
@@ -171,6 +179,51 @@ export class ResearchController {
     return ResearchSourceSnapshotDto.fromSnapshot(await this.research.getSource(tenantId, id, n));
   }
 
+  @Get(':id/events')
+  @RequireScopes(Scope.ResearchRead)
+  @Audited('research.events.read', 'research')
+  @StreamingRoute()
+  @ApiOperation({
+    summary: "Follow a research's events as Server-Sent Events",
+    description:
+      "A `text/event-stream` of the research's events as they happen, across api replicas: each has `id` (the " +
+      'per-research sequence number), `event` (its type, e.g. `research.started`, `stage.finished`, ' +
+      '`source.read`, `rounds.stopped`, `research.completed`) and `data`, a JSON object with `seq`, `type`, ' +
+      "`created_at` and the event's own `data`. Everything after `Last-Event-ID` (the header an EventSource " +
+      'sends when it reconnects, or the `last_event_id` query parameter) is sent first. A comment line is sent ' +
+      'every 15 s of silence to keep proxies from closing the connection. The stream ends after the terminal ' +
+      'event (`research.completed`, `research.failed` or `research.cancelled`), or at once when the research ' +
+      'has already ended and the client has every event.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'The event stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event the client has.' })
+  @ApiQuery({ name: 'last_event_id', required: false, type: Number, description: 'As `Last-Event-ID`, for browsers.' })
+  async events(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+    @Headers('last-event-id') header: string | undefined,
+    @Query('last_event_id') query: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const after =
+      header !== undefined
+        ? this.events_.lastEventId(header, 'Last-Event-ID')
+        : this.events_.lastEventId(query, 'last_event_id');
+    await this.research.get(tenantId, id);
+    const stream = new PassThrough();
+    const closed = new AbortController();
+    request.raw.once('close', () => closed.abort());
+    void reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache, no-transform')
+      .header('x-accel-buffering', 'no')
+      .send(stream);
+    void writeEvents(stream, this.events_.follow(tenantId, id, after, closed.signal));
+  }
+
   @Post(':id/cancel')
   @RequireScopes(Scope.ResearchWrite)
   @Audited('research.cancel', 'research')
@@ -222,5 +275,32 @@ export class ResearchController {
     const research = await this.research.retry(tenantId, id);
     void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
     return ResearchResponseDto.from(research);
+  }
+}
+
+/**
+ * Writes a research's events as Server-Sent Events: `retry` first, then each event with its
+ * sequence number as `id` and its type as `event`, and a comment for each keep-alive; waits for
+ * the client to drain a full buffer; ends the response when the events end or fail.
+ */
+async function writeEvents(stream: PassThrough, items: AsyncGenerator<StreamItem>): Promise<void> {
+  const write = async (text: string) => {
+    if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
+  };
+  try {
+    await write('retry: 2000\n\n');
+    for await (const item of items) {
+      if ('keepAlive' in item) {
+        await write(': keep-alive\n\n');
+        continue;
+      }
+      const { seq, type, data, createdAt } = item.event;
+      const payload = JSON.stringify({ seq, type, created_at: createdAt.toISOString(), data });
+      await write(`id: ${seq}\nevent: ${type}\ndata: ${payload}\n\n`);
+    }
+  } catch {
+    // The client went away, or the database did: the client reconnects with Last-Event-ID.
+  } finally {
+    stream.end();
   }
 }

@@ -6,6 +6,7 @@ import { CreateTenantsAndApiKeys1795597440000 } from './1795597440000-CreateTena
 import { CreateAuditTrail1795597500000 } from './1795597500000-CreateAuditTrail';
 import { AddSourceSnapshots1795597560000 } from './1795597560000-AddSourceSnapshots';
 import { CreateDocumentPassages1795597620000 } from './1795597620000-CreateDocumentPassages';
+import { NotifyResearchEvents1795597680000 } from './1795597680000-NotifyResearchEvents';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateAuditTrail1795597500000,
   AddSourceSnapshots1795597560000,
   CreateDocumentPassages1795597620000,
+  NotifyResearchEvents1795597680000,
 ];

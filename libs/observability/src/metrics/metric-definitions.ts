@@ -7,6 +7,8 @@ export const Metric = {
   RequestDuration: 'research_request_duration_seconds',
   ActiveRequests: 'research_active_requests',
   Submitted: 'research_submitted_total',
+  EventStreams: 'research_event_streams',
+  EventsSent: 'research_events_sent_total',
   Runs: 'research_runs_total',
   RunDuration: 'research_run_duration_seconds',
   ActiveTasks: 'research_active_tasks',
@@ -55,6 +57,8 @@ export const API_METRICS: Provider[] = [
     help: 'Research submissions: accepted, replayed (same Idempotency-Key) or enqueue_deferred (queue unreachable).',
     labelNames: ['outcome'],
   }),
+  makeGaugeProvider({ name: Metric.EventStreams, help: 'Server-Sent Event streams of research events open.' }),
+  makeCounterProvider({ name: Metric.EventsSent, help: 'Research events sent on Server-Sent Event streams.' }),
 ];
 
 /** The worker's research, agent, LLM and cache metrics. */

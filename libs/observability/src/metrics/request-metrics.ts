@@ -48,7 +48,9 @@ export class RequestMetrics {
       status: statusCode < 400 ? 'success' : 'error',
       code: STATUS_CLASSES[Math.floor(statusCode / 100)] ?? `${Math.floor(statusCode / 100)}xx`,
     });
-    this.duration.observe({ method, endpoint }, reply.elapsedTime / 1000);
+    if (!(request.routeOptions.config as { metricsStream?: boolean } | undefined)?.metricsStream) {
+      this.duration.observe({ method, endpoint }, reply.elapsedTime / 1000);
+    }
   }
 
   /** The endpoint label: the `@TrackRequest` name, else the route template, else `unmatched`. */

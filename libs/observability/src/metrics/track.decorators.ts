@@ -8,6 +8,13 @@ import { Metric } from './metric-definitions';
  */
 export const TrackRequest = (endpoint: string): MethodDecorator => AddRouteConfig({ metricsEndpoint: endpoint });
 
+/**
+ * A route that answers with a stream open for minutes (Server-Sent Events): it is counted in
+ * `research_requests_total` and in flight, but its length is not a latency, so it stays out of
+ * `research_request_duration_seconds`.
+ */
+export const StreamingRoute = (): MethodDecorator => AddRouteConfig({ metricsStream: true });
+
 function metric<T>(name: string): T | undefined {
   return register.getSingleMetric(name) as T | undefined;
 }
