@@ -41,6 +41,7 @@ describe('GET /api/v1/research/{id}', () => {
       finished_at: null,
       max_sources: 7,
       depth: 2,
+      progress: { stage: 'queued', round: 0, sources_found: 0, sources_read: 0, findings: 0, claims: 0, percent: 0 },
       verify: false,
       language: 'zh-TW',
       sources: ['corpus'],

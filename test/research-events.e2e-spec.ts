@@ -131,6 +131,16 @@ describe('research events as Server-Sent Events', () => {
 
   it('streams a running research from one api, and the rest after Last-Event-ID from another, then ends', async () => {
     const id = await stack.submit({ question: 'HBM memory supply 2024', language: 'en', depth: 1 });
+    // Meanwhile a client polls its progress.
+    const progress: { stage: string; percent: number }[] = [];
+    const polling = (async () => {
+      for (;;) {
+        const research = await stack.research(id);
+        progress.push(research.progress);
+        if (research.status === 'completed') return research;
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+    })();
     const first = new SseClient(`${firstUrl()}/api/v1/research/${id}/events`);
     await first.open;
     expect(first.status).toBe(200);
@@ -157,6 +167,22 @@ describe('research events as Server-Sent Events', () => {
     expect(Date.parse(data.created_at)).toBeGreaterThan(0);
     // Stages of the engine come through as they happen.
     expect([...first.events, ...rest.events].map((e) => e.event)).toContain('stage.finished');
+
+    // The progress the client saw only moved forward, through the stages, to what the result holds.
+    const done = await polling;
+    const percents = progress.map((p) => p.percent);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(new Set(progress.map((p) => p.stage)).size).toBeGreaterThan(2);
+    expect(progress.some((p) => p.percent > 0 && p.percent < 100)).toBe(true);
+    expect(done.progress).toEqual({
+      stage: 'done',
+      round: 1,
+      sources_found: done.result.stats.sources,
+      sources_read: done.result.stats.sources_read,
+      findings: done.result.findings.length,
+      claims: done.result.claims.filter((c: { label: string }) => c.label !== 'synthesis').length,
+      percent: 100,
+    });
   });
 
   it('replays a finished research for a browser (last_event_id), and ends at once when nothing is left', async () => {
@@ -230,6 +256,9 @@ describe('research events as Server-Sent Events', () => {
     expect(((await bad.json()) as { error: { details: unknown } }).error.details).toEqual([
       { field: 'Last-Event-ID', message: 'Last-Event-ID must be the id of an event of this research: a whole number' },
     ]);
+    // A repeated query parameter is not an id either.
+    const twice = await fetch(`${firstUrl()}/api/v1/research/${id}/events?last_event_id=1&last_event_id=2`);
+    expect(twice.status).toBe(400);
     await stack.waitForStatus(id, ['completed', 'failed'], 30000);
   });
 

@@ -100,6 +100,7 @@ describe("the chapter's API examples", () => {
         'POST /api/v1/research',
         'GET /api/v1/research',
         'GET /api/v1/research/{id}',
+        'GET /api/v1/research/{id}/events',
         'GET /api/v1/research/{id}/sources',
         'GET /api/v1/research/{id}/sources/{n}',
         'POST /api/v1/research/{id}/cancel',

@@ -204,7 +204,7 @@ export class ResearchController {
     @Param('id', UuidParamPipe) id: string,
     @CurrentTenant() tenantId: string,
     @Headers('last-event-id') header: string | undefined,
-    @Query('last_event_id') query: string | undefined,
+    @Query('last_event_id') query: unknown,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {

@@ -7,6 +7,7 @@ import { CreateAuditTrail1795597500000 } from './1795597500000-CreateAuditTrail'
 import { AddSourceSnapshots1795597560000 } from './1795597560000-AddSourceSnapshots';
 import { CreateDocumentPassages1795597620000 } from './1795597620000-CreateDocumentPassages';
 import { NotifyResearchEvents1795597680000 } from './1795597680000-NotifyResearchEvents';
+import { AddResearchProgress1795597740000 } from './1795597740000-AddResearchProgress';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   AddSourceSnapshots1795597560000,
   CreateDocumentPassages1795597620000,
   NotifyResearchEvents1795597680000,
+  AddResearchProgress1795597740000,
 ];

@@ -5,6 +5,51 @@ import { ResearchStatus } from '../research-status';
 import { ResearchView } from '../persistence/research.repository';
 import { ResearchFailure, ResearchResult } from '../research-result';
 import { ResearchBudgetDto, ResearchResultDto, ResearchFailureDto } from './research-result.dto';
+import { QUEUED, ResearchProgress, finished } from '../research-progress';
+
+export class ResearchProgressDto {
+  @ApiProperty({
+    enum: ['queued', 'planning', 'searching', 'reading', 'analysing', 'writing', 'verifying', 'done'],
+    description: 'The stage the research is in, or was in when it failed or was cancelled.',
+  })
+  stage: string;
+
+  @ApiProperty({ description: 'The search-and-read round; 0 before the first search.' })
+  round: number;
+
+  @ApiProperty()
+  sources_found: number;
+
+  @ApiProperty()
+  sources_read: number;
+
+  @ApiProperty()
+  findings: number;
+
+  @ApiProperty({ description: 'Report sentences being or having been verified.' })
+  claims: number;
+
+  @ApiProperty({
+    minimum: 0,
+    maximum: 100,
+    description: 'An estimate of the work done, from the stage and the sources read; it never goes down.',
+  })
+  percent: number;
+}
+
+/** The stored progress, or what a research that stored none (queued, or completed before progress was kept) has. */
+function progressOf(research: Pick<ResearchView, 'progress' | 'status' | 'result'>): ResearchProgress {
+  if (research.progress) return research.progress;
+  if (research.status !== 'completed' || !research.result) return QUEUED;
+  const { stats, claims } = research.result;
+  return finished({
+    ...QUEUED,
+    sources_found: stats.sources ?? 0,
+    sources_read: stats.sources_read ?? 0,
+    findings: research.result.findings.length,
+    claims: claims.length,
+  });
+}
 
 export class ResearchAcceptedResponseDto {
   @ApiProperty({ format: 'uuid', example: '3f0c2f7e-8b9a-4c1e-9a57-1d2c3b4a5e6f' })
@@ -60,6 +105,9 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ example: 2, description: 'Search-and-read rounds the research may take.' })
   depth: number;
 
+  @ApiProperty({ type: ResearchProgressDto, description: 'How far the research has come.' })
+  progress: ResearchProgress;
+
   @ApiProperty({
     description: 'The providers the research may search, in the configured order.',
     type: [String],
@@ -106,6 +154,7 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       verify: params.verify,
       language: params.language,
       depth: params.depth ?? 1,
+      progress: progressOf(research),
       sources: [...sourcesOf(params)],
       attempts: research.attempts,
       budget: budget

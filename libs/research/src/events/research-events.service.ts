@@ -45,9 +45,11 @@ export class ResearchEventsService implements OnModuleDestroy {
   ) {}
 
   /** The sequence number a client has: `Last-Event-ID`, or its query parameter; 0 when none. */
-  lastEventId(value: string | undefined, field: string): number {
+  lastEventId(value: unknown, field: string): number {
     if (value === undefined || value === '') return 0;
-    const seq = /^\d{1,10}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+    // A repeated query parameter arrives as an array: one id is all a client can have.
+    const text = typeof value === 'string' ? value.trim() : '';
+    const seq = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(seq) || seq > MAX_LAST_EVENT_ID) {
       const message = `${field} must be the id of an event of this research: a whole number`;
       throw new ValidationError(message, [{ field, message }]);

@@ -5,6 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ResearchEventType } from '../research-event-type';
+import { ProgressTracker, QUEUED } from '../research-progress';
 import { ResearchFailure } from '../research-result';
 import { ResearchRunContext, ResearchRunner, ResearchTask } from '../research-runner';
 import { ResearchStatus } from '../research-status';
@@ -185,7 +186,14 @@ export class ResearchExecutionService {
         attempt: research.attempts,
         startedAt: new Date((research.startedAt ?? research.createdAt).getTime() + research.waitedMs),
       };
-      const result = await untilAborted(this.runner.run(task, this.context(fence, controller)), controller.signal);
+      const progress = new ProgressTracker(
+        research.progress ?? { ...QUEUED, stage: 'planning', percent: 1 },
+        research.params.depth ?? 1,
+      );
+      const result = await untilAborted(
+        this.runner.run(task, this.context(fence, controller, progress)),
+        controller.signal,
+      );
       if (!(await this.record('completed', () => this.repository.complete(fence, result)))) {
         const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
         this.logger.warn({ status: state?.status }, 'research finished but was no longer ours; result discarded');
@@ -266,7 +274,8 @@ export class ResearchExecutionService {
     }
   }
 
-  private context(fence: RunFence, controller: AbortController): ResearchRunContext {
+  private context(fence: RunFence, controller: AbortController, progress: ProgressTracker): ResearchRunContext {
+    let previous: Promise<unknown> = Promise.resolve();
     const stopIfLost = async (): Promise<never> => {
       const reason = await this.stopReason(fence);
       controller.abort(new ResearchStoppedError(reason));
@@ -279,9 +288,16 @@ export class ResearchExecutionService {
         const state = await this.repository.currentRunState(fence.tenantId, fence.researchId);
         if (state?.status !== ResearchStatus.Running || state.attempts !== fence.token) await stopIfLost();
       },
-      emit: async (type, data = {}) => {
+      emit: (type, data = {}) => {
         controller.signal.throwIfAborted();
-        if (!(await this.repository.appendRunEvent(fence, type, data))) await stopIfLost();
+        // Events of parallel stages are stored one after another, in the order their progress was
+        // computed, so the stored progress never goes back.
+        const now = progress.advance(type, data);
+        const appended = previous.then(async () => {
+          if (!(await this.repository.appendRunEvent(fence, type, data, now))) await stopIfLost();
+        });
+        previous = appended.catch(() => undefined);
+        return appended;
       },
       loadSteps: () => this.repository.loadSteps(fence.tenantId, fence.researchId),
       saveStep: async (name, data, usage = {}) => {

@@ -2,6 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
 import { ResearchStatus } from '../research-status';
+import { ResearchProgress } from '../research-progress';
 
 @Entity('researches')
 export class ResearchEntity {
@@ -41,6 +42,10 @@ export class ResearchEntity {
 
   @Column('int', { name: 'event_seq' })
   eventSeq: number;
+
+  /** How far the research has come, as its worker last recorded it; null before its first run's events. */
+  @Column('jsonb', { nullable: true })
+  progress: ResearchProgress | null;
 
   @Column('text', { name: 'request_id', nullable: true })
   requestId: string | null;

@@ -9,6 +9,7 @@ import { CompletedStep, StoredSource } from '../research-runner';
 import { ResearchStatus } from '../research-status';
 import { ResearchEventEntity } from './research-event.entity';
 import { ResearchEntity } from './research.entity';
+import { QUEUED, ResearchProgress } from '../research-progress';
 
 export interface NewResearch {
   id: string;
@@ -74,12 +75,13 @@ export type ResearchView = Pick<
   | 'updatedAt'
   | 'startedAt'
   | 'finishedAt'
+  | 'progress'
 >;
 
 const VIEW_COLUMNS =
-  'id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at';
+  'id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at, progress';
 
-const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, free_runs, waited_ms, event_seq, request_id,
+const RESEARCH_COLUMNS = `id, tenant_id, question, params, status, result, error, attempts, free_runs, waited_ms, event_seq, progress, request_id,
   idempotency_key, idempotency_hash, lease_expires_at, created_at, updated_at, started_at, finished_at`;
 
 /**
@@ -250,18 +252,26 @@ export class ResearchRepository {
     return rows.length > 0;
   }
 
-  /** Appends an event on behalf of a run; false when the run no longer owns the research. */
-  async appendRunEvent(fence: RunFence, type: string, data: Record<string, unknown>): Promise<boolean> {
+  /**
+   * Appends an event on behalf of a run, with the progress it brings the research to; false when
+   * the run no longer owns the research.
+   */
+  async appendRunEvent(
+    fence: RunFence,
+    type: string,
+    data: Record<string, unknown>,
+    progress: ResearchProgress,
+  ): Promise<boolean> {
     const rows = await this.unitOfWork.query<unknown[]>(
       `WITH bumped AS (
-         UPDATE researches SET event_seq = event_seq + 1
+         UPDATE researches SET event_seq = event_seq + 1, progress = $6::jsonb
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq
        )
        INSERT INTO research_events (research_id, seq, tenant_id, type, data)
        SELECT id, event_seq, tenant_id, $4, $5::jsonb FROM bumped
        RETURNING seq`,
-      [fence.tenantId, fence.researchId, fence.token, type, JSON.stringify(data)],
+      [fence.tenantId, fence.researchId, fence.token, type, JSON.stringify(data), JSON.stringify(progress)],
     );
     return rows.length > 0;
   }
@@ -457,7 +467,10 @@ export class ResearchRepository {
          UPDATE researches
             SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),
                 finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1,
-                free_runs = free_runs + CASE WHEN $10::boolean THEN 1 ELSE 0 END
+                free_runs = free_runs + CASE WHEN $10::boolean THEN 1 ELSE 0 END,
+                progress = CASE WHEN $4 = 'completed'
+                                THEN COALESCE(progress, $11::jsonb) || '{"stage": "done", "percent": 100}'::jsonb
+                                ELSE progress END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq
        )
@@ -475,6 +488,7 @@ export class ResearchRepository {
         eventType,
         JSON.stringify(values.eventData),
         values.freeRun ?? false,
+        JSON.stringify(QUEUED),
       ],
     );
     return rows.length > 0;
@@ -494,6 +508,7 @@ function toView(row: Record<string, unknown>): ResearchView {
     updatedAt: row.updated_at as Date,
     startedAt: (row.started_at ?? null) as Date | null,
     finishedAt: (row.finished_at ?? null) as Date | null,
+    progress: (row.progress ?? null) as ResearchProgress | null,
   };
 }
 
@@ -510,6 +525,7 @@ function toResearch(row: Record<string, unknown>): ResearchEntity {
     freeRuns: row.free_runs as number,
     waitedMs: Number(row.waited_ms),
     eventSeq: row.event_seq as number,
+    progress: (row.progress ?? null) as ResearchProgress | null,
     requestId: (row.request_id ?? null) as string | null,
     idempotencyKey: (row.idempotency_key ?? null) as string | null,
     idempotencyHash: (row.idempotency_hash ?? null) as string | null,
