@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import { admin, server } from './postgres.mjs';
+import { waitForUrl } from './wait-for.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -18,20 +19,6 @@ const { FakeLlmServer, installResearchResponders } = require(join(root, 'dist/li
 const researches = Number(process.argv[2] ?? 10);
 const latencyMs = Number(process.argv[3] ?? 200);
 const maxSources = Number(process.argv[4] ?? 6);
-
-async function waitFor(url) {
-  for (let i = 0; i < 100; i += 1) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} does not answer`);
-}
 
 const llm = await FakeLlmServer.start({ models: ['qwen-72b'], latencyMs });
 installResearchResponders(llm);
@@ -59,8 +46,8 @@ await admin('CREATE DATABASE research_bench_deep');
 spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
 const api = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
 const worker = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], { env, stdio: 'ignore' });
-await waitFor('http://127.0.0.1:8110/health');
-await waitFor('http://127.0.0.1:8111/health');
+await waitForUrl('http://127.0.0.1:8110/health');
+await waitForUrl('http://127.0.0.1:8111/health');
 
 const post = (path, body) =>
   fetch(`http://127.0.0.1:8110${path}`, {

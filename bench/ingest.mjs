@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { admin, server } from './postgres.mjs';
+import { waitForUrl } from './wait-for.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -47,20 +48,6 @@ const env = {
   PORT: String(port),
   DOCUMENT_MAX_BYTES: String(MAX_BYTES),
 };
-
-async function waitFor(url) {
-  for (let i = 0; i < 100; i += 1) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} does not answer`);
-}
 
 /** The text as the api indexed it before: Intl.Segmenter over the whole text at once. */
 function wholeTextSearchText(text) {
@@ -137,7 +124,7 @@ const api = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], {
   env,
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-await waitFor(`${baseUrl}/health`);
+await waitForUrl(`${baseUrl}/health`);
 await post(sampleDocument('en', 64 * 1024, 'Warm up.'));
 
 console.log('\nThrough the api: POST /api/v1/documents wall time, and api CPU time');

@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import { admin, server } from './postgres.mjs';
+import { waitForUrl } from './wait-for.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -36,20 +37,6 @@ const QUESTIONS = [
 ];
 const INVENTED = 'Shipments rose 900 percent in 2024 according to every analyst.';
 const INVENTED_QUOTE = 'Every analyst agrees that shipments rose 900 percent in 2024.';
-
-async function waitFor(url) {
-  for (let i = 0; i < 100; i += 1) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} does not answer`);
-}
 
 /** The careless model: the careful one with its faults, on every call of their stages. */
 function careless(llm) {
@@ -123,8 +110,8 @@ if (cli('migrate').status !== 0) throw new Error('migrate failed');
 if (cli('ingest', join(root, 'examples/corpus')).status !== 0) throw new Error('ingest failed');
 const api = spawn(process.execPath, [join(root, 'dist/apps/api/src/main.js')], { env, stdio: 'ignore' });
 const worker = spawn(process.execPath, [join(root, 'dist/apps/worker/src/main.js')], { env, stdio: 'ignore' });
-await waitFor('http://127.0.0.1:8120/health');
-await waitFor('http://127.0.0.1:8121/health');
+await waitForUrl('http://127.0.0.1:8120/health');
+await waitForUrl('http://127.0.0.1:8121/health');
 
 async function research(body) {
   const accepted = await fetch('http://127.0.0.1:8120/api/v1/research', {

@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '@app/research';
 import {
   AppProcess,
   FakeLlmServer,
@@ -256,6 +257,12 @@ describe('research events as Server-Sent Events', () => {
     expect(((await bad.json()) as { error: { details: unknown } }).error.details).toEqual([
       { field: 'Last-Event-ID', message: 'Last-Event-ID must be the id of an event of this research: a whole number' },
     ]);
+    // The OpenAPI document names every event type a stream may send, from the one typed list.
+    const document = (await (await fetch(`${firstUrl()}/docs-json`)).json()) as {
+      paths: Record<string, { get: { description: string } }>;
+    };
+    const described = document.paths['/api/v1/research/{id}/events']!.get.description;
+    for (const type of EVENT_TYPES) expect(described).toContain(`\`${type}\``);
     // A repeated query parameter is not an id either.
     const twice = await fetch(`${firstUrl()}/api/v1/research/${id}/events?last_event_id=1&last_event_id=2`);
     expect(twice.status).toBe(400);

@@ -23,7 +23,7 @@ export { ResearchIntake } from './queue/research-intake';
 export type { IntakeHold } from './queue/research-intake';
 export { ResearchQueueProducer } from './queue/research-queue.producer';
 export { QueueReadinessCheck } from './queue/queue.readiness-check';
-export { ResearchEventType } from './research-event-type';
+export { EVENT_TYPES, ResearchEventType, RunEventType } from './research-event-type';
 export { ResearchExecutionModule } from './research-execution.module';
 export {
   MAX_SOURCES_LIMIT,

@@ -1,4 +1,4 @@
-/** Lifecycle events the research service itself records; runners add their own stage events. */
+/** Lifecycle events the research service itself records. */
 export enum ResearchEventType {
   Created = 'research.created',
   Started = 'research.started',
@@ -10,3 +10,26 @@ export enum ResearchEventType {
   Requeued = 'research.requeued',
   Retried = 'research.retried',
 }
+
+/** Events a research engine records while it runs, through `ResearchRunContext.emit`. */
+export enum RunEventType {
+  /** A stage began: `stage` (plan, search, read, gaps, write, verify, revise, reverify), and its figures. */
+  StageStarted = 'stage.started',
+  /** A stage ended: `stage`, its figures and its agent's usage. */
+  StageFinished = 'stage.finished',
+  /** A stage the model failed for good: `stage`, `reason`, and the `fallback` the research took. */
+  StageFailed = 'stage.failed',
+  /** A source was read: `source`, `findings`, `dropped`, `flagged`. */
+  SourceRead = 'source.read',
+  /** A source the model failed on, left out: `source`, `reason`. */
+  SourceSkipped = 'source.skipped',
+  /** A page that could not be fetched: `provider`, `url`, `reason`. */
+  SourceUnreadable = 'source.unreadable',
+  /** A search provider failed some queries: `provider`, `queries`, `reasons`. */
+  SearchFailed = 'search.failed',
+  /** The search-and-read rounds ended: `rounds`, `depth`, `reason`. */
+  RoundsStopped = 'rounds.stopped',
+}
+
+/** Every event type a research can have, in one list: what its event stream may send. */
+export const EVENT_TYPES: readonly string[] = [...Object.values(ResearchEventType), ...Object.values(RunEventType)];

@@ -1,3 +1,5 @@
+import { ResearchEventType, RunEventType } from './research-event-type';
+
 /**
  * How far a research has come, as GET /api/v1/research/{id} shows it: the stage it is in, what
  * it has gathered so far, and an estimate in percent that only moves forward. The worker folds
@@ -78,10 +80,10 @@ export class ProgressTracker {
     const roundStart = () => PLANNED + Math.max(0, next.round - 1) * roundWidth;
     let percent = next.percent;
 
-    if (type === 'research.started' && next.stage === 'queued') {
+    if (type === ResearchEventType.Started && next.stage === 'queued') {
       next.stage = 'planning';
       percent = Math.max(percent, 1);
-    } else if (type === 'stage.started') {
+    } else if (type === RunEventType.StageStarted) {
       next.stage = STAGE_OF[stageName] ?? next.stage;
       if (stageName === 'search') {
         next.round = number('round') || next.round + 1;
@@ -96,7 +98,7 @@ export class ProgressTracker {
         if (stageName === 'verify') next.claims = number('sentences');
         percent = stageName === 'verify' ? WRITTEN : VERIFIED;
       }
-    } else if (type === 'stage.finished') {
+    } else if (type === RunEventType.StageFinished) {
       if (stageName === 'plan') percent = PLANNED;
       if (stageName === 'search') {
         next.sources_found += number('sources');
@@ -111,15 +113,15 @@ export class ProgressTracker {
       }
       if (stageName === 'verify') percent = VERIFIED;
       if (stageName === 'revise' || stageName === 'reverify') percent = REVISED;
-    } else if (type === 'source.read' || type === 'source.skipped') {
-      if (type === 'source.read') {
+    } else if (type === RunEventType.SourceRead || type === RunEventType.SourceSkipped) {
+      if (type === RunEventType.SourceRead) {
         next.sources_read += 1;
         next.findings += number('findings');
       }
       this.round.read += 1;
       const share = this.round.found > 0 ? Math.min(1, this.round.read / this.round.found) : 0;
       percent = roundStart() + (0.1 + 0.8 * share) * roundWidth;
-    } else if (type === 'rounds.stopped') {
+    } else if (type === RunEventType.RoundsStopped) {
       percent = GATHERED;
     }
     next.percent = Math.min(DONE_PERCENT - 1, Math.max(this.current.percent, Math.round(percent)));

@@ -1,3 +1,4 @@
+import { RunEventType } from './research-event-type';
 import { ResearchParams } from './research-params';
 import { ResearchResult } from './research-result';
 
@@ -53,7 +54,7 @@ export interface ResearchRunContext {
   /** Call between steps: throws when the research must stop. */
   checkpoint(): Promise<void>;
   /** Appends a progress event to the research; throws when the research must stop. */
-  emit(type: string, data?: Record<string, unknown>): Promise<void>;
+  emit(type: RunEventType, data?: Record<string, unknown>): Promise<void>;
   /** Steps completed by earlier runs of this research, by name. */
   loadSteps(): Promise<Map<string, CompletedStep>>;
   /** Records a completed step; throws when the research must stop. */

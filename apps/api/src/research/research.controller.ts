@@ -2,6 +2,7 @@ import { Audited } from '@app/audit';
 import {
   CreateResearchRequestDto,
   ListResearchesQueryDto,
+  EVENT_TYPES,
   ResearchAcceptedResponseDto,
   ResearchEventsService,
   StreamItem,
@@ -187,8 +188,8 @@ export class ResearchController {
     summary: "Follow a research's events as Server-Sent Events",
     description:
       "A `text/event-stream` of the research's events as they happen, across api replicas: each has `id` (the " +
-      'per-research sequence number), `event` (its type, e.g. `research.started`, `stage.finished`, ' +
-      '`source.read`, `rounds.stopped`, `research.completed`) and `data`, a JSON object with `seq`, `type`, ' +
+      `per-research sequence number), \`event\` (its type: ${EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}) ` +
+      'and `data`, a JSON object with `seq`, `type`, ' +
       "`created_at` and the event's own `data`. Everything after `Last-Event-ID` (the header an EventSource " +
       'sends when it reconnects, or the `last_event_id` query parameter) is sent first. A comment line is sent ' +
       'every 15 s of silence to keep proxies from closing the connection. The stream ends after the terminal ' +

@@ -17,6 +17,7 @@ import {
   UsageEntry,
   resultSource,
   sourcesOf,
+  RunEventType,
 } from '@app/research';
 import { LlmError, LlmFailure } from '@app/llm';
 import { ProviderFailureNote, SearchFailedError } from '@app/search';
@@ -255,7 +256,7 @@ export class DeepResearchRunner extends ResearchRunner {
     }
     if (stop === 'depth' && run.partial) stop = 'budget';
     run.stopReason = stop;
-    await run.context.emit('rounds.stopped', { rounds: run.rounds.length, depth, reason: stop });
+    await run.context.emit(RunEventType.RoundsStopped, { rounds: run.rounds.length, depth, reason: stop });
     this.logger.log({ rounds: run.rounds.length, depth, reason: stop }, 'rounds stopped');
     return { sources, readings };
   }
@@ -340,7 +341,7 @@ export class DeepResearchRunner extends ResearchRunner {
         }
         await this.searchFailed(run, outcome.searchFailures);
         for (const failure of outcome.readFailures) {
-          await run.context.emit('source.unreadable', {
+          await run.context.emit(RunEventType.SourceUnreadable, {
             provider: failure.provider,
             url: failure.url,
             reason: failure.reason,
@@ -376,7 +377,7 @@ export class DeepResearchRunner extends ResearchRunner {
 
   private async searchFailed(run: Run, notes: readonly ProviderFailureNote[]): Promise<void> {
     for (const [provider, failures] of groupBy(notes, (f) => f.provider)) {
-      await run.context.emit('search.failed', {
+      await run.context.emit(RunEventType.SearchFailed, {
         provider,
         queries: failures.length,
         reasons: countBy(failures.map((f) => f.reason)),
@@ -401,7 +402,7 @@ export class DeepResearchRunner extends ResearchRunner {
       }
     }
     const pending = sources.filter((source) => !readings.has(source.n));
-    await run.context.emit('stage.started', {
+    await run.context.emit(RunEventType.StageStarted, {
       stage: 'read',
       round,
       sources: pending.length,
@@ -416,7 +417,7 @@ export class DeepResearchRunner extends ResearchRunner {
         );
         await run.save(Step.read(source.n), reading, 'reader', usage);
         readings.set(source.n, reading);
-        await run.context.emit('source.read', {
+        await run.context.emit(RunEventType.SourceRead, {
           source: source.n,
           findings: reading.findings.length,
           dropped: reading.dropped,
@@ -428,7 +429,7 @@ export class DeepResearchRunner extends ResearchRunner {
         if (!failure) return;
         run.skipped.push({ source: source.n, failure });
         this.logger.warn({ source: source.n, reason: failure.failure, error: failure.message }, 'source skipped');
-        await run.context.emit('source.skipped', { source: source.n, reason: failure.failure });
+        await run.context.emit(RunEventType.SourceSkipped, { source: source.n, reason: failure.failure });
       }
     });
     // Nothing read, and the model could not be reached: there is nothing to report from.
@@ -436,7 +437,7 @@ export class DeepResearchRunner extends ResearchRunner {
     if (readings.size === 0 && unreachable && !run.partial) throw unreachable.failure;
     const findings = countFindings(readings);
     const dropped = [...readings.values()].reduce((sum, r) => sum + r.dropped, 0);
-    await run.context.emit('stage.finished', {
+    await run.context.emit(RunEventType.StageFinished, {
       stage: 'read',
       round,
       sources_read: readings.size,
@@ -483,7 +484,7 @@ export class DeepResearchRunner extends ResearchRunner {
               : sources.length > 0
                 ? wording.noFindings(sources.length)
                 : wording.noEvidence;
-      await run.context.emit('stage.finished', { stage: 'write', evidence });
+      await run.context.emit(RunEventType.StageFinished, { stage: 'write', evidence });
       return result(this.checked(evidenceList(...(message ? [message] : []))), [], evidence);
     }
 
@@ -737,10 +738,10 @@ export class DeepResearchRunner extends ResearchRunner {
   private async runStep<T>(run: Run, step: StageStep<T>): Promise<T> {
     const done = run.steps.get(step.key);
     if (done) return step.resume(done.data);
-    await run.context.emit('stage.started', { stage: step.stage, ...step.started });
+    await run.context.emit(RunEventType.StageStarted, { stage: step.stage, ...step.started });
     const { value, checkpoint, finished } = await step.work();
     if (checkpoint) await run.save(step.key, checkpoint.data, step.agent, checkpoint.usage, checkpoint.tools);
-    await run.context.emit('stage.finished', {
+    await run.context.emit(RunEventType.StageFinished, {
       stage: step.stage,
       ...finished,
       ...(step.agent ? run.stageUsage(step.agent) : {}),
@@ -763,7 +764,7 @@ export class DeepResearchRunner extends ResearchRunner {
     const failure = run.failSoft(error);
     if (!failure) return false;
     this.logger.warn({ stage, reason: failure.failure, error: failure.message, fallback }, 'stage failed');
-    await run.context.emit('stage.failed', { stage, reason: failure.failure, fallback });
+    await run.context.emit(RunEventType.StageFailed, { stage, reason: failure.failure, fallback });
     return true;
   }
 

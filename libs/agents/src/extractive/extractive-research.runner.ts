@@ -8,6 +8,7 @@ import {
   StoredSource,
   resultSource,
   sourcesOf,
+  RunEventType,
 } from '@app/research';
 import { SourceSearch, SourceSnapshot, TextProcessor, candidatesFor, fuseRankings, queryTerms } from '@app/search';
 import { TrackResearchTask } from '@app/observability';
@@ -68,7 +69,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     context: ResearchRunContext,
   ): Promise<{ sources: ReadSource[]; found: number }> {
     const providers = sourcesOf(task.params);
-    await context.emit('stage.started', { stage: 'search', providers });
+    await context.emit(RunEventType.StageStarted, { stage: 'search', providers });
     const { rankings, failures } = await this.sources.search(
       {
         tenantId: task.tenantId,
@@ -80,14 +81,18 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       providers,
     );
     for (const failure of failures) {
-      await context.emit('search.failed', { provider: failure.provider, reason: failure.reason });
+      await context.emit(RunEventType.SearchFailed, { provider: failure.provider, reason: failure.reason });
     }
     const hits = fuseRankings(rankings);
     const read = await this.sources.readBest(hits, task.params.maxSources, context.signal);
     for (const failure of read.failures) {
-      await context.emit('source.unreadable', { provider: failure.provider, url: failure.url, reason: failure.reason });
+      await context.emit(RunEventType.SourceUnreadable, {
+        provider: failure.provider,
+        url: failure.url,
+        reason: failure.reason,
+      });
     }
-    await context.emit('stage.finished', {
+    await context.emit(RunEventType.StageFinished, {
       stage: 'search',
       documents: read.snapshots.length,
       found: hits.length,
@@ -102,7 +107,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     sources: ReadSource[],
     context: ResearchRunContext,
   ): Promise<Passage[]> {
-    await context.emit('stage.started', { stage: 'read', documents: sources.length });
+    await context.emit(RunEventType.StageStarted, { stage: 'read', documents: sources.length });
     const terms = rankingTerms(queryTerms(task.question));
     const texts = sources.map((source) => source.snapshot.text);
     const scans = await Promise.all(
@@ -113,7 +118,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       total: PASSAGES_IN_ALL,
       minRelativeScore: MIN_RELATIVE_SCORE,
     });
-    await context.emit('stage.finished', { stage: 'read', passages: passages.length });
+    await context.emit(RunEventType.StageFinished, { stage: 'read', passages: passages.length });
     return passages;
   }
 
@@ -124,7 +129,7 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     passages: Passage[],
     context: ResearchRunContext,
   ): Promise<ResearchResult> {
-    await context.emit('stage.started', { stage: 'write' });
+    await context.emit(RunEventType.StageStarted, { stage: 'write' });
     // Sources are numbered in the order the report first cites them (or as an earlier run stored
     // them); sources without a quote are left out.
     const cited = new Map<number, StoredSource>();
@@ -150,7 +155,11 @@ export class ExtractiveResearchRunner extends ResearchRunner {
     const sources = stored.map(resultSource);
     const claims = task.params.verify ? verifyQuotes(findings, stored) : [];
     const report = renderReport(task.question, findings, stored, task.params.language);
-    await context.emit('stage.finished', { stage: 'write', findings: findings.length, sources: sources.length });
+    await context.emit(RunEventType.StageFinished, {
+      stage: 'write',
+      findings: findings.length,
+      sources: sources.length,
+    });
 
     return {
       engine: this.engine,
