@@ -2,7 +2,15 @@ import { loadConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { Metric, MetricsModule } from '@app/observability';
 import { StoredSource } from '@app/research';
-import { InlineTextProcessor, SafeFetcher, SearchHit, SearchProvider, SearchQuery, SourceSearch } from '@app/search';
+import {
+  InlineTextProcessor,
+  SafeFetcher,
+  SearchHit,
+  SearchProvider,
+  SearchQuery,
+  SourceSearch,
+  TextProcessor,
+} from '@app/search';
 import { FakeLlmServer, TestConfigModule, installResearchResponders } from '@app/testing';
 import { Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
@@ -101,7 +109,7 @@ describe('deep research agents, with the real LLM client against the fake LLM se
     });
     module = await Test.createTestingModule({
       imports: [TestConfigModule.with(config), MetricsModule.forApp('worker'), LlmModule],
-      providers: [Planner, Reader, Writer, Verifier],
+      providers: [Planner, Reader, Writer, Verifier, { provide: TextProcessor, useClass: InlineTextProcessor }],
     }).compile();
     await module.init();
   });

@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { LlmClient } from '@app/llm';
-import { PassageSpan, choosePassages } from '@app/search';
+import { PassageSpan, TextProcessor } from '@app/search';
 import { Metric, TrackResearchTask } from '@app/observability';
 import { StoredSource, UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
@@ -46,6 +46,7 @@ export class Reader {
   constructor(
     private readonly llm: LlmClient,
     private readonly config: AppConfig,
+    private readonly text: TextProcessor,
     @InjectMetric(Metric.FindingsDropped) private readonly droppedTotal: Counter<string>,
   ) {}
 
@@ -59,9 +60,18 @@ export class Reader {
     share: number,
     signal: AbortSignal,
   ): Promise<{ reading: SourceReading; usage: UsageEntry }> {
-    // A long source is read in its passages most relevant to the question and sub-questions.
+    // A long source is read in its passages most relevant to the question and sub-questions,
+    // chosen in a worker thread: ranking a page of megabytes would hold up the lease renewals.
     const { passages: settings } = this.config;
-    const passages = choosePassages(source.text, [question, ...subQuestions], settings, settings.readerTokens);
+    const passages = await this.text.rankPassages(
+      {
+        text: source.text,
+        questions: [question, ...subQuestions],
+        limits: { size: settings.size, overlap: settings.overlap },
+        budget: settings.readerTokens,
+      },
+      signal,
+    );
     const text = passages.map((passage) => source.text.slice(passage.start, passage.end)).join(EXCERPT_BREAK);
     const { response, usage } = await askModel<FindingsReply>(this.llm, budget, {
       tenantId,

@@ -4,13 +4,16 @@ import {
   DocumentText,
   HtmlDocument,
   IndexedText,
+  PassageChoiceInput,
   SentenceScan,
   SentenceScanInput,
   extractHtml,
   extractPdf,
   indexDocument,
+  rankPassages,
   scanSentences,
 } from './text-tasks';
+import { RankedPassage } from './passages';
 
 /** Runs the text tasks on the calling thread: for unit tests and small texts, not for the apps. */
 export class InlineTextProcessor extends TextProcessor {
@@ -32,5 +35,10 @@ export class InlineTextProcessor extends TextProcessor {
   async extractPdf(input: PdfDocument, signal?: AbortSignal): Promise<ReadablePage> {
     signal?.throwIfAborted();
     return extractPdf(input);
+  }
+
+  async rankPassages(input: PassageChoiceInput, signal?: AbortSignal): Promise<RankedPassage[]> {
+    signal?.throwIfAborted();
+    return rankPassages(input);
   }
 }

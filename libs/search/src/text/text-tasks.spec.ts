@@ -1,4 +1,4 @@
-import { indexDocument, scanSentences } from './text-tasks';
+import { indexDocument, rankPassages, scanSentences } from './text-tasks';
 
 describe('text tasks', () => {
   it('indexes a title, and a text passage by passage, as space-separated words with their offsets', () => {
@@ -39,5 +39,21 @@ describe('text tasks', () => {
     const [match] = scan.matches;
     expect(text.slice(match?.start, match?.end)).toBe('HBM limited AI chip supply, and AI chip demand grew.');
     expect(match).toMatchObject({ length: 10, counts: [2, 1] });
+  });
+
+  it('chooses, off the event loop, the passages of a long text that hold the words of the questions', () => {
+    const filler = 'Weather reports filled the page that week. '.repeat(200);
+    const fact = 'SK hynix led HBM supply in 2024.';
+    const text = `${filler}${fact} ${filler}`;
+    const chosen = rankPassages({
+      text,
+      questions: ['Who led HBM supply?'],
+      limits: { size: 400, overlap: 40 },
+      budget: 200,
+    });
+    expect(chosen.length).toBeGreaterThan(0);
+    expect(chosen.some((p) => text.slice(p.start, p.end).includes(fact))).toBe(true);
+    // Far less than the whole text is read.
+    expect(chosen.reduce((sum, p) => sum + p.end - p.start, 0)).toBeLessThan(text.length / 4);
   });
 });

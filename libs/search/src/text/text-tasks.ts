@@ -1,5 +1,5 @@
 import { PdfDocument, ReadablePage, readHtml, readPdf } from '../pages/page-reader';
-import { PassageLimits, splitPassages } from './passages';
+import { PassageLimits, RankedPassage, choosePassages, splitPassages } from './passages';
 import { segmentWords, splitSentences, stem, toSearchText } from './segmenter';
 
 /** The text work heavy enough to leave the event loop, run in worker threads (text.worker.ts). */
@@ -104,4 +104,17 @@ export function extractHtml({ html, fallbackTitle }: HtmlDocument): ReadablePage
 /** The text of a PDF, off the event loop. */
 export function extractPdf(input: PdfDocument): Promise<ReadablePage> {
   return readPdf(input);
+}
+
+/** A long text, and what its passages are chosen for: the questions, and how many tokens may be read. */
+export interface PassageChoiceInput {
+  text: string;
+  questions: string[];
+  limits: PassageLimits;
+  budget: number;
+}
+
+/** The passages of a long text most relevant to the questions, within the budget (`choosePassages`). */
+export function rankPassages({ text, questions, limits, budget }: PassageChoiceInput): RankedPassage[] {
+  return choosePassages(text, questions, limits, budget);
 }

@@ -8,12 +8,20 @@ import { Piscina } from 'piscina';
 import { TextProcessor } from './text-processor';
 import { TextProcessingTimeoutError } from './text.errors';
 import { PdfDocument, ReadablePage } from '../pages/page-reader';
-import { DocumentText, HtmlDocument, IndexedText, SentenceScan, SentenceScanInput } from './text-tasks';
+import { RankedPassage } from './passages';
+import {
+  DocumentText,
+  HtmlDocument,
+  IndexedText,
+  PassageChoiceInput,
+  SentenceScan,
+  SentenceScanInput,
+} from './text-tasks';
 
 /** Built by `npm run build` beside this file; the threads load it as JavaScript. */
 const WORKER_FILE = join(__dirname, 'text.worker.js');
 
-type TaskName = 'indexDocument' | 'scanSentences' | 'extractHtml' | 'extractPdf';
+type TaskName = 'indexDocument' | 'scanSentences' | 'extractHtml' | 'extractPdf' | 'rankPassages';
 
 /**
  * Runs text tasks in a pool of worker threads (piscina), each under a time limit: a task that
@@ -69,6 +77,10 @@ export class WorkerPoolTextProcessor extends TextProcessor implements OnModuleIn
 
   extractPdf(input: PdfDocument, signal?: AbortSignal): Promise<ReadablePage> {
     return this.run('extractPdf', input, input.data.length, signal);
+  }
+
+  rankPassages(input: PassageChoiceInput, signal?: AbortSignal): Promise<RankedPassage[]> {
+    return this.run('rankPassages', input, input.text.length, signal);
   }
 
   private run<T>(name: TaskName, input: unknown, characters: number, signal?: AbortSignal): Promise<T> {
