@@ -6,6 +6,8 @@
 //
 //   npm run build && node bench/rank-passages.mjs [rounds]
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { clearInterval, setInterval } from 'node:timers';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
