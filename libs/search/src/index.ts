@@ -22,7 +22,8 @@ export {
 } from './sources/source-search';
 export type { ReadFailure, ReadRound, SearchRound } from './sources/source-search';
 export { SearchFailedError } from './sources/sources.errors';
-export type { ProviderFailureNote } from './sources/sources.errors';
+export type { ProviderFailureNote, ProviderFailureSummary } from './sources/sources.errors';
+export { summarizeFailures } from './sources/sources.errors';
 export { WebSearchSource } from './sources/web-search.source';
 export { SearchModule } from './search.module';
 export { CachedSearchProvider, PageCache, normalisedQuery } from './cache/source-caches';

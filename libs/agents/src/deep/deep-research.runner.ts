@@ -20,7 +20,7 @@ import {
   RunEventType,
 } from '@app/research';
 import { LlmError, LlmFailure } from '@app/llm';
-import { ProviderFailureNote, SearchFailedError } from '@app/search';
+import { ProviderFailureNote, SearchFailedError, summarizeFailures } from '@app/search';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
@@ -376,13 +376,7 @@ export class DeepResearchRunner extends ResearchRunner {
   }
 
   private async searchFailed(run: Run, notes: readonly ProviderFailureNote[]): Promise<void> {
-    for (const [provider, failures] of groupBy(notes, (f) => f.provider)) {
-      await run.context.emit(RunEventType.SearchFailed, {
-        provider,
-        queries: failures.length,
-        reasons: countBy(failures.map((f) => f.reason)),
-      });
-    }
+    for (const summary of summarizeFailures(notes)) await run.context.emit(RunEventType.SearchFailed, { ...summary });
   }
 
   /** Reads a round's sources into `readings`, those read by an earlier run from their checkpoints. */
@@ -915,16 +909,6 @@ function numberFindings(sources: StoredSource[], readings: Map<number, SourceRea
 
 function countFindings(readings: Map<number, SourceReading>): number {
   return [...readings.values()].reduce((sum, r) => sum + r.findings.length, 0);
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(key(item));
-    if (group) group.push(item);
-    else groups.set(key(item), [item]);
-  }
-  return groups;
 }
 
 function countBy(labels: string[]): Record<string, number> {

@@ -10,7 +10,15 @@ import {
   sourcesOf,
   RunEventType,
 } from '@app/research';
-import { SourceSearch, SourceSnapshot, TextProcessor, candidatesFor, fuseRankings, queryTerms } from '@app/search';
+import {
+  SourceSearch,
+  SourceSnapshot,
+  TextProcessor,
+  candidatesFor,
+  fuseRankings,
+  queryTerms,
+  summarizeFailures,
+} from '@app/search';
 import { TrackResearchTask } from '@app/observability';
 import { Injectable } from '@nestjs/common';
 import { PASSAGE_RULES, Passage, choosePassages, rankingTerms } from './passage-ranker';
@@ -80,8 +88,8 @@ export class ExtractiveResearchRunner extends ResearchRunner {
       },
       providers,
     );
-    for (const failure of failures) {
-      await context.emit(RunEventType.SearchFailed, { provider: failure.provider, reason: failure.reason });
+    for (const summary of summarizeFailures(failures)) {
+      await context.emit(RunEventType.SearchFailed, { ...summary });
     }
     const hits = fuseRankings(rankings);
     const read = await this.sources.readBest(hits, task.params.maxSources, context.signal);
