@@ -216,6 +216,8 @@ describe('web research', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.items.map((s: { n: number }) => s.n)).toEqual(result.sources.map((s: { n: number }) => s.n));
     expect(listed.body.items[0]).not.toHaveProperty('text');
+    // Each with its length in the unit of the findings' offsets, as stored.
+    for (const item of listed.body.items) expect(item.length).toBe(snapshots.get(item.n)?.text.length);
   });
 
   it('never reaches the internal network, a disallowed path, or a body it should not read, and says why', async () => {

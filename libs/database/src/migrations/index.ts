@@ -8,6 +8,7 @@ import { AddSourceSnapshots1795597560000 } from './1795597560000-AddSourceSnapsh
 import { CreateDocumentPassages1795597620000 } from './1795597620000-CreateDocumentPassages';
 import { NotifyResearchEvents1795597680000 } from './1795597680000-NotifyResearchEvents';
 import { AddResearchProgress1795597740000 } from './1795597740000-AddResearchProgress';
+import { StoreSourceLength1795597800000 } from './1795597800000-StoreSourceLength';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateDocumentPassages1795597620000,
   NotifyResearchEvents1795597680000,
   AddResearchProgress1795597740000,
+  StoreSourceLength1795597800000,
 ];

@@ -412,8 +412,7 @@ export class ResearchRepository {
   /** The sources of a research without their text, which can be long: its length instead. */
   async listSourceSummaries(tenantId: string, researchId: string): Promise<StoredSourceSummary[]> {
     const rows: (Omit<SourceRow, 'text'> & { length: number })[] = await this.unitOfWork.query(
-      `SELECT ${SOURCE_COLUMNS.replace(', text,', ',')},
-              length(text) + length(regexp_replace(text, '[^\\U00010000-\\U0010FFFF]', '', 'g')) AS length
+      `SELECT ${SOURCE_COLUMNS.replace(', text,', ',')}, text_length AS length
          FROM research_sources
         WHERE tenant_id = $1 AND research_id = $2 ORDER BY n`,
       [tenantId, researchId],
