@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from '@app/database';
 import { Client, QueryResultRow } from 'pg';
-import { AppProcess, TestDatabase, entryPoint, runCli, samplePdf } from '@app/testing';
+import { AppProcess, TestDatabase, entryPoint, runCli, sampleDocument, samplePdf } from '@app/testing';
 
 describe('start-up configuration', () => {
   it('refuses to start the api with invalid settings and names every problem', async () => {
@@ -96,6 +96,19 @@ describe('operations CLI', () => {
     const titles = await database.query<{ title: string }>(`SELECT title FROM documents ORDER BY title`);
     expect(titles.map((row) => row.title)).toContain('2024 年全球 AI 晶片市場概況');
     expect(titles.map((row) => row.title)).toContain('coffee-brewing');
+  });
+
+  it('does not index an unchanged file again: a re-ingest under a text time limit no indexing could meet', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'ingest-large-'));
+    try {
+      await writeFile(join(folder, 'large.txt'), sampleDocument('en', 1024 * 1024));
+      expect((await cli('ingest', folder)).stdout).toBe('files: 1, added: 1, updated: 0, unchanged: 0, skipped: 0\n');
+      // Indexing 1 MiB takes far more than 10 ms: had it been indexed again, it would be skipped.
+      const again = await runCli(['ingest', folder], { DATABASE_URL: database.url, TEXT_TASK_TIMEOUT_MS: '10' });
+      expect(again.stdout).toBe('files: 1, added: 0, updated: 0, unchanged: 1, skipped: 0\n');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   // `script` (util-linux) runs the CLI on a pseudo-terminal, as a person at a terminal would.

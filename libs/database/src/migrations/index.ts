@@ -9,6 +9,7 @@ import { CreateDocumentPassages1795597620000 } from './1795597620000-CreateDocum
 import { NotifyResearchEvents1795597680000 } from './1795597680000-NotifyResearchEvents';
 import { AddResearchProgress1795597740000 } from './1795597740000-AddResearchProgress';
 import { StoreSourceLength1795597800000 } from './1795597800000-StoreSourceLength';
+import { IndexIngestedPaths1795597860000 } from './1795597860000-IndexIngestedPaths';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   NotifyResearchEvents1795597680000,
   AddResearchProgress1795597740000,
   StoreSourceLength1795597800000,
+  IndexIngestedPaths1795597860000,
 ];

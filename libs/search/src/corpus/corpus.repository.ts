@@ -86,6 +86,11 @@ export class CorpusRepository {
     return { document: existing, created: false };
   }
 
+  /** The tenant's document with this text, if it has one: found by the unique index on the hash. */
+  async findByContentHash(tenantId: string, contentHash: string): Promise<DocumentEntity | null> {
+    return (await this.repository()).findOneBy({ tenantId, contentHash });
+  }
+
   async findById(tenantId: string, id: string): Promise<DocumentEntity | null> {
     return (await this.repository()).findOneBy({ tenantId, id });
   }

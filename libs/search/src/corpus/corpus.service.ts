@@ -65,6 +65,10 @@ export class CorpusService {
     const { title, text } = await this.readableText(input);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > this.config.documentMaxBytes) throw new DocumentTooLargeError(bytes, this.config.documentMaxBytes);
+    // A text already stored is not indexed again (seconds for a large one, at every re-ingest).
+    const hash = contentHash(text);
+    const stored = await this.repository.findByContentHash(tenantId, hash);
+    if (stored) return { document: stored, created: false };
     const indexed = await this.textProcessor.indexDocument({ title, text, passages: this.config.passages });
     const document = Object.assign(new DocumentEntity(), {
       id: randomUUID(),
@@ -73,7 +77,7 @@ export class CorpusService {
       url: input.url ?? null,
       text,
       metadata: input.metadata ?? {},
-      contentHash: contentHash(text),
+      contentHash: hash,
       createdAt: new Date(),
     });
     const outcome = await this.repository.insertOrGetExisting(document, indexed);
