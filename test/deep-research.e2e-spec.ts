@@ -714,6 +714,23 @@ describe('deep research engine', () => {
     expect(prompt).toContain('<queries_run>\n- lithium battery supply 2024');
     // Each page was read once: six in round 1, one in round 2.
     expect(llm.callsFor('source_findings')).toHaveLength(7);
+    // The events carry the plan and each round's queries as they happen.
+    const events = await stack.database.query<{ type: string; data: Record<string, unknown> }>(
+      `SELECT type, data FROM research_events WHERE research_id = $1 ORDER BY seq`,
+      [id],
+    );
+    const planned = events.find((e) => e.type === 'stage.finished' && e.data.stage === 'plan');
+    expect(planned?.data.plan).toEqual(
+      result.plan.sub_questions.map((s: { question: string; queries: string[] }) => ({
+        question: s.question,
+        queries: s.queries,
+      })),
+    );
+    const searches = events.filter((e) => e.type === 'stage.started' && e.data.stage === 'search');
+    expect(searches.map((e) => [e.data.round, e.data.queries])).toEqual([
+      [1, first.queries],
+      [2, ['sodium-ion cells']],
+    ]);
   });
 });
 

@@ -185,7 +185,8 @@ export class DeepResearchRunner extends ResearchRunner {
           return {
             value: plan,
             checkpoint: { data: plan, usage },
-            finished: { sub_questions: plan.subQuestions.length },
+            // The plan itself, so that a client following the events sees what will be searched.
+            finished: { sub_questions: plan.subQuestions.length, plan: plan.subQuestions },
           };
         } catch (error) {
           // Without a plan the question itself is searched; the next run tries planning again.
@@ -314,7 +315,7 @@ export class DeepResearchRunner extends ResearchRunner {
     return this.runStep<StoredSource[] | null>(run, {
       key: Step.search(round),
       stage: 'search',
-      started: { round, providers, queries: queries.length },
+      started: { round, providers, queries },
       resume: async (data) => {
         // The sources the round added: numbered after those of the rounds before it.
         const { sources: added, unreadable } = data as { sources: number; unreadable?: string[] };
