@@ -82,11 +82,18 @@ describe('ProgressTracker', () => {
   it('follows the extractive engine, whose stages carry no round', () => {
     const tracker = new ProgressTracker(started, 1);
     tracker.advance('stage.started', { stage: 'search', providers: ['corpus'] });
-    tracker.advance('stage.finished', { stage: 'search', sources: 3 });
+    tracker.advance('stage.finished', { stage: 'search', documents: 3, found: 5, unreadable: 0 });
     tracker.advance('stage.started', { stage: 'read', documents: 3 });
     tracker.advance('stage.finished', { stage: 'read', passages: 7 });
     tracker.advance('stage.started', { stage: 'write' });
     const last = tracker.advance('stage.finished', { stage: 'write', findings: 5, sources: 3 });
-    expect(last).toMatchObject({ stage: 'writing', round: 1, sources_found: 3, findings: 5, percent: 82 });
+    expect(last).toMatchObject({
+      stage: 'writing',
+      round: 1,
+      sources_found: 3,
+      sources_read: 3,
+      findings: 5,
+      percent: 82,
+    });
   });
 });

@@ -92,6 +92,9 @@ export class ProgressTracker {
       } else if (stageName === 'read' && typeof data.sources === 'number') {
         this.round.found = Math.max(this.round.found, number('sources') + number('already_read'));
         this.round.read = number('already_read');
+      } else if (stageName === 'read' && typeof data.documents === 'number') {
+        // The extractive engine reads its documents at once, with no event per source.
+        this.round.found = number('documents');
       } else if (stageName === 'write') {
         percent = GATHERED;
       } else if (stageName === 'verify' || stageName === 'reverify') {
@@ -101,11 +104,16 @@ export class ProgressTracker {
     } else if (type === RunEventType.StageFinished) {
       if (stageName === 'plan') percent = PLANNED;
       if (stageName === 'search') {
-        next.sources_found += number('sources');
-        this.round.found = number('sources');
+        // `sources` from the deep engine, `documents` from the extractive one.
+        const found = typeof data.sources === 'number' ? number('sources') : number('documents');
+        next.sources_found += found;
+        this.round.found = found;
         percent = roundStart() + 0.1 * roundWidth;
       }
-      if (stageName === 'read' && typeof data.passages === 'number') next.findings = number('passages');
+      if (stageName === 'read' && typeof data.passages === 'number') {
+        next.findings = number('passages');
+        next.sources_read += this.round.found;
+      }
       if (stageName === 'gaps') percent = roundStart() + roundWidth;
       if (stageName === 'write') {
         percent = WRITTEN;
