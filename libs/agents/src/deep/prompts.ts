@@ -88,19 +88,11 @@ export function gapMessages(
     {
       role: 'user',
       content: [
-        `<question>${asData(question)}</question>`,
-        '<sub_questions>',
-        ...subQuestions.map((q, index) => `${index + 1}. ${asData(q)}`),
-        '</sub_questions>',
+        ...questionBlock(question, subQuestions),
         '<queries_run>',
         ...queriesRun.map((q) => `- ${asData(q)}`),
         '</queries_run>',
-        '<findings>',
-        ...findings.map(
-          (f) =>
-            `<finding id="${f.id}" source="${f.source}" sub_question="${f.subQuestion}"${f.note ? ` note="${escapeAttribute(f.note)}"` : ''}>${asData(f.quote)}</finding>`,
-        ),
-        '</findings>',
+        ...findingsBlock(findings),
       ].join('\n'),
     },
   ];
@@ -128,10 +120,7 @@ export function readMessages(question: string, subQuestions: string[], source: S
     {
       role: 'user',
       content: [
-        `<question>${asData(question)}</question>`,
-        '<sub_questions>',
-        ...subQuestions.map((q, index) => `${index + 1}. ${asData(q)}`),
-        '</sub_questions>',
+        ...questionBlock(question, subQuestions),
         `<source id="S${source.n}" title="${escapeAttribute(source.title)}">`,
         asData(source.text),
         '</source>',
@@ -147,14 +136,25 @@ export interface FindingForWriting {
   note: string | null;
 }
 
-function findingsBlock(findings: FindingForWriting[]): string[] {
+/** Findings as data; with the sub-question each answers when the reader told it (the gap analysis). */
+function findingsBlock(findings: (FindingForWriting & { subQuestion?: number })[]): string[] {
   return [
     '<findings>',
-    ...findings.map(
-      (f) =>
-        `<finding id="${f.id}" source="${f.source}"${f.note ? ` note="${escapeAttribute(f.note)}"` : ''}>${asData(f.quote)}</finding>`,
-    ),
+    ...findings.map((f) => {
+      const answers = f.subQuestion === undefined ? '' : ` sub_question="${f.subQuestion}"`;
+      const note = f.note ? ` note="${escapeAttribute(f.note)}"` : '';
+      return `<finding id="${f.id}" source="${f.source}"${answers}${note}>${asData(f.quote)}</finding>`;
+    }),
     '</findings>',
+  ];
+}
+
+function questionBlock(question: string, subQuestions: string[]): string[] {
+  return [
+    `<question>${asData(question)}</question>`,
+    '<sub_questions>',
+    ...subQuestions.map((q, index) => `${index + 1}. ${asData(q)}`),
+    '</sub_questions>',
   ];
 }
 
