@@ -11,3 +11,6 @@ export { PUBLIC_ROUTE, PublicRoute } from './public-route';
 export { AddRouteConfig } from './route-config';
 export { PageQueryDto } from './page-query.dto';
 export { EarliestTimer } from './earliest-timer';
+export { AddressPolicy } from './outbound/address-policy';
+export { BlockedAddressError, OutboundGuard, systemResolve } from './outbound/outbound-guard';
+export type { Resolve, UrlRefusal } from './outbound/outbound-guard';

@@ -44,7 +44,6 @@ export type {
 export { TextModule } from './text.module';
 export { choosePassages, estimateTokens, splitPassages } from './text/passages';
 export type { PassageSpan, RankedPassage } from './text/passages';
-export { AddressPolicy } from './fetch/address-policy';
 export { FetchError } from './fetch/fetch-errors';
 export type { FetchRefusalReason } from './fetch/fetch-errors';
 export { SafeFetcher } from './fetch/safe-fetcher';
@@ -56,7 +55,6 @@ export type {
   NotModified,
   PageFormat,
   PageValidators,
-  Resolve,
 } from './fetch/safe-fetcher';
 export { WebFetchModule } from './web-fetch.module';
 export { readPage } from './pages/page-reader';

@@ -29,16 +29,3 @@ export class FetchError extends Error {
     this.name = 'FetchError';
   }
 }
-
-/** Raised by the guarded DNS lookup; the fetcher turns it into a `blocked_address` FetchError. */
-export class BlockedAddressError extends Error {
-  readonly code = 'ERR_BLOCKED_ADDRESS';
-
-  constructor(
-    readonly hostname: string,
-    readonly why: string,
-  ) {
-    super(`${hostname}: ${why}`);
-    this.name = 'BlockedAddressError';
-  }
-}

@@ -1,17 +1,11 @@
-import { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { BlockedAddressError, OutboundGuard, Resolve, systemResolve } from '@app/common';
 import { FetchSettings } from '@app/config';
 import robotsParser from 'robots-parser';
 import { Agent, Dispatcher, errors as undiciErrors, request } from 'undici';
-import { AddressPolicy } from './address-policy';
-import { BlockedAddressError, FetchError, FetchRefusalReason } from './fetch-errors';
-
-/** How the fetcher resolves host names: all addresses of a name. Tests inject their own. */
-export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+import { FetchError, FetchRefusalReason } from './fetch-errors';
 
 export type PageFormat = 'html' | 'text' | 'markdown' | 'pdf';
 
@@ -95,7 +89,7 @@ type TimedSignal = AbortSignal & { timeout: AbortSignal };
  * Each refusal is a FetchError with its reason.
  */
 export class SafeFetcher {
-  private readonly policy: AddressPolicy;
+  private readonly guard: OutboundGuard;
   private readonly dispatcher: Dispatcher;
   private readonly robotsToken: string;
   private readonly robots = new Map<string, { rules: Robots | 'allow' | 'disallow'; until: number }>();
@@ -103,14 +97,14 @@ export class SafeFetcher {
 
   constructor(
     private readonly settings: FetchSettings,
-    private readonly resolve: Resolve = (hostname) => dnsLookup(hostname, { all: true, verbatim: true }),
+    resolve: Resolve = systemResolve,
     /** Told the outcome and duration of every fetch (the fetch metrics). */
     private readonly observe: FetchObserver = () => undefined,
   ) {
-    this.policy = new AddressPolicy(settings.allowedHosts);
+    this.guard = new OutboundGuard(settings.allowedHosts, resolve);
     this.robotsToken = settings.userAgent.split('/')[0]!.trim();
     this.dispatcher = new Agent({
-      connect: { timeout: settings.connectTimeoutMs, lookup: this.guardedLookup },
+      connect: { timeout: settings.connectTimeoutMs, lookup: this.guard.lookup },
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
       maxResponseSize: settings.maxBytes,
@@ -201,58 +195,10 @@ export class SafeFetcher {
     await this.close();
   }
 
-  /** The DNS lookup of every connection the fetcher opens: only allowed addresses come out of it. */
-  private readonly guardedLookup = (
-    hostname: string,
-    options: { all?: boolean },
-    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
-  ): void => {
-    this.resolve(hostname).then(
-      (addresses) => {
-        if (addresses.length === 0) {
-          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
-          return;
-        }
-        if (!this.policy.allowsHost(hostname)) {
-          // Every address is judged, not just the first: a name that also resolves to a private
-          // address is refused, whichever one the connection would have picked.
-          for (const { address } of addresses) {
-            const why = this.policy.refusal(address);
-            if (why) {
-              callback(new BlockedAddressError(hostname, why), []);
-              return;
-            }
-          }
-        }
-        if (options.all) callback(null, addresses);
-        else callback(null, addresses[0]!.address, addresses[0]!.family);
-      },
-      (error: Error) => callback(error, []),
-    );
-  };
-
-  /** A URL the fetcher may request: http(s), and an address literal must pass the guard here, as it is never looked up. */
+  /** A URL the fetcher may request: the guard's judgement without DNS, as a FetchError. */
   private checkedUrl(candidate: string, original: string): URL {
-    let url: URL;
-    try {
-      url = new URL(candidate);
-    } catch {
-      throw new FetchError('bad_url', `"${candidate}" is not a URL`, original);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new FetchError(
-        'bad_url',
-        `${url.protocol.slice(0, -1)} URLs are not fetched, only http and https`,
-        original,
-      );
-    }
-    if (url.username || url.password)
-      throw new FetchError('bad_url', 'URLs with credentials are not fetched', original);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !this.policy.allowsHost(host)) {
-      const why = this.policy.refusal(host);
-      if (why) throw new FetchError('blocked_address', `${url.host}: ${why}`, original);
-    }
+    const url = this.guard.check(candidate);
+    if (!(url instanceof URL)) throw new FetchError(url.reason, url.message, original);
     url.hash = '';
     return url;
   }
