@@ -9,6 +9,7 @@ import { CorpusModule } from '@app/search';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { KeysController } from './admin/keys.controller';
+import { TenantsController } from './admin/tenants.controller';
 import { AuditController } from './audit/audit.controller';
 import { QueueDashboardModule } from './admin/queue-dashboard.module';
 import { DocumentsController } from './documents/documents.controller';
@@ -28,7 +29,7 @@ import { ResearchController } from './research/research.controller';
     HealthModule.register({ imports: [ResearchModule], checks: [DatabaseReadinessCheck, QueueReadinessCheck] }),
     ...(appConfig().queueDashboardEnabled ? [QueueDashboardModule] : []),
   ],
-  controllers: [ResearchController, DocumentsController, KeysController, AuditController],
+  controllers: [ResearchController, DocumentsController, KeysController, TenantsController, AuditController],
   providers: [
     // Guards first, in this order: the caller is known before its rate limit is counted.
     { provide: APP_GUARD, useExisting: ApiKeyGuard },

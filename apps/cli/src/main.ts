@@ -6,6 +6,7 @@ import { ConfigError, appConfig } from '@app/config';
 import { databaseOptions, ensureDatabase } from '@app/database';
 import { AuditRecordDto, AuditService, AuditVerificationResponseDto } from '@app/audit';
 import { ApiKeyService } from '@app/auth';
+import { WebhookSecretRepository } from '@app/research';
 import { CorpusService } from '@app/search';
 import { NestFactory } from '@nestjs/core';
 import { Presets, SingleBar } from 'cli-progress';
@@ -30,6 +31,9 @@ Commands:
   keys list [--tenant <name>]
                             list API keys, without the keys themselves
   keys revoke <key-id>      revoke an API key
+  tenants webhook-secret --tenant <name> [--rotate]
+                            print the tenant's webhook signing secret on the last line (made on
+                            first use); --rotate replaces it first
   audit verify [--tenant <name>]
                             walk the audit hash chains (one tenant's, or every chain) and print
                             the verdict as JSON; exits 1 when a chain is broken
@@ -159,6 +163,26 @@ async function keys(args: string[]): Promise<void> {
   }
 }
 
+async function tenants(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'webhook-secret') throw new UsageError('tenants needs webhook-secret');
+  const name = option(rest, '--tenant');
+  if (!name) throw new UsageError('tenants webhook-secret needs --tenant');
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+  try {
+    const tenantId = await app.get(ApiKeyService).tenantIdByName(name);
+    if (!tenantId) throw new UsageError(`there is no tenant named ${name}`);
+    const secrets = app.get(WebhookSecretRepository);
+    const rotate = rest.includes('--rotate');
+    const secret = rotate ? await secrets.rotateSecret(tenantId) : await secrets.secretOf(tenantId);
+    print(`tenant:  ${name} (${tenantId})`);
+    print(rotate ? 'A new webhook secret; deliveries from now on are signed with it:' : 'Webhook secret:');
+    print(secret);
+  } finally {
+    await app.close();
+  }
+}
+
 /** An ISO 8601 time given to a flag. */
 function timeOf(args: string[], name: string): Date | undefined {
   const value = option(args, name);
@@ -237,6 +261,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'keys':
       await keys(args);
+      return;
+    case 'tenants':
+      await tenants(args);
       return;
     case 'audit':
       await audit(args);

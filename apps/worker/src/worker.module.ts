@@ -9,6 +9,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { LlmOutageListener } from './llm-outage.listener';
 import { ResearchProcessor } from './research.processor';
+import { WebhookProcessor } from './webhook.processor';
 
 const agents = AgentsModule.register();
 const execution = ResearchExecutionModule.register({ imports: [agents], runner: configuredEngine() });
@@ -32,6 +33,7 @@ const webSearch = appConfig().search.providers.some((name) => name !== 'corpus')
   ],
   providers: [
     ResearchProcessor,
+    WebhookProcessor,
     ...(appConfig().llm ? [LlmOutageListener] : []),
     // The HTTP server serves probes and metrics only: no pipe, and no request metrics.
     { provide: APP_INTERCEPTOR, useClass: LoggingInterceptor },

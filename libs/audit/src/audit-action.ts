@@ -6,6 +6,8 @@ export const AUDIT_ACTIONS = [
   'research.sources.list',
   'research.sources.read',
   'research.events.read',
+  'research.deliveries.list',
+  'research.deliveries.redeliver',
   'research.cancel',
   'research.retry',
   'document.create',
@@ -15,13 +17,15 @@ export const AUDIT_ACTIONS = [
   'key.create',
   'key.list',
   'key.revoke',
+  'webhook_secret.read',
+  'webhook_secret.rotate',
   'audit.read',
   'audit.verify',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_RESOURCE_TYPES = ['research', 'document', 'key', 'audit'] as const;
+export const AUDIT_RESOURCE_TYPES = ['research', 'document', 'key', 'tenant', 'audit'] as const;
 
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
@@ -45,6 +49,7 @@ export const DATA_READS: ReadonlySet<AuditAction> = new Set<AuditAction>([
   'research.sources.list',
   'research.sources.read',
   'research.events.read',
+  'research.deliveries.list',
   'document.read',
   'document.list',
 ]);

@@ -93,6 +93,11 @@ export class ApiKeyService {
     return { text: generated.text, key, tenantName: tenant.name };
   }
 
+  /** The id of the tenant with this name; null when there is none. */
+  async tenantIdByName(name: string): Promise<string | null> {
+    return (await this.repository.findTenantByName(name))?.id ?? null;
+  }
+
   /** Keys newest first; one tenant's when named. */
   async list(tenantName?: string): Promise<KeyWithTenant[]> {
     if (tenantName === undefined) return this.repository.list();

@@ -22,6 +22,8 @@ export enum ErrorCode {
   Conflict = 'conflict',
   NotCancellable = 'research_not_cancellable',
   NotRetryable = 'research_not_retryable',
+  /** Only an ended research with a callback URL has a result to deliver again. */
+  NotRedeliverable = 'research_not_redeliverable',
   IdempotencyKeyReused = 'idempotency_key_reused',
   NotReady = 'not_ready',
   DependencyUnavailable = 'dependency_unavailable',

@@ -129,6 +129,17 @@ export interface FetchSettings {
   robotsTtlMs: number;
 }
 
+export interface WebhookSettings {
+  /** Host names, addresses and CIDR networks callback URLs may reach although private (`WEBHOOK_ALLOWED_HOSTS`). */
+  allowedHosts: readonly string[];
+  /** How long after a research ends its delivery is still tried. */
+  retryMs: number;
+  /** The wait before the first retry; each next one waits twice as long. */
+  backoffMs: number;
+  /** For one delivery attempt, connection included. */
+  timeoutMs: number;
+}
+
 /**
  * Which proxies in front of the api are trusted to say who the client is (X-Forwarded-For): none,
  * all, the nearest `n`, or those at these addresses and CIDR ranges. Fastify's `trustProxy`.
@@ -188,6 +199,7 @@ export class AppConfig {
   readonly rateLimit: RateLimitSettings;
   readonly audit: AuditSettings;
   readonly fetch: FetchSettings;
+  readonly webhooks: WebhookSettings;
   readonly search: SearchSettings;
   /** Origins whose browser pages may call the api; empty: no CORS at all; `['*']`: any origin. */
   readonly corsOrigins: readonly string[];

@@ -2,6 +2,7 @@ export { AppConfig } from './app-config';
 export type {
   AuditSettings,
   FetchSettings,
+  WebhookSettings,
   PassageSettings,
   SearchProviderName,
   SearchSettings,

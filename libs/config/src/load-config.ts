@@ -4,6 +4,7 @@ import {
   AuthSettings,
   BudgetLimits,
   FetchSettings,
+  WebhookSettings,
   SearchProviderName,
   PassageSettings,
   SearchSettings,
@@ -222,6 +223,7 @@ export function loadConfig(env: Env): AppConfig {
       deniedWindowMs: read.int('AUDIT_DENIED_WINDOW_MS', 10_000, 0, 3_600_000),
     },
     fetch: readFetch(read),
+    webhooks: readWebhooks(read),
     search: readSearch(read),
     llm: readLlm(read),
     budgetDefaults,
@@ -332,17 +334,7 @@ function readSearch(read: EnvReader): SearchSettings {
  * unless an operator lists it (host names, addresses or CIDR networks).
  */
 function readFetch(read: EnvReader): FetchSettings {
-  const allowedHosts = (read.raw('FETCH_ALLOWED_HOSTS') ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  for (const entry of allowedHosts.filter((candidate) => candidate.includes('/'))) {
-    const [address, bits] = entry.split('/');
-    const width = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
-    if (width === 0 || !/^\d+$/.test(bits ?? '') || Number(bits) > width) {
-      read.problems.push(`FETCH_ALLOWED_HOSTS must list host names, addresses or CIDR networks; "${entry}" is none`);
-    }
-  }
+  const allowedHosts = readAllowedHosts(read, 'FETCH_ALLOWED_HOSTS');
   const userAgent = read.raw('FETCH_USER_AGENT') ?? DEFAULT_USER_AGENT;
   if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(userAgent)) {
     read.problems.push('FETCH_USER_AGENT must be printable ASCII, starting with the product name');
@@ -357,6 +349,36 @@ function readFetch(read: EnvReader): FetchSettings {
     maxDecodedBytes: read.int('FETCH_MAX_DECODED_BYTES', 20 * 1024 * 1024, 1024, 500 * 1024 * 1024),
     maxRedirects: read.int('FETCH_MAX_REDIRECTS', 5, 0, 5),
     robotsTtlMs: read.int('FETCH_ROBOTS_TTL_SECONDS', 3600, 0, 7 * 24 * 3600) * 1000,
+  };
+}
+
+/** Host names, addresses and CIDR networks the outbound guard lets through although private. */
+function readAllowedHosts(read: EnvReader, name: string): string[] {
+  const allowedHosts = (read.raw(name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of allowedHosts.filter((candidate) => candidate.includes('/'))) {
+    const [address, bits] = entry.split('/');
+    const width = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
+    if (width === 0 || !/^\d+$/.test(bits ?? '') || Number(bits) > width) {
+      read.problems.push(`${name} must list host names, addresses or CIDR networks; "${entry}" is none`);
+    }
+  }
+  return allowedHosts;
+}
+
+/**
+ * Webhooks: callback URLs pass the same guard as pages, with their own allow-list (empty by
+ * default: no private address, loopback only for tests that list it). A failed delivery is tried
+ * again after `backoffMs`, doubling, until `retryMs` after the research ended.
+ */
+function readWebhooks(read: EnvReader): WebhookSettings {
+  return {
+    allowedHosts: readAllowedHosts(read, 'WEBHOOK_ALLOWED_HOSTS'),
+    retryMs: read.int('WEBHOOK_RETRY_SECONDS', 86_400, 0, 30 * 86_400) * 1000,
+    backoffMs: read.int('WEBHOOK_BACKOFF_MS', 10_000, 10, 3_600_000),
+    timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
   };
 }
 

@@ -52,6 +52,7 @@ export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './
 export {
   IdempotencyKeyReusedError,
   ResearchNotCancellableError,
+  ResearchNotRedeliverableError,
   ResearchNotRetryableError,
   ResearchStoppedError,
   StopReason,
@@ -61,3 +62,17 @@ export { ResearchService } from './research.service';
 export type { CreateResearchCommand, ListResearchesQuery } from './research.service';
 export { ResearchEventsService } from './events/research-events.service';
 export type { StreamItem, StreamedEvent } from './events/research-events.service';
+export { DeliveryService } from './delivery/delivery.service';
+export { WebhookDeliverer } from './delivery/webhook-deliverer';
+export type { DeliveryJobOutcome } from './delivery/webhook-deliverer';
+export { WEBHOOK_QUEUE, WebhookJobName } from './delivery/webhook-queue';
+export type { DeliverWebhookJob } from './delivery/webhook-queue';
+export { signatureHeader, verifySignature } from './delivery/webhook-signature';
+export {
+  DeliveryAttemptDto,
+  ResearchDeliveryDto,
+  ResearchDeliveryListResponseDto,
+  WebhookSecretResponseDto,
+} from './dto/research-delivery.dto';
+export { WebhookSecretModule } from './delivery/webhook-secret.module';
+export { WebhookSecretRepository } from './delivery/webhook-secret.repository';

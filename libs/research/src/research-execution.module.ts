@@ -1,4 +1,6 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { DeliveryModule } from './delivery/delivery.module';
+import { WebhookDeliverer } from './delivery/webhook-deliverer';
 import { ResearchRunner } from './research-runner';
 import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchExecutionService } from './execution/research-execution.service';
@@ -14,21 +16,22 @@ export interface ResearchExecutionOptions {
   runner: Type<ResearchRunner>;
 }
 
-/** What the worker needs: running research jobs with a given engine, and the reconciler. */
+/** What the worker needs: running research jobs with a given engine, the reconciler, and webhook deliveries. */
 @Module({})
 export class ResearchExecutionModule {
   static register(options: ResearchExecutionOptions): DynamicModule {
     return {
       module: ResearchExecutionModule,
-      imports: [ResearchPersistenceModule, ResearchQueueModule, ...(options.imports ?? [])],
+      imports: [ResearchPersistenceModule, ResearchQueueModule, DeliveryModule, ...(options.imports ?? [])],
       providers: [
         { provide: ResearchRunner, useExisting: options.runner },
         ResearchExecutionService,
         ResearchReconciler,
+        WebhookDeliverer,
         ResearchIntake,
         queueDepthMetric,
       ],
-      exports: [ResearchExecutionService, ResearchIntake, ResearchQueueModule],
+      exports: [ResearchExecutionService, ResearchIntake, ResearchQueueModule, WebhookDeliverer],
     };
   }
 }

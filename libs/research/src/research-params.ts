@@ -26,6 +26,8 @@ export interface ResearchParams {
    * existed: they read once.
    */
   depth?: number;
+  /** Where the terminal result is delivered, signed (a webhook); none when absent. */
+  callbackUrl?: string;
 }
 
 /** The providers of a research, `['corpus']` for one created before a request could choose. */

@@ -18,6 +18,19 @@ export class ResearchNotRetryableError extends DomainError {
   }
 }
 
+export class ResearchNotRedeliverableError extends DomainError {
+  constructor(id: string, status: ResearchStatus, hasCallback: boolean) {
+    super(
+      ErrorCode.NotRedeliverable,
+      hasCallback
+        ? `research ${id} is ${status}; only a completed, failed or cancelled research has a result to deliver`
+        : `research ${id} has no callback_url to deliver to`,
+      { status, callback_url: hasCallback },
+      false,
+    );
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor(researchId: string) {
     super(

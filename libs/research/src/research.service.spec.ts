@@ -3,6 +3,7 @@ import { loadConfig } from '@app/config';
 import { DatabaseModule, UnitOfWork } from '@app/database';
 import { Metric } from '@app/observability';
 import { TestConfigModule, TestDatabase, sleep } from '@app/testing';
+import { getQueueToken } from '@nestjs/bull';
 import { Test, TestingModule } from '@nestjs/testing';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import { DataSource } from 'typeorm';
@@ -11,6 +12,11 @@ import { ResearchQueueProducer } from './queue/research-queue.producer';
 import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchStatus } from './research-status';
 import { CreateResearchCommand, ResearchService } from './research.service';
+import { DeliveryRepository } from './delivery/delivery.repository';
+import { DeliveryService } from './delivery/delivery.service';
+import { WEBHOOK_QUEUE } from './delivery/webhook-queue';
+import { WebhookSecretRepository } from './delivery/webhook-secret.repository';
+import { WebhookSender } from './delivery/webhook-sender';
 
 /** Stands in for Bull: records each job with what another connection saw of its research then. */
 class RecordingProducer {
@@ -33,6 +39,20 @@ class RecordingProducer {
   }
 }
 
+/** Stands in for Bull's webhook queue: records each job added with the delivery others could see then. */
+class RecordingWebhookQueue {
+  readonly added: { jobId: string; deliveryVisible: boolean }[] = [];
+
+  constructor(private readonly database: () => TestDatabase) {}
+
+  on(): void {}
+
+  async add(_name: string, job: { deliveryId: string }, options: { jobId: string }): Promise<void> {
+    const rows = await this.database().query('SELECT id FROM research_deliveries WHERE id = $1', [job.deliveryId]);
+    this.added.push({ jobId: options.jobId, deliveryVisible: rows.length > 0 });
+  }
+}
+
 /** ResearchService against a real database: what is stored and queued when a transaction commits or not. */
 describe('ResearchService in units of work', () => {
   let database: TestDatabase;
@@ -40,19 +60,28 @@ describe('ResearchService in units of work', () => {
   let service: ResearchService;
   let unitOfWork: UnitOfWork;
   let producer: RecordingProducer;
+  let webhooks: RecordingWebhookQueue;
 
   beforeAll(async () => {
     database = await TestDatabase.create('research_service', undefined, { migrate: false });
     producer = new RecordingProducer(() => database);
+    webhooks = new RecordingWebhookQueue(() => database);
     module = await Test.createTestingModule({
       imports: [
-        TestConfigModule.with(loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url })),
+        TestConfigModule.with(
+          loadConfig({ NODE_ENV: 'test', DATABASE_URL: database.url, WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' }),
+        ),
         DatabaseModule,
         ResearchPersistenceModule,
       ],
       providers: [
         ResearchService,
         { provide: ResearchQueueProducer, useValue: producer },
+        DeliveryService,
+        DeliveryRepository,
+        WebhookSecretRepository,
+        WebhookSender,
+        { provide: getQueueToken(WEBHOOK_QUEUE), useValue: webhooks },
         { provide: getToken(Metric.Submitted), useValue: { inc: () => undefined } },
       ],
     }).compile();
@@ -70,6 +99,7 @@ describe('ResearchService in units of work', () => {
   beforeEach(() => {
     producer.enqueued.length = 0;
     producer.removed.length = 0;
+    webhooks.added.length = 0;
   });
 
   const command = (question: string, idempotencyKey: string | null = null): CreateResearchCommand => ({
@@ -117,6 +147,38 @@ describe('ResearchService in units of work', () => {
     await service.cancel(DEFAULT_TENANT_ID, research.id);
     expect(await stored('cancel rolled back')).toEqual([{ id: research.id, status: 'cancelled' }]);
     expect(producer.removed).toEqual([research.id]);
+  });
+
+  it('stores the webhook delivery of a cancelled research with the cancel, and queues it once committed', async () => {
+    const withCallback = { ...command('cancel with callback'), callbackUrl: 'http://127.0.0.1:9/hook' };
+    const { research } = await service.create(withCallback);
+    expect(research.params.callbackUrl).toBe('http://127.0.0.1:9/hook');
+    const deliveries = () =>
+      database.query('SELECT event, trigger, url, status FROM research_deliveries WHERE research_id = $1', [
+        research.id,
+      ]);
+
+    await expect(
+      unitOfWork.run(async () => {
+        await service.cancel(DEFAULT_TENANT_ID, research.id);
+        throw new Error('failed after the cancel');
+      }),
+    ).rejects.toThrow('failed after the cancel');
+    expect(await deliveries()).toEqual([]);
+    expect(webhooks.added).toEqual([]);
+
+    await service.cancel(DEFAULT_TENANT_ID, research.id);
+    expect(await deliveries()).toEqual([
+      { event: 'research.cancelled', trigger: 'terminal', url: 'http://127.0.0.1:9/hook', status: 'pending' },
+    ]);
+    expect(webhooks.added).toEqual([{ jobId: expect.stringMatching(/:1$/), deliveryVisible: true }]);
+  });
+
+  it('refuses a callback URL the outbound guard refuses, naming callback_url', async () => {
+    await expect(
+      service.create({ ...command('bad callback'), callbackUrl: 'http://169.254.169.254/latest' }),
+    ).rejects.toMatchObject({ details: [{ field: 'callback_url', message: expect.stringContaining('link-local') }] });
+    expect(await stored('bad callback')).toEqual([]);
   });
 
   it('answers a second request with the same Idempotency-Key with the first research, even while the first is uncommitted', async () => {

@@ -18,11 +18,14 @@ import {
 } from './persistence/research.repository';
 import { StoredSource } from './research-runner';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
+import { DeliveryService } from './delivery/delivery.service';
 
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth'>;
+  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth' | 'callbackUrl'>;
+  /** Where the terminal result is to be delivered; checked against the outbound guard. */
+  callbackUrl?: string;
   /** Rounds asked for; the configured default when absent. */
   depth?: number;
   /** Limits asked for; the rest take the configured defaults. */
@@ -59,6 +62,7 @@ export class ResearchService {
     private readonly repository: ResearchRepository,
     private readonly unitOfWork: UnitOfWork,
     private readonly producer: ResearchQueueProducer,
+    private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Submitted) private readonly submitted: Counter<string>,
   ) {}
@@ -75,6 +79,9 @@ export class ResearchService {
       budget: this.resolveBudget(command.budget ?? {}),
       sources: this.resolveSources(command.sources),
       depth: this.resolveDepth(command.depth),
+      ...(command.callbackUrl !== undefined
+        ? { callbackUrl: await this.deliveries.checkCallbackUrl(command.callbackUrl) }
+        : {}),
     };
     const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
     return this.unitOfWork.run(async () => {
@@ -153,6 +160,7 @@ export class ResearchService {
             this.logger.warn(`could not remove the job of cancelled research ${id}: ${error.message}`);
           });
           this.logger.log({ research_id: id }, 'research cancelled');
+          await this.deliveries.dispatch(tenantId, id);
         });
         return cancelled;
       }
@@ -238,11 +246,22 @@ export class ResearchService {
   }
 }
 
-/** The hash of what a request asks for, after defaults: same request, same hash. */
+/** The hash of what a request asks for, after defaults: same request, same hash (as before callback URLs, without one). */
 function requestHash(question: string, params: ResearchParams): string {
-  const { maxSources, verify, language, budget, sources, depth } = params;
+  const { maxSources, verify, language, budget, sources, depth, callbackUrl } = params;
   return createHash('sha256')
-    .update(JSON.stringify([question, maxSources, verify, language, budget, sources, depth]))
+    .update(
+      JSON.stringify([
+        question,
+        maxSources,
+        verify,
+        language,
+        budget,
+        sources,
+        depth,
+        ...(callbackUrl ? [callbackUrl] : []),
+      ]),
+    )
     .digest('hex');
 }
 

@@ -1,7 +1,10 @@
 import { Audited } from '@app/audit';
 import {
   CreateResearchRequestDto,
+  DeliveryService,
   ListResearchesQueryDto,
+  ResearchDeliveryDto,
+  ResearchDeliveryListResponseDto,
   EVENT_TYPES,
   ResearchAcceptedResponseDto,
   ResearchEventsService,
@@ -57,6 +60,7 @@ export class ResearchController {
   constructor(
     private readonly research: ResearchService,
     private readonly events_: ResearchEventsService,
+    private readonly deliveries: DeliveryService,
   ) {}
 
   @Post()
@@ -108,6 +112,7 @@ export class ResearchController {
         seconds: body.budget.max_seconds,
       },
       sources: body.sources,
+      callbackUrl: body.callback_url,
       requestId,
       idempotencyKey,
     });
@@ -223,6 +228,49 @@ export class ResearchController {
       .header('x-accel-buffering', 'no')
       .send(stream);
     void writeEvents(stream, this.events_.follow(tenantId, id, after, closed.signal));
+  }
+
+  @Get(':id/deliveries')
+  @RequireScopes(Scope.ResearchRead)
+  @Audited('research.deliveries.list', 'research')
+  @ApiOperation({
+    summary: "List a research's webhook deliveries and every attempt of each",
+    description:
+      'One delivery when the research ended with a `callback_url`, and one more for each redelivery asked for. ' +
+      'Each attempt has its time, outcome, HTTP status, duration and error. An empty list when nothing was delivered.',
+  })
+  @ApiOkResponse({ type: ResearchDeliveryListResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async listDeliveries(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchDeliveryListResponseDto> {
+    const deliveries = await this.deliveries.list(tenantId, id);
+    return { items: deliveries.map((delivery) => ResearchDeliveryDto.from(delivery)) };
+  }
+
+  @Post(':id/deliveries/redeliver')
+  @RequireScopes(Scope.ResearchWrite)
+  @Audited('research.deliveries.redeliver', 'research')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: "Deliver a research's terminal result to its callback_url again",
+    description:
+      'A new delivery, with its own id and attempts and the usual retries, of the research as it is now. For a ' +
+      'receiver that lost a delivery or was down longer than `WEBHOOK_RETRY_SECONDS`.',
+  })
+  @ApiAcceptedResponse({ type: ResearchDeliveryDto, description: 'Queued; follow it at `/deliveries`.' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'The research has not ended, or has no `callback_url` (`research_not_redeliverable`); `details` says which.',
+  })
+  async redeliver(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchDeliveryDto> {
+    return ResearchDeliveryDto.from(await this.deliveries.redeliver(tenantId, id));
   }
 
   @Post(':id/cancel')

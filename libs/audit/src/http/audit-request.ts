@@ -12,7 +12,13 @@ const MAX_TEXT = 512;
 const MAX_ID = 128;
 
 /** The field of a create's answer that holds the created id, by resource type. */
-const CREATED_ID_FIELD = { research: 'research_id', document: 'document_id', key: 'key_id', audit: 'record_id' };
+const CREATED_ID_FIELD = {
+  research: 'research_id',
+  document: 'document_id',
+  key: 'key_id',
+  tenant: 'tenant_id',
+  audit: 'record_id',
+};
 
 /** The record of a request: who, from where, what, on which resource, with what outcome. */
 export function entryOf(
@@ -40,9 +46,10 @@ export function entryOf(
   };
 }
 
-/** The path id; for a create, the id in its answer; null for lists. */
+/** The path id (a tenant's is its name); for a create, the id in its answer; null for lists. */
 function resourceIdOf(request: FastifyRequest, route: AuditedRoute, answer: unknown): string | null {
-  const pathId = (request.params as { id?: unknown } | undefined)?.id;
+  const params = request.params as { id?: unknown; name?: unknown } | undefined;
+  const pathId = params?.id ?? params?.name;
   if (typeof pathId === 'string') return clip(pathId.toLowerCase(), MAX_ID);
   if (route.action.endsWith('.create') && typeof answer === 'object' && answer !== null) {
     const id = (answer as Record<string, unknown>)[CREATED_ID_FIELD[route.resourceType]];

@@ -36,6 +36,10 @@ export const Metric = {
   WebFetchDuration: 'web_fetch_duration_seconds',
   SearchRequests: 'search_requests_total',
   SearchRequestDuration: 'search_request_duration_seconds',
+  WebhookAttempts: 'research_webhook_attempts_total',
+  WebhookDeliveries: 'research_webhook_deliveries_total',
+  WebhookAttemptDuration: 'research_webhook_attempt_duration_seconds',
+  WebhookDeliveryLatency: 'research_webhook_delivery_latency_seconds',
 } as const;
 
 /** The api's HTTP metrics. */
@@ -162,6 +166,27 @@ export const WORKER_METRICS: Provider[] = [
     help: 'Seconds a web search took by provider, its retries included.',
     labelNames: ['provider'],
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  }),
+  makeCounterProvider({
+    name: Metric.WebhookAttempts,
+    help: 'Webhook delivery attempts by outcome: delivered (2xx), http_status, timeout, network, blocked_address, bad_url.',
+    labelNames: ['outcome'],
+  }),
+  makeCounterProvider({
+    name: Metric.WebhookDeliveries,
+    help: 'Webhook deliveries that ended, by outcome: delivered, or failed once retries ran out (WEBHOOK_RETRY_SECONDS).',
+    labelNames: ['outcome'],
+  }),
+  makeHistogramProvider({
+    name: Metric.WebhookAttemptDuration,
+    help: 'Seconds one webhook attempt took, by outcome.',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  }),
+  makeHistogramProvider({
+    name: Metric.WebhookDeliveryLatency,
+    help: 'Seconds from the end of a research (or a redelivery request) to its webhook being delivered, retries included.',
+    buckets: [0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400],
   }),
   makeCounterProvider({ name: Metric.CacheHits, help: 'Cache hits by cache.', labelNames: ['cache'] }),
   makeCounterProvider({ name: Metric.CacheMisses, help: 'Cache misses by cache.', labelNames: ['cache'] }),

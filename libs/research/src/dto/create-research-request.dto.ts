@@ -11,6 +11,7 @@ import {
   IsInt,
   IsObject,
   IsString,
+  MaxLength,
   Length,
   Max,
   Min,
@@ -26,6 +27,9 @@ import {
 } from '../research-params';
 import { IsLanguageTag, canonicalLanguageTag } from './language-tag';
 import { ResearchBudgetRequestDto } from './research-budget.dto';
+
+/** Longer than any callback URL a receiver needs; browsers stop at about this too. */
+const CALLBACK_URL_MAX_LENGTH = 2048;
 
 export class CreateResearchRequestDto {
   @ApiProperty({
@@ -117,4 +121,20 @@ export class CreateResearchRequestDto {
   @ArrayMinSize(1)
   @IsArray()
   sources?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      'A URL that receives the terminal result (`research.completed`, `research.failed` or `research.cancelled`) ' +
+      'as a signed JSON POST: the body is `{id, event, created_at, research}` with `research` as `GET ' +
+      '/api/v1/research/{id}` answers it, and `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` ' +
+      "keyed by the tenant's webhook secret. http or https only; an address that is private, loopback, link-local " +
+      '(cloud metadata) or otherwise not public is refused unless listed in `WEBHOOK_ALLOWED_HOSTS`. A failed ' +
+      'delivery is retried with exponential backoff for `WEBHOOK_RETRY_SECONDS`. See docs/webhooks.md.',
+    maxLength: CALLBACK_URL_MAX_LENGTH,
+    example: 'https://hooks.example.com/research',
+  })
+  @ValidateIf(present)
+  @MaxLength(CALLBACK_URL_MAX_LENGTH)
+  @IsString()
+  callback_url?: string;
 }

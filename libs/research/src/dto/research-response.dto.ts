@@ -119,6 +119,14 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ description: 'How many times a worker has started this research.', example: 1 })
   attempts: number;
 
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Where the terminal result is delivered (webhook); the log is at `/deliveries`.',
+    example: 'https://hooks.example.com/research',
+  })
+  callback_url: string | null;
+
   @ApiPropertyOptional({ type: ResearchBudgetDto, nullable: true, description: 'The limits this research runs with.' })
   budget: ResearchBudgetDto | null;
 
@@ -157,6 +165,7 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       progress: progressOf(research),
       sources: [...sourcesOf(params)],
       attempts: research.attempts,
+      callback_url: params.callbackUrl ?? null,
       budget: budget
         ? {
             max_tokens: budget.tokens,

@@ -15,6 +15,7 @@ import { OVER_TENANT_CAP, ResearchRepository, RunFence } from '../persistence/re
 import { ResearchQueueProducer } from '../queue/research-queue.producer';
 import { RunResearchJob } from '../queue/research-queue';
 import { ResearchIntake } from '../queue/research-intake';
+import { DeliveryService } from '../delivery/delivery.service';
 
 export interface JobAttempt {
   /** 1-based attempt of this queue job. */
@@ -59,6 +60,7 @@ export class ResearchExecutionService {
     private readonly runner: ResearchRunner,
     private readonly intake: ResearchIntake,
     private readonly producer: ResearchQueueProducer,
+    private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Runs) private readonly runsTotal: Counter<string>,
     @InjectMetric(Metric.RunDuration) private readonly runDuration: Histogram<string>,
@@ -126,6 +128,7 @@ export class ResearchExecutionService {
           message: `gave up after ${maxRuns} runs: the research kept stopping without a result`,
         }),
       );
+      await this.deliveries.dispatch(fence.tenantId, fence.researchId);
       this.logger.error({ attempts: research.attempts }, 'research abandoned');
       return 'failed';
     }
@@ -200,6 +203,7 @@ export class ResearchExecutionService {
         return state?.status === ResearchStatus.Cancelled ? 'cancelled' : 'lease_lost';
       }
       this.logger.log({ duration: seconds(started) }, 'research completed');
+      await this.deliveries.dispatch(fence.tenantId, fence.researchId);
       return 'completed';
     } catch (error) {
       return await this.stopOrFail(research, fence, attempt, error, started);
@@ -245,7 +249,9 @@ export class ResearchExecutionService {
       );
       throw error;
     }
-    await this.record('failed', () => this.repository.fail(fence, failure));
+    if (await this.record('failed', () => this.repository.fail(fence, failure))) {
+      await this.deliveries.dispatch(fence.tenantId, fence.researchId);
+    }
     this.logger.error({ attempt: attempt.number, duration: seconds(started), error: failure }, 'research failed');
     if (!retryable) await attempt.giveUp();
     throw new ResearchFailedError(failure);

@@ -58,6 +58,17 @@ export class IdempotencyConflict {
   constructor(readonly existing: ResearchEntity) {}
 }
 
+/**
+ * The webhook outbox: a delivery of the research's terminal event to its callback URL, inserted
+ * by the statement that ends the research (from the CTE `ended`, which returns the research's
+ * `id`, `tenant_id` and `params`), so that an ended research with a callback URL always has one.
+ */
+const DELIVERY_OUTBOX = (ended: string, event: string, when = 'true') => `delivery AS (
+         INSERT INTO research_deliveries (id, tenant_id, research_id, event, trigger, url, next_attempt_at)
+         SELECT gen_random_uuid(), tenant_id, id, ${event}, 'terminal', params->>'callbackUrl', now()
+           FROM ${ended} WHERE params ? 'callbackUrl' AND ${when}
+       )`;
+
 /** Whole milliseconds from a timestamp column to now. */
 const MS_SINCE = (column: string) => `floor(extract(epoch FROM now() - ${column}) * 1000)::bigint`;
 
@@ -187,7 +198,7 @@ export class ResearchRepository {
        ), event AS (
          INSERT INTO research_events (research_id, seq, tenant_id, type, data)
          SELECT id, event_seq, tenant_id, $3, '{}'::jsonb FROM cancelled
-       )
+       ), ${DELIVERY_OUTBOX('cancelled', '$3')}
        SELECT * FROM cancelled`,
       [tenantId, id, ResearchEventType.Cancelled],
     );
@@ -471,8 +482,8 @@ export class ResearchRepository {
                                 THEN COALESCE(progress, $11::jsonb) || '{"stage": "done", "percent": 100}'::jsonb
                                 ELSE progress END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
-         RETURNING id, tenant_id, event_seq
-       )
+         RETURNING id, tenant_id, event_seq, params
+       ), ${DELIVERY_OUTBOX('finished', '$8', '$7::boolean')}
        INSERT INTO research_events (research_id, seq, tenant_id, type, data)
        SELECT id, event_seq, tenant_id, $8, $9::jsonb FROM finished
        RETURNING seq`,

@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import { WEBHOOK_QUEUE } from '../delivery/webhook-queue';
 import { RESEARCH_QUEUE } from './research-queue';
 import { ResearchQueueProducer } from './research-queue.producer';
 
@@ -21,7 +22,7 @@ import { ResearchQueueProducer } from './research-queue.producer';
         },
       }),
     }),
-    BullModule.registerQueue({ name: RESEARCH_QUEUE }),
+    BullModule.registerQueue({ name: RESEARCH_QUEUE }, { name: WEBHOOK_QUEUE }),
   ],
   providers: [ResearchQueueProducer],
   exports: [ResearchQueueProducer, BullModule],
