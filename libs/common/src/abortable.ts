@@ -49,3 +49,24 @@ export function untilAborted<T>(
     );
   });
 }
+
+/** Why `withinMs` gave up waiting. */
+export const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Settles like `work`, or resolves `TIMED_OUT` after `ms`: for a call whose result can be left
+ * to a later pass (a queue add the reconciler retries). `work` goes on; its late failure is ignored.
+ */
+export async function withinMs<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    const outcome = await Promise.race([work, timeout]);
+    if (outcome === TIMED_OUT) work.catch(() => undefined);
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,5 @@
 export { mapWithConcurrency } from './concurrency';
-export { sleep, untilAborted } from './abortable';
+export { TIMED_OUT, sleep, untilAborted, withinMs } from './abortable';
 export { DomainError, ErrorCode, NotFoundError, ValidationError } from './domain-error';
 export type { ErrorDetails, FieldProblem } from './domain-error';
 export { DEFAULT_TENANT_ID } from './tenant';

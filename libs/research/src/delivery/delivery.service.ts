@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, ValidationError } from '@app/common';
+import { NotFoundError, TIMED_OUT, ValidationError, withinMs } from '@app/common';
 import { UnitOfWork } from '@app/database';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
@@ -123,21 +123,11 @@ export class DeliveryService implements OnModuleInit {
         removeOnFail: 1000,
       },
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ENQUEUE_TIMEOUT_MS);
-    });
     try {
-      if ((await Promise.race([added, timeout])) === 'timeout') {
-        added.catch(() => undefined);
-        return false;
-      }
-      return true;
+      return (await withinMs(added, ENQUEUE_TIMEOUT_MS)) !== TIMED_OUT;
     } catch (error) {
       this.logger.warn({ delivery_id: due.id, err: error }, 'webhook delivery not queued; the sweep will queue it');
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@app/config';
 import { Metric } from '@app/observability';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Histogram } from 'prom-client';
 import { ResearchResponseDto } from '../dto/research-response.dto';
 import { ResearchRepository } from '../persistence/research.repository';
-import { ResearchQueueProducer } from '../queue/research-queue.producer';
 import { DeliveryRepository } from './delivery.repository';
 import { DeliveryService } from './delivery.service';
 import { DeliverWebhookJob } from './webhook-queue';
@@ -23,37 +21,23 @@ export type DeliveryJobOutcome = 'delivered' | 'retry_scheduled' | 'failed' | 's
  * with its tenant's secret, POSTs it, records the attempt, and schedules the next one with
  * exponential backoff until `WEBHOOK_RETRY_SECONDS` after the delivery began. Every attempt and
  * the next one are in PostgreSQL, so a delivery survives restarts and a Redis loss: the sweep,
- * run by one worker at a time, queues again every pending delivery whose job is gone.
+ * part of the reconciler's pass, queues again every pending delivery whose job is gone.
  */
 @Injectable()
-export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDeliverer {
   private readonly logger = new Logger('WebhookDelivery');
-  private readonly owner = randomUUID();
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly service: DeliveryService,
     private readonly researches: ResearchRepository,
     private readonly sender: WebhookSender,
-    private readonly producer: ResearchQueueProducer,
     private readonly config: AppConfig,
     @InjectMetric(Metric.WebhookAttempts) private readonly attempts: Counter<string>,
     @InjectMetric(Metric.WebhookDeliveries) private readonly ended: Counter<string>,
     @InjectMetric(Metric.WebhookAttemptDuration) private readonly attemptDuration: Histogram<string>,
     @InjectMetric(Metric.WebhookDeliveryLatency) private readonly latency: Histogram<string>,
   ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.config.reconcileIntervalMs);
-    this.timer.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.sweeping?.catch(() => undefined);
-  }
 
   /** One attempt of one delivery. */
   async deliver(job: DeliverWebhookJob): Promise<DeliveryJobOutcome> {
@@ -119,10 +103,8 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
     return 'failed';
   }
 
-  /** Queues every overdue pending delivery whose job is gone; one worker at a time. Returns how many. */
+  /** Queues again every overdue pending delivery whose job is gone. Returns how many. */
   async sweep(): Promise<number> {
-    const ttl = Math.max(100, Math.floor(this.config.reconcileIntervalMs * 0.9));
-    if (!(await this.producer.tryLease('webhooks', this.owner, ttl))) return 0;
     let queued = 0;
     for (const due of await this.deliveries.overdue(this.config.reconcileGraceMs, SWEEP_BATCH)) {
       if (await this.service.queued(due)) continue;
@@ -130,17 +112,5 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
     }
     if (queued > 0) this.logger.warn({ queued }, 'webhook deliveries queued again');
     return queued;
-  }
-
-  private async tick(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = this.sweep();
-    try {
-      await this.sweeping;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'webhook sweep failed; will try again');
-    } finally {
-      this.sweeping = undefined;
-    }
   }
 }

@@ -9,6 +9,7 @@ import { ResearchStatus } from '../research-status';
 import { ResearchRepository, UnfinishedResearch } from '../persistence/research.repository';
 import { ResearchJobState } from '../queue/research-queue';
 import { ResearchQueueProducer } from '../queue/research-queue.producer';
+import { WebhookDeliverer } from '../delivery/webhook-deliverer';
 
 const BATCH_SIZE = 500;
 
@@ -18,7 +19,8 @@ const LIVE_STATES: readonly ResearchJobState[] = ['waiting', 'active', 'delayed'
 /**
  * Puts back on the queue every research that PostgreSQL says is unfinished but that no job will
  * run: pending ones whose job was lost (Redis flushed, enqueue failed, job handed back) and
- * running ones whose worker died. One replica runs each pass, chosen by a Redis lease.
+ * running ones whose worker died; and the webhook deliveries whose job was lost. One replica runs
+ * each pass, chosen by a Redis lease.
  */
 @Injectable()
 export class ResearchReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,6 +32,7 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly repository: ResearchRepository,
     private readonly producer: ResearchQueueProducer,
+    private readonly deliverer: WebhookDeliverer,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Requeued) private readonly requeuedTotal: Counter<string>,
   ) {}
@@ -68,6 +71,7 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
       if (await this.reconcile(research)) requeued += 1;
     }
     if (requeued > 0) this.logger.warn({ requeued, scanned: unfinished.length }, 'researches put back on the queue');
+    await this.deliverer.sweep();
     return requeued;
   }
 

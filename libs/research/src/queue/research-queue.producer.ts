@@ -1,3 +1,4 @@
+import { TIMED_OUT, withinMs } from '@app/common';
 import { AppConfig } from '@app/config';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
@@ -35,14 +36,8 @@ export class ResearchQueueProducer implements OnModuleInit {
       removeOnComplete: true,
       removeOnFail: 1000,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ENQUEUE_TIMEOUT_MS);
-    });
     try {
-      const outcome = await Promise.race([added, timeout]);
-      if (outcome === 'timeout') {
-        added.catch(() => undefined);
+      if ((await withinMs(added, ENQUEUE_TIMEOUT_MS)) === TIMED_OUT) {
         this.logger.warn(`enqueue of research ${job.researchId} timed out; the reconciler will retry`);
         return false;
       }
@@ -52,8 +47,6 @@ export class ResearchQueueProducer implements OnModuleInit {
         `enqueue of research ${job.researchId} failed (${(error as Error).message}); the reconciler will retry`,
       );
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
