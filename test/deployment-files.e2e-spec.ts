@@ -393,6 +393,7 @@ describe('monitoring files', () => {
       'ResearchQueueBacklogGrowing',
       'ResearchRunsFailing',
       'ScrapeTargetDown',
+      'WebhookDeliveriesFailing',
     ]);
     for (const rule of alerts) {
       expect([rule.alert, rule.for]).toEqual([rule.alert, expect.stringMatching(/^\d+[smh]$/)]);

@@ -125,6 +125,7 @@ describe('metric names in the alert rules and dashboards', () => {
       'research_request_duration_seconds',
       'research_requests_total',
       'research_runs_total',
+      'research_webhook_deliveries_total',
     ]);
   });
 
