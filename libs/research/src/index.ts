@@ -33,6 +33,8 @@ export {
   sourcesOf,
 } from './research-params';
 export type { ResearchBudget, ResearchParams } from './research-params';
+export { PLAN_MAX_QUERIES, PLAN_MAX_SUB_QUESTIONS, planJson } from './research-plan';
+export type { ResearchPlan } from './research-plan';
 export type {
   ClaimLabel,
   ResearchClaim,

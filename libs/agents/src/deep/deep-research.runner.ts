@@ -18,6 +18,7 @@ import {
   resultSource,
   sourcesOf,
   RunEventType,
+  planJson,
 } from '@app/research';
 import { LlmError, LlmFailure } from '@app/llm';
 import { ProviderFailureNote, SearchFailedError, summarizeFailures } from '@app/search';
@@ -783,9 +784,7 @@ export class DeepResearchRunner extends ResearchRunner {
       sources,
       findings,
       claims,
-      plan: run.plan && {
-        sub_questions: run.plan.subQuestions.map((s) => ({ question: s.question, queries: s.queries })),
-      },
+      plan: run.plan && planJson(run.plan),
       rounds: run.rounds,
       stop_reason: run.stopReason,
       usage: run.budget.usage(),
