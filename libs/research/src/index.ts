@@ -33,7 +33,14 @@ export {
   sourcesOf,
 } from './research-params';
 export type { ResearchBudget, ResearchParams } from './research-params';
-export { PLAN_MAX_QUERIES, PLAN_MAX_SUB_QUESTIONS, planJson } from './research-plan';
+export {
+  PLAN_MAX_QUERIES,
+  PLAN_MAX_SUB_QUESTIONS,
+  PLAN_STEP,
+  REVIEWED_PLAN_STEP,
+  planJson,
+  questionPlan,
+} from './research-plan';
 export type { ResearchPlan } from './research-plan';
 export type {
   ClaimLabel,
@@ -53,6 +60,7 @@ export type { CompletedStep, ResearchRunContext, ResearchTask, StoredSource } fr
 export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
 export {
   IdempotencyKeyReusedError,
+  PlanReviewRequiredError,
   ResearchNotCancellableError,
   ResearchNotRetryableError,
   ResearchStoppedError,

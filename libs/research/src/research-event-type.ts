@@ -9,6 +9,8 @@ export enum ResearchEventType {
   HandedBack = 'research.handed_back',
   Requeued = 'research.requeued',
   Retried = 'research.retried',
+  /** The run stopped after planning (`review_plan`): `plan`, and `fallback` when planning failed. */
+  PlanAwaitingReview = 'plan.awaiting_review',
 }
 
 /** Events a research engine records while it runs, through `ResearchRunContext.emit`. */

@@ -26,6 +26,11 @@ export interface ResearchParams {
    * existed: they read once.
    */
   depth?: number;
+  /**
+   * Stop after planning and wait for the caller to accept or edit the plan (deep engine only).
+   * Stored only when asked for.
+   */
+  reviewPlan?: boolean;
 }
 
 /** The providers of a research, `['corpus']` for one created before a request could choose. */

@@ -17,7 +17,26 @@ export interface ResearchPlanJson {
 export const PLAN_MAX_SUB_QUESTIONS = 6;
 /** The most queries a sub-question may have. */
 export const PLAN_MAX_QUERIES = 3;
+export const PLAN_QUERY_MAX_LENGTH = 400;
+
+/** The step in which the deep engine stores the plan it made: what a review shows, when accepted as is. */
+export const PLAN_STEP = 'plan';
+
+/**
+ * The step in which a reviewed plan is stored (`POST /api/v1/research/{id}/plan`): the run that
+ * follows reads it instead of planning again.
+ */
+export const REVIEWED_PLAN_STEP = 'plan:reviewed';
 
 export function planJson(plan: ResearchPlan): ResearchPlanJson {
   return { sub_questions: plan.subQuestions.map(({ question, queries }) => ({ question, queries: [...queries] })) };
+}
+
+/**
+ * What a research searches when planning failed: the question itself. Shown for review as a plan
+ * of one sub-question, so that its caller can write a better one; its query is cut to the length a
+ * reviewed query may have, so that the plan can be sent back as shown.
+ */
+export function questionPlan(question: string): ResearchPlan {
+  return { subQuestions: [{ question, queries: [question.slice(0, PLAN_QUERY_MAX_LENGTH)] }] };
 }

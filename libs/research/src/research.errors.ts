@@ -1,4 +1,5 @@
 import { DomainError, ErrorCode } from '@app/common';
+import { ResearchPlan } from './research-plan';
 import { ResearchStatus } from './research-status';
 
 export class ResearchNotCancellableError extends DomainError {
@@ -44,5 +45,21 @@ export class ResearchStoppedError extends DomainError {
       [StopReason.Shutdown]: ErrorCode.ShutdownInProgress,
     };
     super(codes[reason], `research stopped: ${reason.replace('_', ' ')}`);
+  }
+}
+
+/**
+ * Raised by an engine when the research asked for its plan to be reviewed and no reviewed plan is
+ * stored yet: the run ends there, and the research waits in `awaiting_review`. Not a failure.
+ */
+export class PlanReviewRequiredError extends Error {
+  constructor(
+    /** The plan to review: the planner's, or the question itself when planning failed. */
+    readonly plan: ResearchPlan,
+    /** True when planning failed and `plan` is the question itself. */
+    readonly fallback: boolean,
+  ) {
+    super('the plan waits for review');
+    this.name = 'PlanReviewRequiredError';
   }
 }

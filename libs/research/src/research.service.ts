@@ -22,9 +22,11 @@ import { ResearchQueueProducer } from './queue/research-queue.producer';
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth'>;
+  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth' | 'reviewPlan'>;
   /** Rounds asked for; the configured default when absent. */
   depth?: number;
+  /** Wait for the plan to be reviewed before searching (deep engine only). */
+  reviewPlan?: boolean;
   /** Limits asked for; the rest take the configured defaults. */
   budget?: Partial<ResearchBudget>;
   /** Providers asked for (`SOURCE_CHOICES`); every configured one when absent. */
@@ -75,6 +77,7 @@ export class ResearchService {
       budget: this.resolveBudget(command.budget ?? {}),
       sources: this.resolveSources(command.sources),
       depth: this.resolveDepth(command.depth),
+      ...this.resolveReviewPlan(command.reviewPlan),
     };
     const idempotencyHash = command.idempotencyKey ? requestHash(command.question, params) : null;
     return this.unitOfWork.run(async () => {
@@ -140,8 +143,9 @@ export class ResearchService {
   }
 
   /**
-   * Cancels a pending or running research. A running one stops at its next step: the worker
-   * sees the status. Cancelling a cancelled research again is answered with it, unchanged.
+   * Cancels a pending, running or awaiting-review research. A running one stops at its next
+   * step: the worker sees the status. Cancelling a cancelled research again is answered with it,
+   * unchanged.
    */
   async cancel(tenantId: string, id: string): Promise<ResearchView> {
     return this.unitOfWork.run(async () => {
@@ -209,6 +213,17 @@ export class ResearchService {
     return requested;
   }
 
+  /** Only the deep engine makes a plan to review; the extractive one runs with no LLM. */
+  private resolveReviewPlan(requested: boolean | undefined): Pick<ResearchParams, 'reviewPlan'> {
+    if (!requested) return {};
+    if (this.config.llm === null) {
+      const message =
+        'review_plan needs the LLM engine (LLM_BASE_URL is not set): the extractive engine makes no plan to review';
+      throw new ValidationError(message, [{ field: 'review_plan', message }]);
+    }
+    return { reviewPlan: true };
+  }
+
   /**
    * The configured providers the request names, in the configured order: `web` stands for every
    * web engine. A provider that is not configured is refused, not silently dropped.
@@ -238,12 +253,15 @@ export class ResearchService {
   }
 }
 
-/** The hash of what a request asks for, after defaults: same request, same hash. */
+/**
+ * The hash of what a request asks for, after defaults: same request, same hash. `review_plan` is
+ * hashed only when asked for, so that a request without it hashes as it did before it existed.
+ */
 function requestHash(question: string, params: ResearchParams): string {
-  const { maxSources, verify, language, budget, sources, depth } = params;
-  return createHash('sha256')
-    .update(JSON.stringify([question, maxSources, verify, language, budget, sources, depth]))
-    .digest('hex');
+  const { maxSources, verify, language, budget, sources, depth, reviewPlan } = params;
+  const asked: unknown[] = [question, maxSources, verify, language, budget, sources, depth];
+  if (reviewPlan) asked.push({ reviewPlan });
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
 }
 
 const BUDGET_FIELDS: Record<keyof ResearchBudget, { field: string; variable: string }> = {

@@ -101,6 +101,7 @@ export class ResearchController {
       question: body.question,
       params: { maxSources: body.max_sources, verify: body.verify, language: body.language },
       depth: body.depth,
+      reviewPlan: body.review_plan,
       budget: body.budget && {
         tokens: body.budget.max_tokens,
         costUsd: body.budget.max_cost_usd,
@@ -230,7 +231,7 @@ export class ResearchController {
   @Audited('research.cancel', 'research')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
-    summary: 'Cancel a pending or running research',
+    summary: 'Cancel a pending, running or awaiting-review research',
     description:
       'A running research stops at its next step. Cancelling a cancelled research again returns it unchanged.',
   })

@@ -6,10 +6,11 @@ import { ResearchEventType } from '../research-event-type';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
 import { CompletedStep, StoredSource } from '../research-runner';
-import { ResearchStatus } from '../research-status';
+import { ResearchStatus, statusesAllowing } from '../research-status';
 import { ResearchEventEntity } from './research-event.entity';
 import { ResearchEntity } from './research.entity';
-import { QUEUED, ResearchProgress } from '../research-progress';
+import { ProgressStage, QUEUED, ResearchProgress } from '../research-progress';
+import { ResearchPlan, planJson } from '../research-plan';
 
 export interface NewResearch {
   id: string;
@@ -175,21 +176,21 @@ export class ResearchRepository {
     return { items: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
   }
 
-  /** Cancels a pending or running research; null when it was in no such state. */
+  /** Cancels a pending, running or awaiting-review research; null when it was in no such state. */
   async cancel(tenantId: string, id: string): Promise<ResearchEntity | null> {
     const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH cancelled AS (
          UPDATE researches
             SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL,
                 event_seq = event_seq + 1
-          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+          WHERE tenant_id = $1 AND id = $2 AND status = ANY($4::text[])
          RETURNING ${RESEARCH_COLUMNS}
        ), event AS (
          INSERT INTO research_events (research_id, seq, tenant_id, type, data)
          SELECT id, event_seq, tenant_id, $3, '{}'::jsonb FROM cancelled
        )
        SELECT * FROM cancelled`,
-      [tenantId, id, ResearchEventType.Cancelled],
+      [tenantId, id, ResearchEventType.Cancelled, statusesAllowing(ResearchStatus.Cancelled)],
     );
     return rows.length > 0 ? toResearch(rows[0]) : null;
   }
@@ -296,6 +297,19 @@ export class ResearchRepository {
       error,
       eventData: error ? { ...error } : {},
       freeRun: type === ResearchEventType.HandedBack,
+    });
+  }
+
+  /**
+   * Ends a run that stopped after planning for its plan to be reviewed: the research waits in
+   * `awaiting_review`, held by no worker, with the plan in its event. The run counts as free:
+   * it did what it was asked.
+   */
+  awaitReview(fence: RunFence, plan: ResearchPlan, fallback: boolean): Promise<boolean> {
+    return this.finishRun(fence, 'awaiting_review', ResearchEventType.PlanAwaitingReview, {
+      eventData: { plan: planJson(plan), fallback },
+      freeRun: true,
+      progressStage: 'awaiting_review',
     });
   }
 
@@ -451,25 +465,32 @@ export class ResearchRepository {
 
   private async finishRun(
     fence: RunFence,
-    status: 'completed' | 'failed' | 'pending',
+    status: 'completed' | 'failed' | 'pending' | 'awaiting_review',
     eventType: ResearchEventType,
     values: {
       result?: ResearchResult;
       error?: ResearchFailure | null;
       eventData: Record<string, unknown>;
       freeRun?: boolean;
+      /** The stage the progress shows from now on; unchanged when absent. */
+      progressStage?: ProgressStage;
     },
   ): Promise<boolean> {
-    const terminal = status !== 'pending';
+    const terminal = status === 'completed' || status === 'failed';
+    const progress =
+      status === 'completed'
+        ? { stage: 'done', percent: 100 }
+        : values.progressStage
+          ? { stage: values.progressStage }
+          : null;
     const rows = await this.unitOfWork.query<unknown[]>(
       `WITH finished AS (
          UPDATE researches
             SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),
                 finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1,
                 free_runs = free_runs + CASE WHEN $10::boolean THEN 1 ELSE 0 END,
-                progress = CASE WHEN $4 = 'completed'
-                                THEN COALESCE(progress, $11::jsonb) || '{"stage": "done", "percent": 100}'::jsonb
-                                ELSE progress END
+                progress = CASE WHEN $12::jsonb IS NULL THEN progress
+                                ELSE COALESCE(progress, $11::jsonb) || $12::jsonb END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq
        )
@@ -488,6 +509,7 @@ export class ResearchRepository {
         JSON.stringify(values.eventData),
         values.freeRun ?? false,
         JSON.stringify(QUEUED),
+        progress ? JSON.stringify(progress) : null,
       ],
     );
     return rows.length > 0;
