@@ -105,6 +105,7 @@ describe("the chapter's API examples", () => {
         'GET /api/v1/research/{id}/sources/{n}',
         'POST /api/v1/research/{id}/cancel',
         'POST /api/v1/research/{id}/retry',
+        'POST /api/v1/research/{id}/plan',
         'POST /api/v1/documents',
         'GET /api/v1/documents',
         'GET /api/v1/documents/{id}',

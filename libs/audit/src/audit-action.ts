@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   'research.events.read',
   'research.cancel',
   'research.retry',
+  'research.plan.review',
   'document.create',
   'document.read',
   'document.list',

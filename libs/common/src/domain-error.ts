@@ -22,6 +22,8 @@ export enum ErrorCode {
   Conflict = 'conflict',
   NotCancellable = 'research_not_cancellable',
   NotRetryable = 'research_not_retryable',
+  /** A plan was sent for a research that is not waiting for its review. */
+  NotAwaitingReview = 'research_not_awaiting_review',
   IdempotencyKeyReused = 'idempotency_key_reused',
   NotReady = 'not_ready',
   DependencyUnavailable = 'dependency_unavailable',

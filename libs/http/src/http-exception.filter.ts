@@ -25,6 +25,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.Conflict]: HttpStatus.CONFLICT,
   [ErrorCode.NotCancellable]: HttpStatus.CONFLICT,
   [ErrorCode.NotRetryable]: HttpStatus.CONFLICT,
+  [ErrorCode.NotAwaitingReview]: HttpStatus.CONFLICT,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.NotReady]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.DependencyUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,

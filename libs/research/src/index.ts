@@ -1,4 +1,5 @@
 export { CreateResearchRequestDto } from './dto/create-research-request.dto';
+export { ReviewPlanRequestDto } from './dto/review-plan-request.dto';
 export { canonicalLanguageTag } from './dto/language-tag';
 export { ListResearchesQueryDto } from './dto/list-researches-query.dto';
 export {
@@ -61,6 +62,7 @@ export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './
 export {
   IdempotencyKeyReusedError,
   PlanReviewRequiredError,
+  ResearchNotAwaitingReviewError,
   ResearchNotCancellableError,
   ResearchNotRetryableError,
   ResearchStoppedError,

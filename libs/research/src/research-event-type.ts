@@ -11,6 +11,8 @@ export enum ResearchEventType {
   Retried = 'research.retried',
   /** The run stopped after planning (`review_plan`): `plan`, and `fallback` when planning failed. */
   PlanAwaitingReview = 'plan.awaiting_review',
+  /** The plan was accepted, as it was or `edited`; `plan` is what the research will search. */
+  PlanReviewed = 'plan.reviewed',
 }
 
 /** Events a research engine records while it runs, through `ResearchRunContext.emit`. */

@@ -1,3 +1,5 @@
+import { QUESTION_MAX_LENGTH } from './research-params';
+
 /** What the deep engine searches for: the question broken into sub-questions, each with its queries. */
 export interface ResearchPlan {
   subQuestions: PlannedSubQuestion[];
@@ -13,10 +15,12 @@ export interface ResearchPlanJson {
   sub_questions: { question: string; queries: string[] }[];
 }
 
-/** The most sub-questions a plan may have. */
+/** The most sub-questions a plan may have: the planner's schema and a reviewed plan alike. */
 export const PLAN_MAX_SUB_QUESTIONS = 6;
 /** The most queries a sub-question may have. */
 export const PLAN_MAX_QUERIES = 3;
+/** As long as the question may be: the plan of a research whose planning failed is the question. */
+export const PLAN_QUESTION_MAX_LENGTH = QUESTION_MAX_LENGTH;
 export const PLAN_QUERY_MAX_LENGTH = 400;
 
 /** The step in which the deep engine stores the plan it made: what a review shows, when accepted as is. */
@@ -39,4 +43,9 @@ export function planJson(plan: ResearchPlan): ResearchPlanJson {
  */
 export function questionPlan(question: string): ResearchPlan {
   return { subQuestions: [{ question, queries: [question.slice(0, PLAN_QUERY_MAX_LENGTH)] }] };
+}
+
+/** Whether two plans ask the same sub-questions with the same queries, in the same order. */
+export function samePlan(a: ResearchPlan, b: ResearchPlan): boolean {
+  return JSON.stringify(planJson(a)) === JSON.stringify(planJson(b));
 }

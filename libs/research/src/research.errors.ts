@@ -19,6 +19,17 @@ export class ResearchNotRetryableError extends DomainError {
   }
 }
 
+export class ResearchNotAwaitingReviewError extends DomainError {
+  constructor(id: string, status: ResearchStatus) {
+    super(
+      ErrorCode.NotAwaitingReview,
+      `research ${id} is ${status}; only a research awaiting review takes a plan`,
+      { status },
+      false,
+    );
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor(researchId: string) {
     super(

@@ -8,7 +8,13 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
-import { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchNotRetryableError } from './research.errors';
+import {
+  IdempotencyKeyReusedError,
+  ResearchNotAwaitingReviewError,
+  ResearchNotCancellableError,
+  ResearchNotRetryableError,
+} from './research.errors';
+import { PLAN_STEP, ResearchPlan, questionPlan, samePlan } from './research-plan';
 import { ResearchEntity } from './persistence/research.entity';
 import {
   IdempotencyConflict,
@@ -187,6 +193,43 @@ export class ResearchService {
         this.logger.log({ research_id: id, enqueued }, 'research retried');
       });
       return retried;
+    });
+  }
+
+  /**
+   * Takes the plan of a research awaiting review, as it was made (`edited` null) or edited, and
+   * queues the research again: its next run searches that plan without planning again. The plan
+   * and the move back to `pending` are stored together; the job is queued once they are committed.
+   */
+  async reviewPlan(tenantId: string, id: string, edited: ResearchPlan | null): Promise<ResearchEntity> {
+    return this.unitOfWork.run(async () => {
+      const current = await this.get(tenantId, id);
+      if (current.status !== ResearchStatus.AwaitingReview)
+        throw new ResearchNotAwaitingReviewError(id, current.status);
+      // The plan shown for review: the planner's step, or the question when planning failed.
+      const made = ((await this.repository.findStepData(tenantId, id, PLAN_STEP)) ??
+        questionPlan(current.question)) as ResearchPlan;
+      const plan = edited ?? made;
+      const changed = edited !== null && !samePlan(edited, made);
+      const reviewed = await this.repository.continueAfterReview(tenantId, id, plan, changed);
+      if (!reviewed) {
+        // Cancelled, or its review timed out, since it was read.
+        const now = await this.get(tenantId, id);
+        throw new ResearchNotAwaitingReviewError(id, now.status);
+      }
+      this.unitOfWork.afterCommit(async () => {
+        // The job that planned it may still hold its id in the queue: take it off first. Should it
+        // still be finishing, the add is ignored and the reconciler queues the research.
+        await this.producer.removeIdle(id).catch((error: Error) => {
+          this.logger.warn(`could not remove the planning job of research ${id}: ${error.message}`);
+        });
+        const enqueued = await this.producer.enqueue({ researchId: id, tenantId, requestId: reviewed.requestId });
+        this.logger.log(
+          { research_id: id, edited: changed, sub_questions: plan.subQuestions.length, enqueued },
+          'plan reviewed; research continues',
+        );
+      });
+      return reviewed;
     });
   }
 

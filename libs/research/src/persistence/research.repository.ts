@@ -10,7 +10,7 @@ import { ResearchStatus, statusesAllowing } from '../research-status';
 import { ResearchEventEntity } from './research-event.entity';
 import { ResearchEntity } from './research.entity';
 import { ProgressStage, QUEUED, ResearchProgress } from '../research-progress';
-import { ResearchPlan, planJson } from '../research-plan';
+import { REVIEWED_PLAN_STEP, ResearchPlan, planJson } from '../research-plan';
 
 export interface NewResearch {
   id: string;
@@ -311,6 +311,56 @@ export class ResearchRepository {
       freeRun: true,
       progressStage: 'awaiting_review',
     });
+  }
+
+  /**
+   * Stores the reviewed plan as the step the next run reads instead of planning, and puts the
+   * research back to `pending`: one statement, so that neither happens without the other. The
+   * time spent waiting for the review is not charged to its time budget. Null when the research
+   * was not awaiting review.
+   */
+  async continueAfterReview(
+    tenantId: string,
+    id: string,
+    plan: ResearchPlan,
+    edited: boolean,
+  ): Promise<ResearchEntity | null> {
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
+      `WITH reviewed AS (
+         UPDATE researches
+            SET status = 'pending', waited_ms = waited_ms + ${MS_SINCE('updated_at')}, updated_at = now(),
+                progress = COALESCE(progress, $7::jsonb) || '{"stage": "queued"}'::jsonb, event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = 'awaiting_review'
+         RETURNING ${RESEARCH_COLUMNS}
+       ), step AS (
+         INSERT INTO research_steps (research_id, tenant_id, step, data, usage, attempt)
+         SELECT id, tenant_id, $3, $4::jsonb, '{}'::jsonb, attempts FROM reviewed
+         ON CONFLICT (research_id, step) DO UPDATE SET data = EXCLUDED.data
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+         SELECT id, event_seq, tenant_id, $5, $6::jsonb FROM reviewed
+       )
+       SELECT * FROM reviewed`,
+      [
+        tenantId,
+        id,
+        REVIEWED_PLAN_STEP,
+        JSON.stringify(plan),
+        ResearchEventType.PlanReviewed,
+        JSON.stringify({ edited, plan: planJson(plan) }),
+        JSON.stringify(QUEUED),
+      ],
+    );
+    return rows.length > 0 ? toResearch(rows[0]) : null;
+  }
+
+  /** The data of one completed step of a research, or undefined. */
+  async findStepData(tenantId: string, researchId: string, step: string): Promise<unknown> {
+    const rows: { data: unknown }[] = await this.unitOfWork.query(
+      `SELECT data FROM research_steps WHERE tenant_id = $1 AND research_id = $2 AND step = $3`,
+      [tenantId, researchId, step],
+    );
+    return rows[0]?.data;
   }
 
   /**
