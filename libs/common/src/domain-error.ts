@@ -37,6 +37,8 @@ export enum ErrorCode {
   TextProcessingTimeout = 'text_processing_timeout',
   /** Every search provider a research asked failed. */
   SearchFailed = 'search_failed',
+  /** A research's plan waited for review longer than PLAN_REVIEW_TIMEOUT_SECONDS: it was cancelled. */
+  PlanReviewTimeout = 'plan_review_timeout',
 }
 
 /** One problem with one field of a request: a body field, a query parameter, a header. */

@@ -38,6 +38,8 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.TextProcessingTimeout]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.SearchFailed]: HttpStatus.BAD_GATEWAY,
+  // Only ever stored as a cancelled research's `error`, never an answer.
+  [ErrorCode.PlanReviewTimeout]: HttpStatus.CONFLICT,
 };
 
 /** The HTTP status of an error code. */

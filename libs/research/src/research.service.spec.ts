@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { RunResearchJob } from './queue/research-queue';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
 import { ResearchPersistenceModule } from './research-persistence.module';
+import { ResearchRepository } from './persistence/research.repository';
 import { ResearchPlan } from './research-plan';
 import { ResearchStatus } from './research-status';
 import { CreateResearchCommand, ResearchService } from './research.service';
@@ -272,6 +273,22 @@ describe('ResearchService in units of work', () => {
         code: 'research_not_awaiting_review',
         details: { status: 'cancelled' },
       });
+    });
+
+    it('cancels for a timeout only a research that has waited that long, with the reason', async () => {
+      const repository = module.get(ResearchRepository);
+      const id = await awaitingReview('timed out in review');
+      const error = { code: 'plan_review_timeout', message: 'the plan waited too long' };
+      expect(await repository.cancel(DEFAULT_TENANT_ID, id, { error, awaitingReviewForMs: 60_000 })).toBeNull();
+      expect((await repository.findAwaitingReviewAcrossTenants(60_000, 10)).map((r) => r.id)).not.toContain(id);
+      expect((await repository.findAwaitingReviewAcrossTenants(4000, 10)).map((r) => r.id)).toContain(id);
+      const cancelled = await repository.cancel(DEFAULT_TENANT_ID, id, { error, awaitingReviewForMs: 4000 });
+      expect(cancelled).toMatchObject({ status: 'cancelled', error });
+      expect(await lastEvent(id)).toEqual({ type: 'research.cancelled', data: error });
+      // A timeout never cancels a research in another status.
+      const { research } = await service.create(command('pending, not in review'));
+      await database.query(`UPDATE researches SET updated_at = now() - interval '1 h' WHERE id = $1`, [research.id]);
+      expect(await repository.cancel(DEFAULT_TENANT_ID, research.id, { error, awaitingReviewForMs: 1 })).toBeNull();
     });
 
     it('refuses review_plan without the LLM engine, naming the field', async () => {

@@ -55,6 +55,20 @@ export interface UnfinishedResearch {
   requestId: string | null;
 }
 
+/** Why a research is cancelled other than by its caller: stored as its `error` and in its event. */
+export interface CancelReason {
+  error: ResearchFailure;
+  /** Only a research awaiting review that has waited at least this long. */
+  awaitingReviewForMs: number;
+}
+
+/** A research waiting for its plan review, across tenants. */
+export interface AwaitingReview {
+  tenantId: string;
+  id: string;
+  requestId: string | null;
+}
+
 export class IdempotencyConflict {
   constructor(readonly existing: ResearchEntity) {}
 }
@@ -176,21 +190,35 @@ export class ResearchRepository {
     return { items: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
   }
 
-  /** Cancels a pending, running or awaiting-review research; null when it was in no such state. */
-  async cancel(tenantId: string, id: string): Promise<ResearchEntity | null> {
+  /**
+   * Cancels a research that may still be cancelled (pending, running, awaiting review); null when
+   * it was in no such state. With a reason, only a research that has waited for its plan review
+   * that long: the reason is its `error` and its event's data. Every cancellation goes through
+   * here.
+   */
+  async cancel(tenantId: string, id: string, reason?: CancelReason): Promise<ResearchEntity | null> {
+    const from = reason ? [ResearchStatus.AwaitingReview] : statusesAllowing(ResearchStatus.Cancelled);
     const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH cancelled AS (
          UPDATE researches
             SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL,
-                event_seq = event_seq + 1
+                error = COALESCE($5::jsonb, error), event_seq = event_seq + 1
           WHERE tenant_id = $1 AND id = $2 AND status = ANY($4::text[])
+            AND ($6::bigint IS NULL OR updated_at <= now() - $6 * interval '1 millisecond')
          RETURNING ${RESEARCH_COLUMNS}
        ), event AS (
          INSERT INTO research_events (research_id, seq, tenant_id, type, data)
-         SELECT id, event_seq, tenant_id, $3, '{}'::jsonb FROM cancelled
+         SELECT id, event_seq, tenant_id, $3, COALESCE($5::jsonb, '{}'::jsonb) FROM cancelled
        )
        SELECT * FROM cancelled`,
-      [tenantId, id, ResearchEventType.Cancelled, statusesAllowing(ResearchStatus.Cancelled)],
+      [
+        tenantId,
+        id,
+        ResearchEventType.Cancelled,
+        from,
+        reason ? JSON.stringify(reason.error) : null,
+        reason?.awaitingReviewForMs ?? null,
+      ],
     );
     return rows.length > 0 ? toResearch(rows[0]) : null;
   }
@@ -361,6 +389,21 @@ export class ResearchRepository {
       [tenantId, researchId, step],
     );
     return rows[0]?.data;
+  }
+
+  /**
+   * Researches whose plan has waited for review at least `ms`, oldest first, across all tenants:
+   * the reconciler cancels them.
+   */
+  async findAwaitingReviewAcrossTenants(ms: number, limit: number): Promise<AwaitingReview[]> {
+    const rows: { tenant_id: string; id: string; request_id: string | null }[] = await this.unitOfWork.query(
+      `SELECT tenant_id, id, request_id FROM researches
+        WHERE status = 'awaiting_review' AND updated_at <= now() - $1 * interval '1 millisecond'
+        ORDER BY updated_at
+        LIMIT $2`,
+      [ms, limit],
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id, id: row.id, requestId: row.request_id }));
   }
 
   /**
