@@ -406,6 +406,14 @@ export class ResearchRepository {
     return rows.map((row) => ({ tenantId: row.tenant_id, id: row.id, requestId: row.request_id }));
   }
 
+  /** How many researches wait for their plan review, across all tenants: a gauge. */
+  async countAwaitingReviewAcrossTenants(): Promise<number> {
+    const rows = await this.unitOfWork.query<{ waiting: number }[]>(
+      `SELECT count(*)::int AS waiting FROM researches WHERE status = 'awaiting_review'`,
+    );
+    return rows[0]?.waiting ?? 0;
+  }
+
   /**
    * Puts a failed research back to `pending` to run again from its checkpoints: its earlier
    * runs no longer count towards giving up, and the time it spent failed is not charged to its
