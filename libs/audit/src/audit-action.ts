@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'research.deliveries.redeliver',
   'research.cancel',
   'research.retry',
+  'research.plan.review',
   'document.create',
   'document.read',
   'document.list',

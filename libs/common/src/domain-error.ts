@@ -24,6 +24,8 @@ export enum ErrorCode {
   NotRetryable = 'research_not_retryable',
   /** Only an ended research with a callback URL has a result to deliver again. */
   NotRedeliverable = 'research_not_redeliverable',
+  /** A plan was sent for a research that is not waiting for its review. */
+  NotAwaitingReview = 'research_not_awaiting_review',
   IdempotencyKeyReused = 'idempotency_key_reused',
   NotReady = 'not_ready',
   DependencyUnavailable = 'dependency_unavailable',
@@ -37,6 +39,8 @@ export enum ErrorCode {
   TextProcessingTimeout = 'text_processing_timeout',
   /** Every search provider a research asked failed. */
   SearchFailed = 'search_failed',
+  /** A research's plan waited for review longer than PLAN_REVIEW_TIMEOUT_SECONDS: it was cancelled. */
+  PlanReviewTimeout = 'plan_review_timeout',
 }
 
 /** One problem with one field of a request: a body field, a query parameter, a header. */

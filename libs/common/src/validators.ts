@@ -20,3 +20,17 @@ export function IsSmallJsonObject(maxBytes: number, options?: ValidationOptions)
 
 /** For `@ValidateIf`: validate a property only when the client sent it (null counts as sent). */
 export const present = (_: object, value: unknown): boolean => value !== undefined;
+
+const OPTIONAL_BODY = Symbol('optional body');
+
+/**
+ * A request body DTO whose every field is optional: a request sent without a body stands for
+ * `{}`. Any other body must still be a JSON object.
+ */
+export function OptionalBody(): ClassDecorator {
+  return (target) => Reflect.defineMetadata(OPTIONAL_BODY, true, target);
+}
+
+export function isOptionalBody(type: unknown): boolean {
+  return typeof type === 'function' && Reflect.getMetadata(OPTIONAL_BODY, type) === true;
+}

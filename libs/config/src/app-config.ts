@@ -179,6 +179,8 @@ export class AppConfig {
   readonly researchLeaseMs: number;
   readonly reconcileIntervalMs: number;
   readonly reconcileGraceMs: number;
+  /** `PLAN_REVIEW_TIMEOUT_SECONDS`: how long a research waits for its plan review before it is cancelled. */
+  readonly planReviewTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly shutdownReadyDelayMs: number;
   /** Silence after which an event stream sends a keep-alive comment. */

@@ -123,6 +123,16 @@ describe('text worker settings', () => {
   });
 });
 
+describe('plan review settings', () => {
+  it('lets a plan wait a day for its review by default, and reads the timeout in seconds', () => {
+    expect(loadConfig({}).planReviewTimeoutMs).toBe(86_400_000);
+    expect(loadConfig({ PLAN_REVIEW_TIMEOUT_SECONDS: '1' }).planReviewTimeoutMs).toBe(1000);
+    expect(() => loadConfig({ PLAN_REVIEW_TIMEOUT_SECONDS: '0' })).toThrow(
+      new ConfigError(['PLAN_REVIEW_TIMEOUT_SECONDS must be an integer from 1 to 2592000; got "0"']),
+    );
+  });
+});
+
 describe('authentication settings', () => {
   const production = {
     NODE_ENV: 'production',

@@ -166,6 +166,7 @@ export function loadConfig(env: Env): AppConfig {
     researchLeaseMs: read.int('RESEARCH_LEASE_MS', 30 * second, 1000, 3600 * second),
     reconcileIntervalMs: read.int('RECONCILE_INTERVAL_MS', 15 * second, 200, 3600 * second),
     reconcileGraceMs: read.int('RECONCILE_GRACE_MS', 10 * second, 0, 3600 * second),
+    planReviewTimeoutMs: read.int('PLAN_REVIEW_TIMEOUT_SECONDS', 86_400, 1, 30 * 86_400) * second,
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 25 * second, 1000, 600 * second),
     shutdownReadyDelayMs: read.int('SHUTDOWN_READY_DELAY_MS', 0, 0, 60 * second),
     eventsKeepAliveMs: read.int('EVENTS_KEEP_ALIVE_MS', 15 * second, 100, 300 * second),

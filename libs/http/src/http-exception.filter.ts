@@ -26,6 +26,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.NotCancellable]: HttpStatus.CONFLICT,
   [ErrorCode.NotRetryable]: HttpStatus.CONFLICT,
   [ErrorCode.NotRedeliverable]: HttpStatus.CONFLICT,
+  [ErrorCode.NotAwaitingReview]: HttpStatus.CONFLICT,
   [ErrorCode.IdempotencyKeyReused]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.NotReady]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.DependencyUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
@@ -38,6 +39,8 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.BudgetExhausted]: HttpStatus.UNPROCESSABLE_ENTITY,
   [ErrorCode.TextProcessingTimeout]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.SearchFailed]: HttpStatus.BAD_GATEWAY,
+  // Only ever stored as a cancelled research's `error`, never an answer.
+  [ErrorCode.PlanReviewTimeout]: HttpStatus.CONFLICT,
 };
 
 /** The HTTP status of an error code. */

@@ -1,4 +1,10 @@
-import { DomainError, ErrorCode, FieldProblem, ValidationError as DomainValidationError } from '@app/common';
+import {
+  DomainError,
+  ErrorCode,
+  FieldProblem,
+  ValidationError as DomainValidationError,
+  isOptionalBody,
+} from '@app/common';
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
 
@@ -16,7 +22,8 @@ const validationFailed = (problems: FieldProblem[]) =>
 
 /**
  * Whitelists DTO fields, refuses unknown ones, applies defaults, and never converts types
- * implicitly ("10" is not a number). Bodies must be JSON objects. Strings and field names of
+ * implicitly ("10" is not a number). Bodies must be JSON objects; a request without one stands for
+ * `{}` where the DTO says so (`@OptionalBody()`). Strings and field names of
  * bodies, queries and parameters must be text PostgreSQL can store as sent (see `inputProblems`).
  */
 @Injectable()
@@ -36,6 +43,7 @@ export class RequestValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'custom') return super.transform(value, metadata);
+    if (metadata.type === 'body' && value === undefined && isOptionalBody(metadata.metatype)) value = {};
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new DomainValidationError('the request body must be a JSON object', [
         { field: 'body', message: 'the request body must be a JSON object' },

@@ -1,4 +1,5 @@
 export { CreateResearchRequestDto } from './dto/create-research-request.dto';
+export { ReviewPlanRequestDto } from './dto/review-plan-request.dto';
 export { canonicalLanguageTag } from './dto/language-tag';
 export { ListResearchesQueryDto } from './dto/list-researches-query.dto';
 export {
@@ -33,6 +34,15 @@ export {
   sourcesOf,
 } from './research-params';
 export type { ResearchBudget, ResearchParams } from './research-params';
+export {
+  PLAN_MAX_QUERIES,
+  PLAN_MAX_SUB_QUESTIONS,
+  PLAN_STEP,
+  REVIEWED_PLAN_STEP,
+  planJson,
+  questionPlan,
+} from './research-plan';
+export type { ResearchPlan } from './research-plan';
 export type {
   ClaimLabel,
   ResearchClaim,
@@ -51,6 +61,8 @@ export type { CompletedStep, ResearchRunContext, ResearchTask, StoredSource } fr
 export { RESEARCH_STATUSES, ResearchStatus, canTransition, isTerminal } from './research-status';
 export {
   IdempotencyKeyReusedError,
+  PlanReviewRequiredError,
+  ResearchNotAwaitingReviewError,
   ResearchNotCancellableError,
   ResearchNotRedeliverableError,
   ResearchNotRetryableError,

@@ -9,6 +9,10 @@ export enum ResearchEventType {
   HandedBack = 'research.handed_back',
   Requeued = 'research.requeued',
   Retried = 'research.retried',
+  /** The run stopped after planning (`review_plan`): `plan`, and `fallback` when planning failed. */
+  PlanAwaitingReview = 'plan.awaiting_review',
+  /** The plan was accepted, as it was or `edited`; `plan` is what the research will search. */
+  PlanReviewed = 'plan.reviewed',
 }
 
 /** Events a research engine records while it runs, through `ResearchRunContext.emit`. */

@@ -5,6 +5,7 @@ import { ResearchRunner } from './research-runner';
 import { ResearchPersistenceModule } from './research-persistence.module';
 import { ResearchExecutionService } from './execution/research-execution.service';
 import { ResearchReconciler } from './execution/research.reconciler';
+import { awaitingReviewMetric } from './execution/awaiting-review.metric';
 import { queueDepthMetric } from './queue/queue-depth.metric';
 import { ResearchIntake } from './queue/research-intake';
 import { ResearchQueueModule } from './queue/research-queue.module';
@@ -30,6 +31,7 @@ export class ResearchExecutionModule {
         WebhookDeliverer,
         ResearchIntake,
         queueDepthMetric,
+        awaitingReviewMetric,
       ],
       exports: [ResearchExecutionService, ResearchIntake, ResearchQueueModule, WebhookDeliverer],
     };

@@ -28,6 +28,11 @@ export interface ResearchParams {
   depth?: number;
   /** Where the terminal result is delivered, signed (a webhook); none when absent. */
   callbackUrl?: string;
+  /**
+   * Stop after planning and wait for the caller to accept or edit the plan (deep engine only).
+   * Stored only when asked for.
+   */
+  reviewPlan?: boolean;
 }
 
 /** The providers of a research, `['corpus']` for one created before a request could choose. */

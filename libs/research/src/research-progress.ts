@@ -17,8 +17,20 @@ export interface ResearchProgress {
   percent: number;
 }
 
-export type ProgressStage =
-  'queued' | 'planning' | 'searching' | 'reading' | 'analysing' | 'writing' | 'verifying' | 'done';
+/** In the order a research goes through them; `awaiting_review` only with `review_plan`. */
+export const PROGRESS_STAGES = [
+  'queued',
+  'planning',
+  'awaiting_review',
+  'searching',
+  'reading',
+  'analysing',
+  'writing',
+  'verifying',
+  'done',
+] as const;
+
+export type ProgressStage = (typeof PROGRESS_STAGES)[number];
 
 const STAGE_OF: Record<string, ProgressStage> = {
   plan: 'planning',

@@ -1,6 +1,8 @@
 export enum ResearchStatus {
   Pending = 'pending',
   Running = 'running',
+  /** The plan is made; the research waits for its caller to accept or edit it (`review_plan`). */
+  AwaitingReview = 'awaiting_review',
   Completed = 'completed',
   Failed = 'failed',
   Cancelled = 'cancelled',
@@ -14,10 +16,14 @@ const TRANSITIONS: Readonly<Record<ResearchStatus, readonly ResearchStatus[]>> =
   [ResearchStatus.Running]: [
     ResearchStatus.Running,
     ResearchStatus.Pending,
+    ResearchStatus.AwaitingReview,
     ResearchStatus.Completed,
     ResearchStatus.Failed,
     ResearchStatus.Cancelled,
   ],
+  // Back to the queue once the plan is accepted; cancelled by its caller, or when the review
+  // takes longer than PLAN_REVIEW_TIMEOUT_SECONDS. No worker holds it meanwhile.
+  [ResearchStatus.AwaitingReview]: [ResearchStatus.Pending, ResearchStatus.Cancelled],
   [ResearchStatus.Completed]: [],
   // Only when a user asks for it: POST /api/v1/research/{id}/retry.
   [ResearchStatus.Failed]: [ResearchStatus.Pending],

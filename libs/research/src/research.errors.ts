@@ -1,4 +1,5 @@
 import { DomainError, ErrorCode } from '@app/common';
+import { ResearchPlan } from './research-plan';
 import { ResearchStatus } from './research-status';
 
 export class ResearchNotCancellableError extends DomainError {
@@ -31,6 +32,17 @@ export class ResearchNotRedeliverableError extends DomainError {
   }
 }
 
+export class ResearchNotAwaitingReviewError extends DomainError {
+  constructor(id: string, status: ResearchStatus) {
+    super(
+      ErrorCode.NotAwaitingReview,
+      `research ${id} is ${status}; only a research awaiting review takes a plan`,
+      { status },
+      false,
+    );
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor(researchId: string) {
     super(
@@ -57,5 +69,21 @@ export class ResearchStoppedError extends DomainError {
       [StopReason.Shutdown]: ErrorCode.ShutdownInProgress,
     };
     super(codes[reason], `research stopped: ${reason.replace('_', ' ')}`);
+  }
+}
+
+/**
+ * Raised by an engine when the research asked for its plan to be reviewed and no reviewed plan is
+ * stored yet: the run ends there, and the research waits in `awaiting_review`. Not a failure.
+ */
+export class PlanReviewRequiredError extends Error {
+  constructor(
+    /** The plan to review: the planner's, or the question itself when planning failed. */
+    readonly plan: ResearchPlan,
+    /** True when planning failed and `plan` is the question itself. */
+    readonly fallback: boolean,
+  ) {
+    super('the plan waits for review');
+    this.name = 'PlanReviewRequiredError';
   }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_TENANT_ID } from '@app/common';
+import { DEFAULT_TENANT_ID, DomainError } from '@app/common';
 import { loadConfig } from '@app/config';
 import { DatabaseModule, UnitOfWork } from '@app/database';
 import { Metric } from '@app/observability';
@@ -10,6 +10,8 @@ import { DataSource } from 'typeorm';
 import { RunResearchJob } from './queue/research-queue';
 import { ResearchQueueProducer } from './queue/research-queue.producer';
 import { ResearchPersistenceModule } from './research-persistence.module';
+import { ResearchRepository } from './persistence/research.repository';
+import { ResearchPlan } from './research-plan';
 import { ResearchStatus } from './research-status';
 import { CreateResearchCommand, ResearchService } from './research.service';
 import { DeliveryRepository } from './delivery/delivery.repository';
@@ -199,5 +201,164 @@ describe('ResearchService in units of work', () => {
     expect(b).toEqual({ research: expect.objectContaining({ id: a.research.id }), replayed: true });
     expect(await stored('same key')).toHaveLength(1);
     expect(producer.enqueued.map((entry) => entry.job.researchId)).toEqual([a.research.id]);
+  });
+
+  describe('plan review', () => {
+    const made: ResearchPlan = {
+      subQuestions: [
+        { question: 'Who supplies HBM?', queries: ['HBM suppliers'] },
+        { question: 'How much HBM shipped?', queries: ['HBM shipments 2024'] },
+      ],
+    };
+
+    /** What a run that stopped for review leaves: awaiting review for 5 s, after 10 s of running, its plan stored. */
+    async function awaitingReview(question: string, plan: ResearchPlan | null = made): Promise<string> {
+      const { research } = await service.create(command(question));
+      await database.query(
+        `UPDATE researches SET status = 'awaiting_review', attempts = 1, started_at = now() - interval '15 s',
+                updated_at = now() - interval '5 s',
+                progress = '{"stage": "awaiting_review", "round": 0, "sources_found": 0, "sources_read": 0,
+                             "findings": 0, "claims": 0, "percent": 8}'
+          WHERE id = $1`,
+        [research.id],
+      );
+      if (plan) {
+        await database.query(
+          `INSERT INTO research_steps (research_id, tenant_id, step, data, usage, attempt)
+           VALUES ($1, $2, 'plan', $3::jsonb, '{"stage": "planner", "calls": 1}', 1)`,
+          [research.id, DEFAULT_TENANT_ID, JSON.stringify(plan)],
+        );
+      }
+      producer.enqueued.length = 0;
+      return research.id;
+    }
+
+    const row = async (id: string) =>
+      (
+        await database.query<{ status: string; waited_ms: string; progress: { stage: string; percent: number } }>(
+          'SELECT status, waited_ms, progress FROM researches WHERE id = $1',
+          [id],
+        )
+      )[0]!;
+    const reviewedStep = async (id: string) =>
+      (
+        await database.query(
+          `SELECT data, usage FROM research_steps WHERE research_id = $1 AND step = 'plan:reviewed'`,
+          [id],
+        )
+      )[0];
+    const lastEvent = async (id: string) =>
+      (
+        await database.query<{ type: string; data: Record<string, unknown> }>(
+          'SELECT type, data FROM research_events WHERE research_id = $1 ORDER BY seq DESC LIMIT 1',
+          [id],
+        )
+      )[0];
+
+    it('stores an edited plan for the next run, puts the research back in the queue and does not charge the wait', async () => {
+      const id = await awaitingReview('review edited');
+      const edited: ResearchPlan = { subQuestions: [{ question: 'Which packaging limited HBM?', queries: ['CoWoS'] }] };
+      const reviewed = await service.reviewPlan(DEFAULT_TENANT_ID, id, edited);
+      expect(reviewed.status).toBe(ResearchStatus.Pending);
+      const stored = await row(id);
+      expect(stored.status).toBe('pending');
+      // The 5 s it waited for the review are forgiven; the 10 s it ran before are not.
+      expect(Number(stored.waited_ms)).toBeGreaterThanOrEqual(5000);
+      expect(Number(stored.waited_ms)).toBeLessThan(10000);
+      expect(stored.progress).toMatchObject({ stage: 'queued', percent: 8 });
+      expect(await reviewedStep(id)).toEqual({ data: edited, usage: {} });
+      expect(await lastEvent(id)).toEqual({
+        type: 'plan.reviewed',
+        data: {
+          edited: true,
+          plan: { sub_questions: [{ question: 'Which packaging limited HBM?', queries: ['CoWoS'] }] },
+        },
+      });
+      // Its planning job is taken off before the new one is queued, once committed.
+      expect(producer.removed).toEqual([id]);
+      expect(producer.enqueued).toEqual([
+        { job: { researchId: id, tenantId: DEFAULT_TENANT_ID, requestId: null }, statusSeenByOthers: 'pending' },
+      ]);
+    });
+
+    it('accepts the plan as it was made, and says it was not edited even when sent back unchanged', async () => {
+      const id = await awaitingReview('review as made');
+      await service.reviewPlan(DEFAULT_TENANT_ID, id, null);
+      expect((await reviewedStep(id))?.data).toEqual(made);
+      expect((await lastEvent(id))?.data).toMatchObject({ edited: false });
+
+      const again = await awaitingReview('review sent back unchanged');
+      await service.reviewPlan(DEFAULT_TENANT_ID, again, structuredClone(made));
+      expect((await lastEvent(again))?.data).toMatchObject({ edited: false });
+    });
+
+    it('accepts the question itself when planning failed and no plan was stored', async () => {
+      const id = await awaitingReview('what limited HBM supply in 2024?', null);
+      await service.reviewPlan(DEFAULT_TENANT_ID, id, null);
+      expect((await reviewedStep(id))?.data).toEqual({
+        subQuestions: [{ question: 'what limited HBM supply in 2024?', queries: ['what limited HBM supply in 2024?'] }],
+      });
+    });
+
+    it('refuses a plan for a research that is not awaiting review, and queues nothing', async () => {
+      const { research } = await service.create(command('not awaiting review'));
+      producer.enqueued.length = 0;
+      const refused = await service.reviewPlan(DEFAULT_TENANT_ID, research.id, null).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(DomainError);
+      expect(refused).toMatchObject({ code: 'research_not_awaiting_review', details: { status: 'pending' } });
+      expect(await reviewedStep(research.id)).toBeUndefined();
+      expect(producer.enqueued).toEqual([]);
+      const other = await service
+        .reviewPlan('00000000-0000-4000-8000-00000000000b', research.id, null)
+        .catch((error: unknown) => error);
+      expect(other).toMatchObject({ code: 'not_found' });
+    });
+
+    it('stores neither the plan nor the move when the unit rolls back, and queues nothing', async () => {
+      const id = await awaitingReview('review rolled back');
+      await expect(
+        unitOfWork.run(async () => {
+          await service.reviewPlan(DEFAULT_TENANT_ID, id, null);
+          throw new Error('the audit record could not be written');
+        }),
+      ).rejects.toThrow('the audit record could not be written');
+      expect((await row(id)).status).toBe('awaiting_review');
+      expect(await reviewedStep(id)).toBeUndefined();
+      expect(producer.enqueued).toEqual([]);
+    });
+
+    it('cancels a research awaiting review at its caller’s request', async () => {
+      const id = await awaitingReview('cancelled in review');
+      expect((await service.cancel(DEFAULT_TENANT_ID, id)).status).toBe(ResearchStatus.Cancelled);
+      expect(await lastEvent(id)).toEqual({ type: 'research.cancelled', data: {} });
+      await expect(service.reviewPlan(DEFAULT_TENANT_ID, id, null)).rejects.toMatchObject({
+        code: 'research_not_awaiting_review',
+        details: { status: 'cancelled' },
+      });
+    });
+
+    it('cancels for a timeout only a research that has waited that long, with the reason', async () => {
+      const repository = module.get(ResearchRepository);
+      const id = await awaitingReview('timed out in review');
+      const error = { code: 'plan_review_timeout', message: 'the plan waited too long' };
+      expect(await repository.cancel(DEFAULT_TENANT_ID, id, { error, awaitingReviewForMs: 60_000 })).toBeNull();
+      expect((await repository.findAwaitingReviewAcrossTenants(60_000, 10)).map((r) => r.id)).not.toContain(id);
+      expect((await repository.findAwaitingReviewAcrossTenants(4000, 10)).map((r) => r.id)).toContain(id);
+      const cancelled = await repository.cancel(DEFAULT_TENANT_ID, id, { error, awaitingReviewForMs: 4000 });
+      expect(cancelled).toMatchObject({ status: 'cancelled', error });
+      expect(await lastEvent(id)).toEqual({ type: 'research.cancelled', data: error });
+      // A timeout never cancels a research in another status.
+      const { research } = await service.create(command('pending, not in review'));
+      await database.query(`UPDATE researches SET updated_at = now() - interval '1 h' WHERE id = $1`, [research.id]);
+      expect(await repository.cancel(DEFAULT_TENANT_ID, research.id, { error, awaitingReviewForMs: 1 })).toBeNull();
+    });
+
+    it('refuses review_plan without the LLM engine, naming the field', async () => {
+      const refused = await service
+        .create({ ...command('review without a plan'), reviewPlan: true })
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'validation_failed', details: [{ field: 'review_plan' }] });
+      expect(await stored('review without a plan')).toEqual([]);
+    });
   });
 });

@@ -8,7 +8,13 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter } from 'prom-client';
 import { ResearchBudget, ResearchParams } from './research-params';
 import { ResearchStatus } from './research-status';
-import { IdempotencyKeyReusedError, ResearchNotCancellableError, ResearchNotRetryableError } from './research.errors';
+import {
+  IdempotencyKeyReusedError,
+  ResearchNotAwaitingReviewError,
+  ResearchNotCancellableError,
+  ResearchNotRetryableError,
+} from './research.errors';
+import { PLAN_STEP, ResearchPlan, questionPlan, samePlan } from './research-plan';
 import { ResearchEntity } from './persistence/research.entity';
 import {
   IdempotencyConflict,
@@ -23,11 +29,13 @@ import { DeliveryService } from './delivery/delivery.service';
 export interface CreateResearchCommand {
   tenantId: string;
   question: string;
-  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth' | 'callbackUrl'>;
+  params: Omit<ResearchParams, 'budget' | 'sources' | 'depth' | 'reviewPlan' | 'callbackUrl'>;
   /** Where the terminal result is to be delivered; checked against the outbound guard. */
   callbackUrl?: string;
   /** Rounds asked for; the configured default when absent. */
   depth?: number;
+  /** Wait for the plan to be reviewed before searching (deep engine only). */
+  reviewPlan?: boolean;
   /** Limits asked for; the rest take the configured defaults. */
   budget?: Partial<ResearchBudget>;
   /** Providers asked for (`SOURCE_CHOICES`); every configured one when absent. */
@@ -79,6 +87,7 @@ export class ResearchService {
       budget: this.resolveBudget(command.budget ?? {}),
       sources: this.resolveSources(command.sources),
       depth: this.resolveDepth(command.depth),
+      ...this.resolveReviewPlan(command.reviewPlan),
       ...(command.callbackUrl !== undefined
         ? { callbackUrl: await this.deliveries.checkCallbackUrl(command.callbackUrl) }
         : {}),
@@ -147,8 +156,9 @@ export class ResearchService {
   }
 
   /**
-   * Cancels a pending or running research. A running one stops at its next step: the worker
-   * sees the status. Cancelling a cancelled research again is answered with it, unchanged.
+   * Cancels a pending, running or awaiting-review research. A running one stops at its next
+   * step: the worker sees the status. Cancelling a cancelled research again is answered with it,
+   * unchanged.
    */
   async cancel(tenantId: string, id: string): Promise<ResearchView> {
     return this.unitOfWork.run(async () => {
@@ -194,6 +204,43 @@ export class ResearchService {
     });
   }
 
+  /**
+   * Takes the plan of a research awaiting review, as it was made (`edited` null) or edited, and
+   * queues the research again: its next run searches that plan without planning again. The plan
+   * and the move back to `pending` are stored together; the job is queued once they are committed.
+   */
+  async reviewPlan(tenantId: string, id: string, edited: ResearchPlan | null): Promise<ResearchEntity> {
+    return this.unitOfWork.run(async () => {
+      const current = await this.get(tenantId, id);
+      if (current.status !== ResearchStatus.AwaitingReview)
+        throw new ResearchNotAwaitingReviewError(id, current.status);
+      // The plan shown for review: the planner's step, or the question when planning failed.
+      const made = ((await this.repository.findStepData(tenantId, id, PLAN_STEP)) ??
+        questionPlan(current.question)) as ResearchPlan;
+      const plan = edited ?? made;
+      const changed = edited !== null && !samePlan(edited, made);
+      const reviewed = await this.repository.continueAfterReview(tenantId, id, plan, changed);
+      if (!reviewed) {
+        // Cancelled, or its review timed out, since it was read.
+        const now = await this.get(tenantId, id);
+        throw new ResearchNotAwaitingReviewError(id, now.status);
+      }
+      this.unitOfWork.afterCommit(async () => {
+        // The job that planned it may still hold its id in the queue: take it off first. Should it
+        // still be finishing, the add is ignored and the reconciler queues the research.
+        await this.producer.removeIdle(id).catch((error: Error) => {
+          this.logger.warn(`could not remove the planning job of research ${id}: ${error.message}`);
+        });
+        const enqueued = await this.producer.enqueue({ researchId: id, tenantId, requestId: reviewed.requestId });
+        this.logger.log(
+          { research_id: id, edited: changed, sub_questions: plan.subQuestions.length, enqueued },
+          'plan reviewed; research continues',
+        );
+      });
+      return reviewed;
+    });
+  }
+
   /** The request's limits over the defaults, refused above the configured maxima. */
   private resolveBudget(requested: Partial<ResearchBudget>): ResearchBudget {
     const budget = { ...this.config.budgetDefaults, ...withoutUndefined(requested) };
@@ -215,6 +262,17 @@ export class ResearchService {
       throw new ValidationError(message, [{ field: 'depth', message }]);
     }
     return requested;
+  }
+
+  /** Only the deep engine makes a plan to review; the extractive one runs with no LLM. */
+  private resolveReviewPlan(requested: boolean | undefined): Pick<ResearchParams, 'reviewPlan'> {
+    if (!requested) return {};
+    if (this.config.llm === null) {
+      const message =
+        'review_plan needs the LLM engine (LLM_BASE_URL is not set): the extractive engine makes no plan to review';
+      throw new ValidationError(message, [{ field: 'review_plan', message }]);
+    }
+    return { reviewPlan: true };
   }
 
   /**
@@ -246,23 +304,17 @@ export class ResearchService {
   }
 }
 
-/** The hash of what a request asks for, after defaults: same request, same hash (as before callback URLs, without one). */
+/**
+ * The hash of what a request asks for, after defaults: same request, same hash. `review_plan` and
+ * `callback_url` are hashed only when asked for, so that a request without them hashes as it did
+ * before they existed.
+ */
 function requestHash(question: string, params: ResearchParams): string {
-  const { maxSources, verify, language, budget, sources, depth, callbackUrl } = params;
-  return createHash('sha256')
-    .update(
-      JSON.stringify([
-        question,
-        maxSources,
-        verify,
-        language,
-        budget,
-        sources,
-        depth,
-        ...(callbackUrl ? [callbackUrl] : []),
-      ]),
-    )
-    .digest('hex');
+  const { maxSources, verify, language, budget, sources, depth, reviewPlan, callbackUrl } = params;
+  const asked: unknown[] = [question, maxSources, verify, language, budget, sources, depth];
+  if (reviewPlan) asked.push({ reviewPlan });
+  if (callbackUrl) asked.push({ callbackUrl });
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
 }
 
 const BUDGET_FIELDS: Record<keyof ResearchBudget, { field: string; variable: string }> = {

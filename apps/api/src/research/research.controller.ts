@@ -16,6 +16,7 @@ import {
   ResearchSourceSnapshotDto,
   ResearchSourceSummaryDto,
   ResearchSummaryDto,
+  ReviewPlanRequestDto,
 } from '@app/research';
 import { ErrorResponseDto } from '@app/http';
 import { RequireScopes, Scope } from '@app/auth';
@@ -105,6 +106,7 @@ export class ResearchController {
       question: body.question,
       params: { maxSources: body.max_sources, verify: body.verify, language: body.language },
       depth: body.depth,
+      reviewPlan: body.review_plan,
       budget: body.budget && {
         tokens: body.budget.max_tokens,
         costUsd: body.budget.max_cost_usd,
@@ -278,7 +280,7 @@ export class ResearchController {
   @Audited('research.cancel', 'research')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
-    summary: 'Cancel a pending or running research',
+    summary: 'Cancel a pending, running or awaiting-review research',
     description:
       'A running research stops at its next step. Cancelling a cancelled research again returns it unchanged.',
   })
@@ -322,6 +324,43 @@ export class ResearchController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResearchResponseDto> {
     const research = await this.research.retry(tenantId, id);
+    void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
+    return ResearchResponseDto.from(research);
+  }
+
+  @Post(':id/plan')
+  @RequireScopes(Scope.ResearchWrite)
+  @Audited('research.plan.review', 'research')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Review the plan of a research awaiting review, and let it continue',
+    description:
+      'For a research submitted with `review_plan: true`, once it is `awaiting_review` (the plan is in its ' +
+      '`plan.awaiting_review` event). Without a body, or with `{}`, the plan is accepted as it was made; with ' +
+      '`sub_questions` that plan is searched instead. The research goes back to `pending` and is queued; its next ' +
+      'run searches the plan without planning again, and the time it waited for the review is not charged to its ' +
+      'time budget. The event `plan.reviewed` says whether the plan was edited.',
+  })
+  @ApiAcceptedResponse({
+    type: ResearchResponseDto,
+    description: 'Queued again, `status: "pending"`; the `Location` header is the research URL.',
+    headers: { Location: { description: 'URL of the research', schema: { type: 'string' } } },
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'The research is not awaiting review (`research_not_awaiting_review`); `details.status` says what it is.',
+  })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'The body is over the limit.' })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorResponseDto, description: 'The body is not `application/json`.' })
+  async reviewPlan(
+    @Param('id', UuidParamPipe) id: string,
+    @Body() body: ReviewPlanRequestDto,
+    @CurrentTenant() tenantId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ResearchResponseDto> {
+    const research = await this.research.reviewPlan(tenantId, id, ReviewPlanRequestDto.planOf(body));
     void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
     return ResearchResponseDto.from(research);
   }

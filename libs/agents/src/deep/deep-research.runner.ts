@@ -18,6 +18,11 @@ import {
   resultSource,
   sourcesOf,
   RunEventType,
+  PLAN_STEP,
+  PlanReviewRequiredError,
+  REVIEWED_PLAN_STEP,
+  planJson,
+  questionPlan,
 } from '@app/research';
 import { LlmError, LlmFailure } from '@app/llm';
 import { ProviderFailureNote, SearchFailedError, summarizeFailures } from '@app/search';
@@ -43,7 +48,7 @@ const VERIFY_SHARE = 1;
 const READ_CONCURRENCY = 8;
 
 const Step = {
-  Plan: 'plan',
+  Plan: PLAN_STEP,
   /** The first round's search keeps the name it had before there were rounds. */
   search: (round: number) => (round === 1 ? 'search' : `search:${round}`),
   gaps: (after: number) => `gaps:${after}`,
@@ -133,7 +138,7 @@ export class DeepResearchRunner extends ResearchRunner {
 
     let result: ResearchResult;
     try {
-      const plan = await this.planStep(run);
+      const plan = await this.planFor(run);
       run.plan = plan;
       await context.checkpoint();
       const { sources, readings } = await this.rounds(run, plan);
@@ -169,6 +174,21 @@ export class DeepResearchRunner extends ResearchRunner {
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'could not store the spending of the failed run');
     }
+  }
+
+  /**
+   * The plan to search: the reviewed one once a research that asked for a review has it (the
+   * planner is not asked again), else the planner's. A research that asked for a review and has
+   * none yet stops here and waits for it; when planning failed, the plan shown is the question
+   * itself, for its caller to replace.
+   */
+  private async planFor(run: Run): Promise<Plan> {
+    const reviewed = run.steps.get(REVIEWED_PLAN_STEP);
+    if (reviewed) return reviewed.data as Plan;
+    const plan = await this.planStep(run);
+    if (!run.task.params.reviewPlan) return plan;
+    const fallback = plan.subQuestions.length === 0;
+    throw new PlanReviewRequiredError(fallback ? questionPlan(run.task.question) : plan, fallback);
   }
 
   private planStep(run: Run): Promise<Plan> {
@@ -783,9 +803,7 @@ export class DeepResearchRunner extends ResearchRunner {
       sources,
       findings,
       claims,
-      plan: run.plan && {
-        sub_questions: run.plan.subQuestions.map((s) => ({ question: s.question, queries: s.queries })),
-      },
+      plan: run.plan && planJson(run.plan),
       rounds: run.rounds,
       stop_reason: run.stopReason,
       usage: run.budget.usage(),

@@ -1,15 +1,13 @@
 import { LlmClient } from '@app/llm';
 import { TrackResearchTask } from '@app/observability';
-import { UsageEntry } from '@app/research';
+import { ResearchPlan, UsageEntry } from '@app/research';
 import { Injectable } from '@nestjs/common';
 import { BudgetTracker } from './budget';
 import { askModel } from './model-call';
 import { FindingForReview, gapMessages, planMessages } from './prompts';
 import { GapReply, PLAN_SCHEMA, PlanReply, gapSchema } from './schemas';
 
-export interface Plan {
-  subQuestions: { question: string; queries: string[] }[];
-}
+export type Plan = ResearchPlan;
 
 const MAX_PLAN_TOKENS = 1500;
 const MAX_GAP_TOKENS = 800;

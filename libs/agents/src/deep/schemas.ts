@@ -1,4 +1,5 @@
 import { JsonSchemaFormat } from '@app/llm';
+import { PLAN_MAX_QUERIES, PLAN_MAX_SUB_QUESTIONS } from '@app/research';
 
 /**
  * The structured outputs of the pipeline, in the JSON Schema subset strict structured outputs
@@ -33,14 +34,14 @@ export const PLAN_SCHEMA: JsonSchemaFormat = {
       sub_questions: {
         type: 'array',
         minItems: 3,
-        maxItems: 6,
+        maxItems: PLAN_MAX_SUB_QUESTIONS,
         items: {
           type: 'object',
           additionalProperties: false,
           required: ['question', 'queries'],
           properties: {
             question: string,
-            queries: { type: 'array', minItems: 1, maxItems: 3, items: string },
+            queries: { type: 'array', minItems: 1, maxItems: PLAN_MAX_QUERIES, items: string },
           },
         },
       },

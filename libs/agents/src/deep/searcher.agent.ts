@@ -1,7 +1,7 @@
 import { mapWithConcurrency } from '@app/common';
 import { SearchProviderName } from '@app/config';
 import { TrackResearchTask } from '@app/observability';
-import { StoredSource } from '@app/research';
+import { PLAN_MAX_QUERIES, PLAN_MAX_SUB_QUESTIONS, StoredSource } from '@app/research';
 import {
   ProviderFailureNote,
   ReadFailure,
@@ -15,7 +15,8 @@ import { Injectable } from '@nestjs/common';
 import { Plan } from './planner.agent';
 
 const SEARCH_CONCURRENCY = 4;
-const MAX_QUERIES = 19;
+/** The question and every query of the largest plan. */
+const MAX_QUERIES = 1 + PLAN_MAX_SUB_QUESTIONS * PLAN_MAX_QUERIES;
 
 /** What a research searches, and where. */
 export interface SearchScope {

@@ -10,6 +10,7 @@ import { NotifyResearchEvents1795597680000 } from './1795597680000-NotifyResearc
 import { AddResearchProgress1795597740000 } from './1795597740000-AddResearchProgress';
 import { StoreSourceLength1795597800000 } from './1795597800000-StoreSourceLength';
 import { IndexIngestedPaths1795597860000 } from './1795597860000-IndexIngestedPaths';
+import { AddPlanReview1795597920000 } from './1795597920000-AddPlanReview';
 import { CreateWebhookDeliveries1795597980000 } from './1795597980000-CreateWebhookDeliveries';
 
 /** Every migration, oldest first. Add new ones at the end. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   AddResearchProgress1795597740000,
   StoreSourceLength1795597800000,
   IndexIngestedPaths1795597860000,
+  AddPlanReview1795597920000,
   CreateWebhookDeliveries1795597980000,
 ];

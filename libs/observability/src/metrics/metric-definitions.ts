@@ -15,6 +15,7 @@ export const Metric = {
   Tasks: 'research_tasks_total',
   TaskDuration: 'research_task_duration_seconds',
   QueueJobs: 'research_queue_jobs',
+  AwaitingReview: 'research_awaiting_review',
   Requeued: 'research_reconciler_requeued_total',
   LlmCalls: 'llm_calls_total',
   LlmCallDuration: 'llm_call_duration_seconds',

@@ -31,9 +31,11 @@ function wrapAsync(
   };
 }
 
-/** Errors that mean "stopped on purpose" (cancelled, shutting down), not "failed". */
+/** Errors that mean "stopped on purpose" (cancelled, shutting down, waiting for a plan review), not "failed". */
 function isStop(error: unknown): boolean {
-  return error instanceof Error && ['ResearchStoppedError', 'AbortError'].includes(error.name);
+  return (
+    error instanceof Error && ['ResearchStoppedError', 'AbortError', 'PlanReviewRequiredError'].includes(error.name)
+  );
 }
 
 /**

@@ -18,12 +18,30 @@ async function problems(body: unknown): Promise<{ field: string; message: string
 describe('CreateResearchRequestDto', () => {
   it('fills the defaults and trims the question', async () => {
     const dto = await validate({ question: '  What changed in 2024?  ' });
-    expect({ ...dto }).toEqual({ question: 'What changed in 2024?', max_sources: 10, verify: true, language: 'en' });
+    expect({ ...dto }).toEqual({
+      question: 'What changed in 2024?',
+      max_sources: 10,
+      verify: true,
+      language: 'en',
+      review_plan: false,
+    });
   });
 
   it('keeps the values given and canonicalises the language tag', async () => {
-    const dto = await validate({ question: 'q', max_sources: 50, verify: false, language: 'ZH-hant-tw' });
-    expect({ ...dto }).toEqual({ question: 'q', max_sources: 50, verify: false, language: 'zh-Hant-TW' });
+    const dto = await validate({
+      question: 'q',
+      max_sources: 50,
+      verify: false,
+      language: 'ZH-hant-tw',
+      review_plan: true,
+    });
+    expect({ ...dto }).toEqual({
+      question: 'q',
+      max_sources: 50,
+      verify: false,
+      language: 'zh-Hant-TW',
+      review_plan: true,
+    });
   });
 
   it('counts characters, not UTF-16 units, against the 2000 limit', async () => {
@@ -34,12 +52,22 @@ describe('CreateResearchRequestDto', () => {
   });
 
   it('names every invalid field, with the first broken rule of each', async () => {
-    expect(await problems({ question: ' ', max_sources: '3', verify: 'yes', language: 'english!', extra: 1 })).toEqual([
+    expect(
+      await problems({
+        question: ' ',
+        max_sources: '3',
+        verify: 'yes',
+        language: 'english!',
+        review_plan: 'please',
+        extra: 1,
+      }),
+    ).toEqual([
       { field: 'extra', message: 'property extra should not exist' },
       { field: 'question', message: 'question must be longer than or equal to 1 characters' },
       { field: 'max_sources', message: 'max_sources must be an integer number' },
       { field: 'verify', message: 'verify must be a boolean value' },
       { field: 'language', message: 'language must be a BCP-47 language tag such as "en" or "zh-TW"' },
+      { field: 'review_plan', message: 'review_plan must be a boolean value' },
     ]);
   });
 

@@ -137,4 +137,17 @@ export class CreateResearchRequestDto {
   @MaxLength(CALLBACK_URL_MAX_LENGTH)
   @IsString()
   callback_url?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Stop after planning, in status `awaiting_review`, before any source is searched or read: the plan is in ' +
+      'the `plan.awaiting_review` event. `POST /api/v1/research/{id}/plan` accepts it as is or edited and the ' +
+      'research continues; one that waits longer than `PLAN_REVIEW_TIMEOUT_SECONDS` is cancelled. Needs the LLM ' +
+      'engine (`LLM_BASE_URL`): with the extractive engine, which makes no plan, `true` is a 400.',
+    default: false,
+    example: false,
+  })
+  @ValidateIf(present)
+  @IsBoolean()
+  review_plan: boolean = false;
 }

@@ -5,12 +5,14 @@ import { ResearchStatus } from '../research-status';
 import { ResearchView } from '../persistence/research.repository';
 import { ResearchFailure, ResearchResult } from '../research-result';
 import { ResearchBudgetDto, ResearchResultDto, ResearchFailureDto } from './research-result.dto';
-import { QUEUED, ResearchProgress, finished } from '../research-progress';
+import { PROGRESS_STAGES, QUEUED, ResearchProgress, finished } from '../research-progress';
 
 export class ResearchProgressDto {
   @ApiProperty({
-    enum: ['queued', 'planning', 'searching', 'reading', 'analysing', 'writing', 'verifying', 'done'],
-    description: 'The stage the research is in, or was in when it failed or was cancelled.',
+    enum: PROGRESS_STAGES,
+    description:
+      'The stage the research is in, or was in when it failed or was cancelled; `awaiting_review` while its plan ' +
+      'waits to be reviewed.',
   })
   stage: string;
 
@@ -105,6 +107,12 @@ export class ResearchResponseDto extends ResearchSummaryDto {
   @ApiProperty({ example: 2, description: 'Search-and-read rounds the research may take.' })
   depth: number;
 
+  @ApiProperty({
+    example: false,
+    description: 'Whether the research waits after planning for its plan to be reviewed (`awaiting_review`).',
+  })
+  review_plan: boolean;
+
   @ApiProperty({ type: ResearchProgressDto, description: 'How far the research has come.' })
   progress: ResearchProgress;
 
@@ -162,6 +170,7 @@ export class ResearchResponseDto extends ResearchSummaryDto {
       verify: params.verify,
       language: params.language,
       depth: params.depth ?? 1,
+      review_plan: params.reviewPlan ?? false,
       progress: progressOf(research),
       sources: [...sourcesOf(params)],
       attempts: research.attempts,

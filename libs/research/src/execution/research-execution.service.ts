@@ -9,7 +9,7 @@ import { ProgressTracker, QUEUED } from '../research-progress';
 import { ResearchFailure } from '../research-result';
 import { ResearchRunContext, ResearchRunner, ResearchTask } from '../research-runner';
 import { ResearchStatus } from '../research-status';
-import { ResearchStoppedError, StopReason } from '../research.errors';
+import { PlanReviewRequiredError, ResearchStoppedError, StopReason } from '../research.errors';
 import { ResearchEntity } from '../persistence/research.entity';
 import { OVER_TENANT_CAP, ResearchRepository, RunFence } from '../persistence/research.repository';
 import { ResearchQueueProducer } from '../queue/research-queue.producer';
@@ -33,7 +33,7 @@ const JOB_REMOVAL_MS = 300;
 const RECORD_MAX_DELAY_MS = 2000;
 
 export type ExecutionOutcome =
-  'completed' | 'failed' | 'cancelled' | 'handed_back' | 'lease_lost' | 'skipped' | 'deferred';
+  'completed' | 'failed' | 'cancelled' | 'awaiting_review' | 'handed_back' | 'lease_lost' | 'skipped' | 'deferred';
 
 /** A research failed for good: the queue records the job as failed too. */
 export class ResearchFailedError extends Error {
@@ -219,6 +219,7 @@ export class ResearchExecutionService {
     error: unknown,
     started: number,
   ): Promise<ExecutionOutcome> {
+    if (error instanceof PlanReviewRequiredError) return this.awaitReview(fence, error);
     if (error instanceof ResearchStoppedError) {
       if (error.reason === StopReason.Shutdown) {
         await this.record('handed back', () => this.repository.release(fence, ResearchEventType.HandedBack, null));
@@ -255,6 +256,23 @@ export class ResearchExecutionService {
     this.logger.error({ attempt: attempt.number, duration: seconds(started), error: failure }, 'research failed');
     if (!retryable) await attempt.giveUp();
     throw new ResearchFailedError(failure);
+  }
+
+  /**
+   * The run planned and the research asked for its plan to be reviewed: it waits in
+   * `awaiting_review`, with no job and no lease, until the plan comes back or the wait times out.
+   */
+  private async awaitReview(fence: RunFence, stop: PlanReviewRequiredError): Promise<ExecutionOutcome> {
+    if (!(await this.record('awaiting review', () => this.repository.awaitReview(fence, stop.plan, stop.fallback)))) {
+      const reason = await this.stopReason(fence);
+      this.logger.log({ reason }, 'research stopped');
+      return reason === StopReason.Cancelled ? 'cancelled' : 'lease_lost';
+    }
+    this.logger.log(
+      { sub_questions: stop.plan.subQuestions.length, fallback: stop.fallback },
+      'research awaiting plan review',
+    );
+    return 'awaiting_review';
   }
 
   /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metric } from '@app/observability';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
@@ -9,6 +10,7 @@ import { ResearchStatus } from '../research-status';
 import { ResearchRepository, UnfinishedResearch } from '../persistence/research.repository';
 import { ResearchJobState } from '../queue/research-queue';
 import { ResearchQueueProducer } from '../queue/research-queue.producer';
+import { DeliveryService } from '../delivery/delivery.service';
 import { WebhookDeliverer } from '../delivery/webhook-deliverer';
 
 const BATCH_SIZE = 500;
@@ -19,20 +21,23 @@ const LIVE_STATES: readonly ResearchJobState[] = ['waiting', 'active', 'delayed'
 /**
  * Puts back on the queue every research that PostgreSQL says is unfinished but that no job will
  * run: pending ones whose job was lost (Redis flushed, enqueue failed, job handed back) and
- * running ones whose worker died; and the webhook deliveries whose job was lost. One replica runs
- * each pass, chosen by a Redis lease.
+ * running ones whose worker died; and the webhook deliveries whose job was lost. A research
+ * awaiting its plan review has no job by design and is left alone, until it has waited longer
+ * than PLAN_REVIEW_TIMEOUT_SECONDS: then it is cancelled. One replica runs each pass, chosen by a
+ * Redis lease.
  */
 @Injectable()
 export class ResearchReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ResearchReconciler');
   private readonly owner = randomUUID();
   private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<number> | undefined;
+  private pass: Promise<unknown> | undefined;
 
   constructor(
     private readonly repository: ResearchRepository,
     private readonly producer: ResearchQueueProducer,
     private readonly deliverer: WebhookDeliverer,
+    private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
     @InjectMetric(Metric.Requeued) private readonly requeuedTotal: Counter<string>,
   ) {}
@@ -60,10 +65,13 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  /** One pass, if this replica holds the lease for this interval. Returns how many were re-queued. */
-  async runPass(): Promise<number> {
+  /**
+   * One pass, if this replica holds the lease for this interval. Returns how many researches were
+   * re-queued, and how many were cancelled because their plan review timed out.
+   */
+  async runPass(): Promise<{ requeued: number; reviewsTimedOut: number }> {
     const ttl = Math.max(100, Math.floor(this.config.reconcileIntervalMs * 0.9));
-    if (!(await this.producer.tryLease('reconciler', this.owner, ttl))) return 0;
+    if (!(await this.producer.tryLease('reconciler', this.owner, ttl))) return { requeued: 0, reviewsTimedOut: 0 };
 
     const unfinished = await this.repository.findUnfinishedAcrossTenants(this.config.reconcileGraceMs, BATCH_SIZE);
     let requeued = 0;
@@ -71,8 +79,37 @@ export class ResearchReconciler implements OnApplicationBootstrap, OnApplication
       if (await this.reconcile(research)) requeued += 1;
     }
     if (requeued > 0) this.logger.warn({ requeued, scanned: unfinished.length }, 'researches put back on the queue');
+    const reviewsTimedOut = await this.cancelOverdueReviews();
     await this.deliverer.sweep();
-    return requeued;
+    return { requeued, reviewsTimedOut };
+  }
+
+  /** Cancels the researches whose plan has waited for its review longer than PLAN_REVIEW_TIMEOUT_SECONDS. */
+  private async cancelOverdueReviews(): Promise<number> {
+    const timeoutMs = this.config.planReviewTimeoutMs;
+    const overdue = await this.repository.findAwaitingReviewAcrossTenants(timeoutMs, BATCH_SIZE);
+    const error = {
+      code: ErrorCode.PlanReviewTimeout,
+      message:
+        `the plan waited for review longer than ${timeoutMs / 1000} s (PLAN_REVIEW_TIMEOUT_SECONDS) ` +
+        'and the research was cancelled',
+    };
+    let cancelled = 0;
+    for (const research of overdue) {
+      // Still only if it waits that long: a plan accepted meanwhile wins.
+      const done = await this.repository.cancel(research.tenantId, research.id, {
+        error,
+        awaitingReviewForMs: timeoutMs,
+      });
+      if (!done) continue;
+      cancelled += 1;
+      await this.deliveries.dispatch(research.tenantId, research.id);
+      this.logger.log(
+        { research_id: research.id, request_id: research.requestId, timeout_s: timeoutMs / 1000 },
+        'plan review timed out; research cancelled',
+      );
+    }
+    return cancelled;
   }
 
   private async reconcile(research: UnfinishedResearch): Promise<boolean> {

@@ -6,10 +6,11 @@ import { ResearchEventType } from '../research-event-type';
 import { ResearchParams } from '../research-params';
 import { ResearchFailure, ResearchResult } from '../research-result';
 import { CompletedStep, StoredSource } from '../research-runner';
-import { ResearchStatus } from '../research-status';
+import { ResearchStatus, statusesAllowing } from '../research-status';
 import { ResearchEventEntity } from './research-event.entity';
 import { ResearchEntity } from './research.entity';
-import { QUEUED, ResearchProgress } from '../research-progress';
+import { ProgressStage, QUEUED, ResearchProgress } from '../research-progress';
+import { REVIEWED_PLAN_STEP, ResearchPlan, planJson } from '../research-plan';
 
 export interface NewResearch {
   id: string;
@@ -51,6 +52,20 @@ export interface UnfinishedResearch {
   tenantId: string;
   id: string;
   status: ResearchStatus.Pending | ResearchStatus.Running;
+  requestId: string | null;
+}
+
+/** Why a research is cancelled other than by its caller: stored as its `error` and in its event. */
+export interface CancelReason {
+  error: ResearchFailure;
+  /** Only a research awaiting review that has waited at least this long. */
+  awaitingReviewForMs: number;
+}
+
+/** A research waiting for its plan review, across tenants. */
+export interface AwaitingReview {
+  tenantId: string;
+  id: string;
   requestId: string | null;
 }
 
@@ -186,21 +201,35 @@ export class ResearchRepository {
     return { items: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
   }
 
-  /** Cancels a pending or running research; null when it was in no such state. */
-  async cancel(tenantId: string, id: string): Promise<ResearchEntity | null> {
+  /**
+   * Cancels a research that may still be cancelled (pending, running, awaiting review); null when
+   * it was in no such state. With a reason, only a research that has waited for its plan review
+   * that long: the reason is its `error` and its event's data. Every cancellation goes through
+   * here.
+   */
+  async cancel(tenantId: string, id: string, reason?: CancelReason): Promise<ResearchEntity | null> {
+    const from = reason ? [ResearchStatus.AwaitingReview] : statusesAllowing(ResearchStatus.Cancelled);
     const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
       `WITH cancelled AS (
          UPDATE researches
             SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL,
-                event_seq = event_seq + 1
-          WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')
+                error = COALESCE($5::jsonb, error), event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = ANY($4::text[])
+            AND ($6::bigint IS NULL OR updated_at <= now() - $6 * interval '1 millisecond')
          RETURNING ${RESEARCH_COLUMNS}
        ), event AS (
          INSERT INTO research_events (research_id, seq, tenant_id, type, data)
-         SELECT id, event_seq, tenant_id, $3, '{}'::jsonb FROM cancelled
+         SELECT id, event_seq, tenant_id, $3, COALESCE($5::jsonb, '{}'::jsonb) FROM cancelled
        ), ${DELIVERY_OUTBOX('cancelled', '$3')}
        SELECT * FROM cancelled`,
-      [tenantId, id, ResearchEventType.Cancelled],
+      [
+        tenantId,
+        id,
+        ResearchEventType.Cancelled,
+        from,
+        reason ? JSON.stringify(reason.error) : null,
+        reason?.awaitingReviewForMs ?? null,
+      ],
     );
     return rows.length > 0 ? toResearch(rows[0]) : null;
   }
@@ -308,6 +337,92 @@ export class ResearchRepository {
       eventData: error ? { ...error } : {},
       freeRun: type === ResearchEventType.HandedBack,
     });
+  }
+
+  /**
+   * Ends a run that stopped after planning for its plan to be reviewed: the research waits in
+   * `awaiting_review`, held by no worker, with the plan in its event. The run counts as free:
+   * it did what it was asked.
+   */
+  awaitReview(fence: RunFence, plan: ResearchPlan, fallback: boolean): Promise<boolean> {
+    return this.finishRun(fence, 'awaiting_review', ResearchEventType.PlanAwaitingReview, {
+      eventData: { plan: planJson(plan), fallback },
+      freeRun: true,
+      progressStage: 'awaiting_review',
+    });
+  }
+
+  /**
+   * Stores the reviewed plan as the step the next run reads instead of planning, and puts the
+   * research back to `pending`: one statement, so that neither happens without the other. The
+   * time spent waiting for the review is not charged to its time budget. Null when the research
+   * was not awaiting review.
+   */
+  async continueAfterReview(
+    tenantId: string,
+    id: string,
+    plan: ResearchPlan,
+    edited: boolean,
+  ): Promise<ResearchEntity | null> {
+    const rows = await this.unitOfWork.query<Record<string, unknown>[]>(
+      `WITH reviewed AS (
+         UPDATE researches
+            SET status = 'pending', waited_ms = waited_ms + ${MS_SINCE('updated_at')}, updated_at = now(),
+                progress = COALESCE(progress, $7::jsonb) || '{"stage": "queued"}'::jsonb, event_seq = event_seq + 1
+          WHERE tenant_id = $1 AND id = $2 AND status = 'awaiting_review'
+         RETURNING ${RESEARCH_COLUMNS}
+       ), step AS (
+         INSERT INTO research_steps (research_id, tenant_id, step, data, usage, attempt)
+         SELECT id, tenant_id, $3, $4::jsonb, '{}'::jsonb, attempts FROM reviewed
+         ON CONFLICT (research_id, step) DO UPDATE SET data = EXCLUDED.data
+       ), event AS (
+         INSERT INTO research_events (research_id, seq, tenant_id, type, data)
+         SELECT id, event_seq, tenant_id, $5, $6::jsonb FROM reviewed
+       )
+       SELECT * FROM reviewed`,
+      [
+        tenantId,
+        id,
+        REVIEWED_PLAN_STEP,
+        JSON.stringify(plan),
+        ResearchEventType.PlanReviewed,
+        JSON.stringify({ edited, plan: planJson(plan) }),
+        JSON.stringify(QUEUED),
+      ],
+    );
+    return rows.length > 0 ? toResearch(rows[0]) : null;
+  }
+
+  /** The data of one completed step of a research, or undefined. */
+  async findStepData(tenantId: string, researchId: string, step: string): Promise<unknown> {
+    const rows: { data: unknown }[] = await this.unitOfWork.query(
+      `SELECT data FROM research_steps WHERE tenant_id = $1 AND research_id = $2 AND step = $3`,
+      [tenantId, researchId, step],
+    );
+    return rows[0]?.data;
+  }
+
+  /**
+   * Researches whose plan has waited for review at least `ms`, oldest first, across all tenants:
+   * the reconciler cancels them.
+   */
+  async findAwaitingReviewAcrossTenants(ms: number, limit: number): Promise<AwaitingReview[]> {
+    const rows: { tenant_id: string; id: string; request_id: string | null }[] = await this.unitOfWork.query(
+      `SELECT tenant_id, id, request_id FROM researches
+        WHERE status = 'awaiting_review' AND updated_at <= now() - $1 * interval '1 millisecond'
+        ORDER BY updated_at
+        LIMIT $2`,
+      [ms, limit],
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id, id: row.id, requestId: row.request_id }));
+  }
+
+  /** How many researches wait for their plan review, across all tenants: a gauge. */
+  async countAwaitingReviewAcrossTenants(): Promise<number> {
+    const rows = await this.unitOfWork.query<{ waiting: number }[]>(
+      `SELECT count(*)::int AS waiting FROM researches WHERE status = 'awaiting_review'`,
+    );
+    return rows[0]?.waiting ?? 0;
   }
 
   /**
@@ -462,25 +577,32 @@ export class ResearchRepository {
 
   private async finishRun(
     fence: RunFence,
-    status: 'completed' | 'failed' | 'pending',
+    status: 'completed' | 'failed' | 'pending' | 'awaiting_review',
     eventType: ResearchEventType,
     values: {
       result?: ResearchResult;
       error?: ResearchFailure | null;
       eventData: Record<string, unknown>;
       freeRun?: boolean;
+      /** The stage the progress shows from now on; unchanged when absent. */
+      progressStage?: ProgressStage;
     },
   ): Promise<boolean> {
-    const terminal = status !== 'pending';
+    const terminal = status === 'completed' || status === 'failed';
+    const progress =
+      status === 'completed'
+        ? { stage: 'done', percent: 100 }
+        : values.progressStage
+          ? { stage: values.progressStage }
+          : null;
     const rows = await this.unitOfWork.query<unknown[]>(
       `WITH finished AS (
          UPDATE researches
             SET status = $4, result = $5::jsonb, error = $6::jsonb, lease_expires_at = NULL, updated_at = now(),
                 finished_at = CASE WHEN $7::boolean THEN now() ELSE NULL END, event_seq = event_seq + 1,
                 free_runs = free_runs + CASE WHEN $10::boolean THEN 1 ELSE 0 END,
-                progress = CASE WHEN $4 = 'completed'
-                                THEN COALESCE(progress, $11::jsonb) || '{"stage": "done", "percent": 100}'::jsonb
-                                ELSE progress END
+                progress = CASE WHEN $12::jsonb IS NULL THEN progress
+                                ELSE COALESCE(progress, $11::jsonb) || $12::jsonb END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq, params
        ), ${DELIVERY_OUTBOX('finished', '$8', '$7::boolean')}
@@ -499,6 +621,7 @@ export class ResearchRepository {
         JSON.stringify(values.eventData),
         values.freeRun ?? false,
         JSON.stringify(QUEUED),
+        progress ? JSON.stringify(progress) : null,
       ],
     );
     return rows.length > 0;
