@@ -117,6 +117,8 @@ describe('API keys and tenants', () => {
       await stack.http.post(`/api/v1/research/${researchId}/cancel`, undefined, as(keys.b)),
       await stack.http.post(`/api/v1/research/${researchId}/retry`, undefined, as(keys.b)),
       await stack.http.get(`/api/v1/research/${researchId}/deliveries`, as(keys.b)),
+      await stack.http.get(`/api/v1/research/${researchId}/plan`, as(keys.b)),
+      await stack.http.post(`/api/v1/research/${researchId}/plan`, undefined, as(keys.b)),
       await stack.http.post(`/api/v1/research/${researchId}/deliveries/redeliver`, undefined, as(keys.b)),
       await stack.http.get(`/api/v1/documents/${documentId}`, as(keys.b)),
       await stack.http.request('DELETE', `/api/v1/documents/${documentId}`, { headers: as(keys.b) }),

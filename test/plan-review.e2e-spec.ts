@@ -90,6 +90,16 @@ describe('plan review', () => {
     expect(waiting.progress).toMatchObject({ stage: 'awaiting_review', sources_found: 0, sources_read: 0 });
     const planned = await planUnderReview(id);
     expect(planned).toHaveLength(3);
+    // The plan to review, in the shape POST …/plan takes.
+    const shown = await stack.http.get(`/api/v1/research/${id}/plan`);
+    expect(shown.status).toBe(200);
+    expect(shown.body).toEqual({
+      research_id: id,
+      status: 'awaiting_review',
+      reviewed: false,
+      fallback: false,
+      sub_questions: planned,
+    });
     expect((await events(id)).find((e) => e.type === 'plan.awaiting_review')!.data.fallback).toBe(false);
     expect(llm.callsFor('research_plan')).toHaveLength(1);
     expect(llm.calls).toHaveLength(1);
@@ -117,6 +127,11 @@ describe('plan review', () => {
     const research = await stack.waitForStatus(id, ['completed', 'failed'], 30000);
     expect(research.status).toBe('completed');
     expect(research.result.plan).toEqual({ sub_questions: edited });
+    expect((await stack.http.get(`/api/v1/research/${id}/plan`)).body).toMatchObject({
+      status: 'completed',
+      reviewed: true,
+      sub_questions: edited,
+    });
     // What was searched is the question and the edited plan's queries (each once), and what only
     // the edited query finds was read.
     const queries = [...new Set([QUESTION, ...edited.flatMap((sub) => sub.queries)])];
@@ -152,6 +167,10 @@ describe('plan review', () => {
     const busy = await stack.http.post(`/api/v1/research/${running}/plan`);
     expectError(busy, 409, 'research_not_awaiting_review');
     expect(busy.body.error.details).toEqual({ status: 'running' });
+    // Still planning: there is no plan to show yet.
+    const none = await stack.http.get(`/api/v1/research/${running}/plan`);
+    expectError(none, 404, 'not_found');
+    expect(none.body.error.details).toEqual({ id: running, status: 'running' });
     expect((await stack.http.post(`/api/v1/research/${running}/cancel`)).status).toBe(200);
 
     llm.reset();
@@ -185,7 +204,14 @@ describe('plan review', () => {
     }
 
     // Another tenant's key does not see it: 404, as for every research of another tenant.
-    const created = await stack.cli(['keys', 'create', '--tenant', 'other-team', '--scopes', 'research:write']);
+    const created = await stack.cli([
+      'keys',
+      'create',
+      '--tenant',
+      'other-team',
+      '--scopes',
+      'research:write,research:read',
+    ]);
     expect(created.code).toBe(0);
     const key = created.stdout.trim().split('\n').at(-1)!;
     const foreign = await stack.http.request('POST', `/api/v1/research/${id}/plan`, {
@@ -193,6 +219,11 @@ describe('plan review', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expectError(foreign, 404, 'not_found');
+    expectError(
+      await stack.http.get(`/api/v1/research/${id}/plan`, { authorization: `Bearer ${key}` }),
+      404,
+      'not_found',
+    );
     expect((await stack.research(id)).status).toBe('awaiting_review');
 
     // Its caller may cancel it instead.

@@ -107,6 +107,7 @@ describe("the chapter's API examples", () => {
         'POST /api/v1/research/{id}/retry',
         'GET /api/v1/research/{id}/deliveries',
         'POST /api/v1/research/{id}/deliveries/redeliver',
+        'GET /api/v1/research/{id}/plan',
         'POST /api/v1/research/{id}/plan',
         'POST /api/v1/documents',
         'GET /api/v1/documents',

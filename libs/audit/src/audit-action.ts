@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'research.deliveries.redeliver',
   'research.cancel',
   'research.retry',
+  'research.plan.read',
   'research.plan.review',
   'document.create',
   'document.read',
@@ -51,6 +52,7 @@ export const DATA_READS: ReadonlySet<AuditAction> = new Set<AuditAction>([
   'research.sources.read',
   'research.events.read',
   'research.deliveries.list',
+  'research.plan.read',
   'document.read',
   'document.list',
 ]);

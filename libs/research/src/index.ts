@@ -1,5 +1,6 @@
 export { CreateResearchRequestDto } from './dto/create-research-request.dto';
 export { ReviewPlanRequestDto } from './dto/review-plan-request.dto';
+export { ResearchPlanResponseDto } from './dto/research-plan.dto';
 export { canonicalLanguageTag } from './dto/language-tag';
 export { ListResearchesQueryDto } from './dto/list-researches-query.dto';
 export {
@@ -71,7 +72,7 @@ export {
 } from './research.errors';
 export { ResearchModule } from './research.module';
 export { ResearchService } from './research.service';
-export type { CreateResearchCommand, ListResearchesQuery } from './research.service';
+export type { CreateResearchCommand, ListResearchesQuery, ShownPlan } from './research.service';
 export { ResearchEventsService } from './events/research-events.service';
 export type { StreamItem, StreamedEvent } from './events/research-events.service';
 export { DeliveryService } from './delivery/delivery.service';

@@ -14,7 +14,7 @@ import {
   ResearchNotCancellableError,
   ResearchNotRetryableError,
 } from './research.errors';
-import { PLAN_STEP, ResearchPlan, questionPlan, samePlan } from './research-plan';
+import { PLAN_STEP, REVIEWED_PLAN_STEP, ResearchPlan, questionPlan, samePlan } from './research-plan';
 import { ResearchEntity } from './persistence/research.entity';
 import {
   IdempotencyConflict,
@@ -48,6 +48,16 @@ export interface CreateResearchOutcome {
   research: ResearchEntity;
   /** True when an earlier request with the same Idempotency-Key created it. */
   replayed: boolean;
+}
+
+/** A research's plan, as `GET /api/v1/research/{id}/plan` shows it. */
+export interface ShownPlan {
+  research: ResearchView;
+  plan: ResearchPlan;
+  /** Accepted or edited through a review: what the research searches. */
+  reviewed: boolean;
+  /** Planning failed: the plan is the question itself. */
+  fallback: boolean;
 }
 
 export interface ListResearchesQuery {
@@ -202,6 +212,24 @@ export class ResearchService {
       });
       return retried;
     });
+  }
+
+  /**
+   * The plan a research searches or will search: the reviewed one once it has it, else the one
+   * made (the question itself, for review, when planning failed). Not found before planning, and
+   * for a research of the extractive engine, which makes no plan.
+   */
+  async getPlan(tenantId: string, id: string): Promise<ShownPlan> {
+    const research = await this.get(tenantId, id);
+    const reviewed = (await this.repository.findStepData(tenantId, id, REVIEWED_PLAN_STEP)) as ResearchPlan | undefined;
+    if (reviewed) return { research, plan: reviewed, reviewed: true, fallback: false };
+    const made = (await this.repository.findStepData(tenantId, id, PLAN_STEP)) as ResearchPlan | undefined;
+    const planned = made !== undefined && made.subQuestions.length > 0;
+    if (planned) return { research, plan: made, reviewed: false, fallback: false };
+    if (research.status === ResearchStatus.AwaitingReview) {
+      return { research, plan: questionPlan(research.question), reviewed: false, fallback: true };
+    }
+    throw new DomainError(ErrorCode.NotFound, `research ${id} has no plan`, { id, status: research.status }, false);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   ResearchEventsService,
   StreamItem,
   ResearchListResponseDto,
+  ResearchPlanResponseDto,
   ResearchResponseDto,
   ResearchService,
   ResearchSourceListResponseDto,
@@ -326,6 +327,28 @@ export class ResearchController {
     const research = await this.research.retry(tenantId, id);
     void reply.header('location', `${RESEARCH_PATH}/${research.id}`);
     return ResearchResponseDto.from(research);
+  }
+
+  @Get(':id/plan')
+  @RequireScopes(Scope.ResearchRead)
+  @Audited('research.plan.read', 'research')
+  @ApiOperation({
+    summary: "Get a research's plan: what it searches, or will search once reviewed",
+    description:
+      'The sub-questions and queries of the research, in the shape `POST …/plan` takes. While the research is ' +
+      '`awaiting_review` this is the plan to review; once reviewed, the plan it searches (`reviewed: true`). When ' +
+      'planning failed, the plan shown for review is the question itself (`fallback: true`).',
+  })
+  @ApiOkResponse({ type: ResearchPlanResponseDto })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such research, or it has no plan: not planned yet, or run by the extractive engine.',
+  })
+  async getPlan(
+    @Param('id', UuidParamPipe) id: string,
+    @CurrentTenant() tenantId: string,
+  ): Promise<ResearchPlanResponseDto> {
+    return ResearchPlanResponseDto.from(await this.research.getPlan(tenantId, id));
   }
 
   @Post(':id/plan')
