@@ -119,13 +119,14 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('ships only package.json, the production node_modules, dist and the example corpus', () => {
+  it('ships only package.json, the production node_modules, dist, the example corpus and the backup scripts', () => {
     const copied = inStage(finalStage, 'COPY').map((args) => args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]);
     expect(copied.map((source) => source.replace(/^\/app\//, '')).sort()).toEqual([
       'dist',
       'examples',
       'node_modules',
       'package.json',
+      'scripts/backup',
     ]);
     expect(inStage(finalStage, 'ENV').join(' ')).toMatch(/\bNODE_ENV=production\b/);
   });
@@ -142,6 +143,18 @@ describe('Dockerfile', () => {
     const runs = inStage(finalStage, 'RUN').join(' && ');
     expect(runs).toMatch(/apt-get install -y --no-install-recommends curl/);
     expect(runs).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
+  });
+
+  it('installs the PostgreSQL 15 client of its Debian release for the backup scripts', () => {
+    // node:<n>-bookworm-slim is Debian 12, whose PostgreSQL is 15: the major version of the
+    // Compose server, as pg_dump must be at least as new as the server it dumps.
+    const bases = instructions.filter((i) => i.stage === finalStage && i.keyword === 'FROM').map((i) => i.args);
+    expect(bases.join(' ')).toMatch(/^node:\d+-bookworm-slim\b/);
+    expect(inStage(finalStage, 'RUN').join(' && ')).toMatch(
+      /apt-get install -y --no-install-recommends [^&]*\bpostgresql-client-15\b/,
+    );
+    for (const script of ['pg-backup.sh', 'pg-restore.sh', 'pg-verify.sh', 'lib.sh'])
+      expect(exists(`scripts/backup/${script}`)).toBe(true);
   });
 
   it('exposes the api and worker ports and starts the api by default', () => {
