@@ -15,9 +15,12 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
-# curl serves the HEALTHCHECK below and the Compose healthchecks.
+# curl serves the HEALTHCHECK below and the Compose healthchecks; pg_dump, pg_restore and psql the
+# backup scripts. The base image is Debian 12 (bookworm), whose own PostgreSQL is 15: the client
+# is of the same major version as the server (postgres:15 in Compose), as pg_dump needs a client
+# at least as new as the server it dumps.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl \
+ && apt-get install -y --no-install-recommends curl postgresql-client-15 \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
@@ -26,6 +29,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY examples ./examples
+# Backup, restore and verification: `sh scripts/backup/pg-backup.sh` from this directory.
+COPY scripts/backup ./scripts/backup
 # The base image's unprivileged user (uid 1000, which the Kubernetes manifests name by number).
 USER node
 EXPOSE 8000 8001

@@ -119,13 +119,14 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('ships only package.json, the production node_modules, dist and the example corpus', () => {
+  it('ships only package.json, the production node_modules, dist, the example corpus and the backup scripts', () => {
     const copied = inStage(finalStage, 'COPY').map((args) => args.split(/\s+/).filter((w) => !w.startsWith('--'))[0]);
     expect(copied.map((source) => source.replace(/^\/app\//, '')).sort()).toEqual([
       'dist',
       'examples',
       'node_modules',
       'package.json',
+      'scripts/backup',
     ]);
     expect(inStage(finalStage, 'ENV').join(' ')).toMatch(/\bNODE_ENV=production\b/);
   });
@@ -142,6 +143,18 @@ describe('Dockerfile', () => {
     const runs = inStage(finalStage, 'RUN').join(' && ');
     expect(runs).toMatch(/apt-get install -y --no-install-recommends curl/);
     expect(runs).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
+  });
+
+  it('installs the PostgreSQL 15 client of its Debian release for the backup scripts', () => {
+    // node:<n>-bookworm-slim is Debian 12, whose PostgreSQL is 15: the major version of the
+    // Compose server, as pg_dump must be at least as new as the server it dumps.
+    const bases = instructions.filter((i) => i.stage === finalStage && i.keyword === 'FROM').map((i) => i.args);
+    expect(bases.join(' ')).toMatch(/^node:\d+-bookworm-slim\b/);
+    expect(inStage(finalStage, 'RUN').join(' && ')).toMatch(
+      /apt-get install -y --no-install-recommends [^&]*\bpostgresql-client-15\b/,
+    );
+    for (const script of ['pg-backup.sh', 'pg-restore.sh', 'pg-verify.sh', 'lib.sh'])
+      expect(exists(`scripts/backup/${script}`)).toBe(true);
   });
 
   it('exposes the api and worker ports and starts the api by default', () => {
@@ -164,6 +177,8 @@ describe('docker-compose.yml', () => {
   const compose = readYaml('docker-compose.yml');
   const services = compose.services as Record<string, Yaml>;
   const APP_SERVICES = ['migrate', 'api', 'worker'];
+  /** Services that run to completion, once: they are not restarted. */
+  const ONE_OFF = ['migrate', 'llm-pull'];
   /** What an operator sets before `docker compose up`. */
   const COMPOSE_ENV = { POSTGRES_PASSWORD: 'Xk4-sQ9-local' };
 
@@ -183,9 +198,14 @@ describe('docker-compose.yml', () => {
     );
   }
 
-  it('uses the Compose specification (no version key) with the services of the chapter', () => {
+  it('uses the Compose specification (no version key) with the services of the chapter, and two profiles', () => {
     expect(compose.version).toBeUndefined();
-    expect(Object.keys(services).sort()).toEqual(
+    expect(compose.name).toBe('deep-research');
+    const inProfile = (profile: string | undefined) =>
+      Object.keys(services)
+        .filter((name) => (services[name].profiles as string[] | undefined)?.[0] === profile)
+        .sort();
+    expect(inProfile(undefined)).toEqual(
       [
         'api',
         'grafana',
@@ -198,6 +218,8 @@ describe('docker-compose.yml', () => {
         'worker',
       ].sort(),
     );
+    expect(inProfile('search')).toEqual(['searxng']);
+    expect(inProfile('llm')).toEqual(['llm-pull', 'ollama']);
   });
 
   it.each([
@@ -209,8 +231,17 @@ describe('docker-compose.yml', () => {
     ['redis-exporter', 9121],
     ['postgres-exporter', 9187],
     ['worker', 8001],
+    ['searxng', 8080],
+    ['ollama', 11434],
   ])('publishes %s on host port %i', (name, port) => {
     expect(ports(services[name])).toEqual([{ host: port, container: port }]);
+  });
+
+  it('publishes the api on every interface and everything else on 127.0.0.1 only', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const entry of (service.ports ?? []) as string[])
+        expect([name, entry.split(':')[0]]).toEqual([name, name === 'api' ? '0.0.0.0' : '127.0.0.1']);
+    }
   });
 
   it('pins every image tag, and builds api, worker and migrations as one image from this repository', () => {
@@ -218,8 +249,9 @@ describe('docker-compose.yml', () => {
       const image = String(service.image);
       expect([name, /^[^:]+:[^:]+$/.test(image) && !image.endsWith(':latest')]).toEqual([name, true]);
     }
-    expect(services.postgres.image).toMatch(/^postgres:15\b/);
-    expect(services.redis.image).toMatch(/^redis:7[.-]/);
+    expect(services.postgres.image).toMatch(/^postgres:15\.\d+$/);
+    expect(services.redis.image).toMatch(/^redis:7\.\d+\.\d+-alpine$/);
+    expect(services['llm-pull'].image).toBe(services.ollama.image);
     const images = new Set(APP_SERVICES.map((name) => services[name].image));
     expect(images.size).toBe(1);
     for (const name of APP_SERVICES) expect(services[name].build).toBe('.');
@@ -251,19 +283,34 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('restarts the long-running processes, not the migrations', () => {
-    expect(services.migrate.restart).toBe('no');
-    for (const name of Object.keys(services).filter((n) => n !== 'migrate')) {
+  it('restarts the long-running processes, not the one-off ones', () => {
+    for (const name of ONE_OFF) expect([name, services[name].restart]).toEqual([name, 'no']);
+    for (const name of Object.keys(services).filter((n) => !ONE_OFF.includes(n))) {
       expect([name, services[name].restart]).toEqual([name, 'unless-stopped']);
     }
   });
 
-  it('limits the resources of the api and the worker, and waits for their graceful shutdown', () => {
-    for (const name of ['api', 'worker']) {
-      const limits = services[name].deploy.resources.limits;
-      expect(Number(limits.cpus)).toBeGreaterThan(0);
-      expect(limits.memory).toMatch(/^\d+[MG]$/);
+  it('limits the CPU and memory of every service', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const limits = service.deploy?.resources?.limits ?? {};
+      expect([name, Number(limits.cpus) > 0, /^\d+[MG]$/.test(String(limits.memory))]).toEqual([name, true, true]);
+    }
+  });
+
+  it('waits for the graceful shutdown of the api and the worker', () => {
+    for (const name of ['api', 'worker'])
       expect(durationMs(services[name].stop_grace_period)).toBeGreaterThan(DEFAULT_SHUTDOWN_TIMEOUT_MS);
+  });
+
+  it('rotates the logs of every service (json-file, max-size and max-file)', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect([name, service.logging]).toEqual([
+        name,
+        {
+          driver: 'json-file',
+          options: { 'max-size': expect.stringMatching(/^\d+m$/), 'max-file': expect.any(String) },
+        },
+      ]);
     }
   });
 
@@ -322,8 +369,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('keeps the queue in Redis across restarts', () => {
-    expect(services.redis.command.join(' ')).toMatch(/--appendonly yes/);
+  it('keeps the queue in Redis across restarts, and never evicts its keys', () => {
+    const command = (services.redis.command as string[]).join(' ');
+    expect(command).toMatch(/--appendonly yes/);
+    expect(command).toMatch(/--maxmemory-policy noeviction/);
+    // Redis' own limit stays below the container's, so a full Redis refuses writes before the
+    // kernel kills it.
+    const maxmemory = /--maxmemory (\d+)mb/.exec(command);
+    const limit = /^(\d+)([MG])$/.exec(services.redis.deploy.resources.limits.memory)!;
+    expect(Number(maxmemory![1])).toBeLessThan(Number(limit[1]) * (limit[2] === 'G' ? 1024 : 1));
   });
 
   it('points the exporters at the stores', () => {

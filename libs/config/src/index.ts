@@ -19,3 +19,4 @@ export type {
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
 export { ConfigError, DEFAULT_USER_AGENT, SEARCH_PROVIDER_NAMES, loadConfig } from './load-config';
+export type { SettingRead } from './load-config';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './load-config';
+import { ConfigError, SettingRead, loadConfig } from './load-config';
 
 describe('loadConfig', () => {
   it('defaults to the local services and the ports of the deployment chapter', () => {
@@ -309,6 +309,36 @@ describe('.env.example', () => {
     const defaults = loadConfig({});
     const fromExample = loadConfig(Object.fromEntries(documented));
     expect(fromExample).toEqual(defaults);
+  });
+});
+
+describe('the reads reported to onRead (the configuration reference is generated from them)', () => {
+  it('reports every variable the configuration reads, with what it accepts and its default', () => {
+    const proxied = new Set<string>();
+    loadConfig(
+      new Proxy<Record<string, string | undefined>>(
+        {},
+        {
+          get: (_, name) => {
+            proxied.add(String(name));
+            return undefined;
+          },
+        },
+      ),
+    );
+    const reads = new Map<string, SettingRead[]>();
+    loadConfig({}, (read) => reads.set(read.name, [...(reads.get(read.name) ?? []), read]));
+    expect([...reads.keys()].sort()).toEqual([...proxied].sort());
+    expect(reads.get('PORT')).toEqual([{ name: 'PORT', kind: 'integer', fallback: 8000, min: 1, max: 65535 }]);
+    expect(reads.get('SEARCH_PROVIDERS')).toEqual([{ name: 'SEARCH_PROVIDERS', kind: 'text', fallback: 'corpus' }]);
+    expect(reads.get('LOG_LEVEL')?.[0]).toMatchObject({ kind: 'choice', fallback: 'info', allowed: expect.any(Array) });
+  });
+
+  it('reports the production defaults: connection URLs without one, keys required', () => {
+    const reads = new Map<string, SettingRead>();
+    expect(() => loadConfig({ NODE_ENV: 'production' }, (read) => reads.set(read.name, read))).toThrow(ConfigError);
+    expect(reads.get('DATABASE_URL')).toMatchObject({ kind: 'url', fallback: undefined });
+    expect(reads.get('AUTH_REQUIRED')).toMatchObject({ kind: 'boolean', fallback: true });
   });
 });
 

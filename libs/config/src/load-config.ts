@@ -26,6 +26,24 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * One variable as the schema reads it: what it accepts and its default. `loadConfig` reports each
+ * read to its `onRead` callback, from which scripts/generate-config-reference.mjs writes the
+ * configuration reference of docs/deployment.md.
+ */
+export interface SettingRead {
+  name: string;
+  kind: 'integer' | 'number' | 'boolean' | 'choice' | 'url' | 'text' | 'pairs';
+  /** Undefined: no default (unset, or required where a URL has none). */
+  fallback?: string | number | boolean;
+  min?: number;
+  max?: number;
+  /** The values of a choice, or the schemes of a URL. */
+  allowed?: readonly string[];
+  /** What a text or pairs value must look like, in words. */
+  rule?: string;
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 
@@ -33,15 +51,31 @@ const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 class EnvReader {
   readonly problems: string[] = [];
 
-  constructor(private readonly env: Env) {}
+  constructor(
+    private readonly env: Env,
+    private readonly onRead: (read: SettingRead) => void = () => undefined,
+  ) {}
 
-  raw(name: string): string | undefined {
+  private value(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === '' ? undefined : value;
   }
 
+  /** A value checked by the caller; unset by default. */
+  raw(name: string): string | undefined {
+    this.onRead({ name, kind: 'text' });
+    return this.value(name);
+  }
+
+  /** A value checked by the caller, with its default. */
+  text(name: string, fallback: string): string {
+    this.onRead({ name, kind: 'text', fallback });
+    return this.value(name) ?? fallback;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const value = this.raw(name);
+    this.onRead({ name, kind: 'choice', fallback, allowed });
+    const value = this.value(name);
     if (value === undefined) return fallback;
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.problems.push(`${name} must be one of ${allowed.join(', ')}; got "${value}"`);
@@ -49,7 +83,8 @@ class EnvReader {
   }
 
   int(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name);
+    this.onRead({ name, kind: 'integer', fallback, min, max });
+    const value = this.value(name);
     if (value === undefined) return fallback;
     const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
     if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
@@ -58,7 +93,8 @@ class EnvReader {
   }
 
   bool(name: string, fallback: boolean): boolean {
-    const value = this.raw(name)?.toLowerCase();
+    this.onRead({ name, kind: 'boolean', fallback });
+    const value = this.value(name)?.toLowerCase();
     if (value === undefined) return fallback;
     if (['true', '1', 'yes'].includes(value)) return true;
     if (['false', '0', 'no'].includes(value)) return false;
@@ -67,7 +103,8 @@ class EnvReader {
   }
 
   url(name: string, protocols: readonly string[], fallback: string | undefined, example: string): string {
-    const value = this.raw(name) ?? fallback;
+    this.onRead({ name, kind: 'url', fallback, allowed: protocols });
+    const value = this.value(name) ?? fallback;
     if (value === undefined) {
       this.problems.push(`${name} is required, e.g. ${example}`);
       return '';
@@ -86,7 +123,8 @@ class EnvReader {
   }
 
   decimal(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name);
+    this.onRead({ name, kind: 'number', fallback, min, max });
+    const value = this.value(name);
     if (value === undefined) return fallback;
     const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
     if (Number.isFinite(parsed) && parsed >= min && parsed <= max) return parsed;
@@ -96,7 +134,8 @@ class EnvReader {
 
   /** `key=value,key=value` pairs, each value checked by `parse`. */
   pairs<T>(name: string, parse: (value: string) => T | undefined, rule: string): Record<string, T> {
-    const value = this.raw(name);
+    this.onRead({ name, kind: 'pairs', rule });
+    const value = this.value(name);
     const result: Record<string, T> = {};
     if (value === undefined) return result;
     for (const pair of value
@@ -115,7 +154,8 @@ class EnvReader {
   }
 
   string(name: string, fallback: string, pattern: RegExp, rule: string): string {
-    const value = this.raw(name) ?? fallback;
+    this.onRead({ name, kind: 'text', fallback, rule });
+    const value = this.value(name) ?? fallback;
     if (pattern.test(value)) return value;
     this.problems.push(`${name} ${rule}; got "${value}"`);
     return fallback;
@@ -128,10 +168,11 @@ function redactUrl(value: string): string {
 
 /**
  * Builds the configuration from environment variables. In production the connection URLs are
- * required; elsewhere they default to the local PostgreSQL and Redis.
+ * required; elsewhere they default to the local PostgreSQL and Redis. `onRead` hears of every
+ * variable read, with what it accepts.
  */
-export function loadConfig(env: Env): AppConfig {
-  const read = new EnvReader(env);
+export function loadConfig(env: Env, onRead?: (read: SettingRead) => void): AppConfig {
+  const read = new EnvReader(env, onRead);
   const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
   const local = nodeEnv !== 'production';
   const second = 1000;
@@ -287,7 +328,8 @@ export const SEARCH_PROVIDER_NAMES: readonly SearchProviderName[] = ['corpus', '
  * adapter at any server that speaks the provider's API.
  */
 function readSearch(read: EnvReader): SearchSettings {
-  const listed = (read.raw('SEARCH_PROVIDERS') ?? 'corpus')
+  const listed = read
+    .text('SEARCH_PROVIDERS', 'corpus')
     .split(',')
     .map((name) => name.trim().toLowerCase())
     .filter(Boolean);
@@ -336,7 +378,7 @@ function readSearch(read: EnvReader): SearchSettings {
  */
 function readFetch(read: EnvReader): FetchSettings {
   const allowedHosts = readAllowedHosts(read, 'FETCH_ALLOWED_HOSTS');
-  const userAgent = read.raw('FETCH_USER_AGENT') ?? DEFAULT_USER_AGENT;
+  const userAgent = read.text('FETCH_USER_AGENT', DEFAULT_USER_AGENT);
   if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(userAgent)) {
     read.problems.push('FETCH_USER_AGENT must be printable ASCII, starting with the product name');
   }
@@ -355,7 +397,8 @@ function readFetch(read: EnvReader): FetchSettings {
 
 /** Host names, addresses and CIDR networks the outbound guard lets through although private. */
 function readAllowedHosts(read: EnvReader, name: string): string[] {
-  const allowedHosts = (read.raw(name) ?? '')
+  const allowedHosts = read
+    .text(name, '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
@@ -391,7 +434,8 @@ export const DEFAULT_USER_AGENT = 'deep-research-service/0.1 (research agent; ho
  * call it, which is for development: production names the sites it serves.
  */
 function readCorsOrigins(read: EnvReader, local: boolean): readonly string[] {
-  const entries = (read.raw('CORS_ORIGINS') ?? '')
+  const entries = read
+    .text('CORS_ORIGINS', '')
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
@@ -424,8 +468,8 @@ const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /** `false` (the default), `true`, a number of proxies, or the proxies' addresses and CIDR ranges. */
 function readTrustProxy(read: EnvReader): TrustProxy {
-  const value = read.raw('TRUST_PROXY');
-  if (value === undefined || value.toLowerCase() === 'false') return false;
+  const value = read.text('TRUST_PROXY', 'false');
+  if (value.toLowerCase() === 'false') return false;
   if (value.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);
@@ -472,7 +516,7 @@ function readLlm(read: EnvReader): LlmSettings | null {
       read.problems.push(`LLM_STAGE_MODELS names an unknown stage "${stage}"; stages are ${STAGES.join(', ')}`);
   }
   const settings = {
-    apiKey: read.raw('LLM_API_KEY') ?? 'none',
+    apiKey: read.text('LLM_API_KEY', 'none'),
     model: read.string('LLM_MODEL', 'qwen-72b', /^[\w.:/@-]{1,200}$/, 'must be a model name'),
     stageModels,
     timeoutMs: read.int('LLM_TIMEOUT_MS', 60_000, 100, 600_000),
