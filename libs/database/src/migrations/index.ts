@@ -12,6 +12,7 @@ import { StoreSourceLength1795597800000 } from './1795597800000-StoreSourceLengt
 import { IndexIngestedPaths1795597860000 } from './1795597860000-IndexIngestedPaths';
 import { AddPlanReview1795597920000 } from './1795597920000-AddPlanReview';
 import { CreateWebhookDeliveries1795597980000 } from './1795597980000-CreateWebhookDeliveries';
+import { CountSourceLengthFaster1795598040000 } from './1795598040000-CountSourceLengthFaster';
 
 /** Every migration, oldest first. Add new ones at the end. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   IndexIngestedPaths1795597860000,
   AddPlanReview1795597920000,
   CreateWebhookDeliveries1795597980000,
+  CountSourceLengthFaster1795598040000,
 ];
