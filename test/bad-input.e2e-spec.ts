@@ -291,6 +291,21 @@ describe('bad input', () => {
       },
     );
 
+    it('refuses query text whose percent-encoding is not UTF-8, naming the parameter, instead of searching for it', async () => {
+      // A lone surrogate as a careless encoder writes it, and a byte that starts no UTF-8 character.
+      for (const [query, field] of [
+        ['resource_id=%ED%A0%BD', 'resource_id'],
+        ['actor=anonymous&resource_id=%FF', 'resource_id'],
+      ]) {
+        const response = await stack.http.get(`/api/v1/audit?${query}`);
+        expectErrorShape(response, 400, 'validation_failed');
+        expect(response.body.error.details).toEqual([
+          { field, message: `${field} is not validly percent-encoded UTF-8` },
+        ]);
+      }
+      expect((await stack.http.get('/api/v1/audit?resource_id=%E4%B8%AD')).status).toBe(200);
+    });
+
     const prototypeNames = ['toString', 'valueOf', 'hasOwnProperty', 'prototype', 'constructor', 'isPrototypeOf'];
 
     it.each(prototypeNames)('refuses %s as a field of a research, at the top and in budget', async (name) => {

@@ -46,6 +46,8 @@ describe('GET /api/v1/research/{id}', () => {
       language: 'zh-TW',
       sources: ['corpus'],
       attempts: 0,
+      review_plan: false,
+      callback_url: null,
       budget: { max_tokens: 200000, max_cost_usd: 1, max_llm_calls: 80, max_seconds: 600 },
       result: null,
       error: null,

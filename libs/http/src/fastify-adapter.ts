@@ -5,6 +5,7 @@ import { jsonNestsDeeperThan } from './json-depth';
 import { answerClientError, answerFrameworkError } from './early-errors';
 import { installMethodNotAllowed } from './method-not-allowed';
 import { REQUEST_ID_HEADER, resolveRequestId } from './request-id';
+import { parseQuery } from './query-string';
 import { installBodyTimeout } from './request-timeouts';
 
 /** Deeper than any request body of ours needs, far shallower than what overflows the stack. */
@@ -62,6 +63,7 @@ export function createFastifyAdapter(limits: HttpServerOptions): FastifyAdapter 
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
     trustProxy,
+    routerOptions: { querystringParser: parseQuery },
   });
   const fastify = adapter.getInstance();
   fastify.removeContentTypeParser(['text/plain', 'application/json']);

@@ -7,6 +7,7 @@ import {
 } from '@app/common';
 import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
+import { UNDECODABLE_QUERY } from './query-string';
 
 /** Flattens class-validator's tree into one entry per failed rule, with dotted field paths. */
 export function fieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {
@@ -49,6 +50,8 @@ export class RequestValidationPipe extends ValidationPipe {
         { field: 'body', message: 'the request body must be a JSON object' },
       ]);
     }
+    const undecodable = metadata.type === 'query' ? queryEncodingProblems(value) : [];
+    if (undecodable.length > 0) throw validationFailed(undecodable.slice(0, MAX_FIELD_PROBLEMS));
     const found = inputProblems(
       value,
       metadata.metatype,
@@ -71,4 +74,13 @@ export class RequestValidationPipe extends ValidationPipe {
       .filter((p) => !seen.has(key(p)));
     throw validationFailed([...found, ...rest].slice(0, MAX_FIELD_PROBLEMS));
   }
+}
+
+/** Query parameters whose percent-encoding is not UTF-8 (see `parseQuery`): refused by name. */
+function queryEncodingProblems(value: unknown): FieldProblem[] {
+  const names = (value as { [UNDECODABLE_QUERY]?: string[] } | null)?.[UNDECODABLE_QUERY] ?? [];
+  return names.map((name) => ({
+    field: printable(name),
+    message: `${printable(name)} is not validly percent-encoded UTF-8`,
+  }));
 }
