@@ -1,3 +1,5 @@
+import { Server, createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import {
   AppProcess,
   FakeLlmServer,
@@ -28,13 +30,33 @@ const QUESTION = 'lithium battery supply 2024';
 describe('plan review', () => {
   let llm: FakeLlmServer;
   let stack: TestStack;
+  /** A webhook receiver: the events it was sent, with the research's status in each. */
+  let receiver: Server;
+  const received: { event: string; researchId: string; status: string }[] = [];
+  const callbackUrl = () => `http://localhost:${(receiver.address() as AddressInfo).port}/hook`;
 
   beforeAll(async () => {
+    receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        const sent = JSON.parse(body) as { event: string; research: { research_id: string; status: string } };
+        received.push({ event: sent.event, researchId: sent.research.research_id, status: sent.research.status });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     llm = await FakeLlmServer.start({ models: ['qwen-72b'] });
     installResearchResponders(llm);
     stack = await TestStack.create({
       label: 'plan-review',
-      env: { LLM_BASE_URL: llm.baseUrl, LLM_API_KEY: 'sk-test', LLM_CACHE_TTL_SECONDS: '0', RESEARCH_DEPTH: '1' },
+      env: {
+        LLM_BASE_URL: llm.baseUrl,
+        LLM_API_KEY: 'sk-test',
+        LLM_CACHE_TTL_SECONDS: '0',
+        RESEARCH_DEPTH: '1',
+        WEBHOOK_ALLOWED_HOSTS: 'localhost',
+      },
     });
     await stack.startApi();
     for (let i = 1; i <= 3; i += 1) {
@@ -56,6 +78,7 @@ describe('plan review', () => {
   afterAll(async () => {
     await stack?.teardown();
     await llm?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
   });
 
   const events = (id: string) =>
@@ -70,8 +93,8 @@ describe('plan review', () => {
   const awaitingReviewGauge = async (worker: AppProcess) =>
     valueOf((await scrape(workerUrl(worker))).samples, 'research_awaiting_review');
 
-  async function submitForReview(question = QUESTION): Promise<string> {
-    const id = await stack.submit({ question, review_plan: true, depth: 1, max_sources: 5, language: 'en' });
+  async function submitForReview(question = QUESTION, extra: Record<string, unknown> = {}): Promise<string> {
+    const id = await stack.submit({ question, review_plan: true, depth: 1, max_sources: 5, language: 'en', ...extra });
     await stack.waitForStatus(id, ['awaiting_review']);
     return id;
   }
@@ -82,7 +105,12 @@ describe('plan review', () => {
   }
 
   it('stops after planning, then runs the plan as edited without planning again', async () => {
-    const id = await submitForReview();
+    const id = await submitForReview(QUESTION, { callback_url: callbackUrl() });
+    // Its callback hears that the plan waits for review.
+    await waitFor('the awaiting_review webhook', () => received.some((r) => r.researchId === id) || undefined);
+    expect(received.filter((r) => r.researchId === id)).toEqual([
+      { event: 'plan.awaiting_review', researchId: id, status: 'awaiting_review' },
+    ]);
 
     // Waiting: the plan is made and shown; nothing is searched or read.
     const waiting = await stack.research(id);
@@ -152,6 +180,11 @@ describe('plan review', () => {
     });
     // The run that planned stopped for the review; the run that finished is the second.
     expect(research.attempts).toBe(2);
+    await waitFor('the completed webhook', () => received.filter((r) => r.researchId === id).length === 2 || undefined);
+    expect(received.filter((r) => r.researchId === id).map((r) => [r.event, r.status])).toEqual([
+      ['plan.awaiting_review', 'awaiting_review'],
+      ['research.completed', 'completed'],
+    ]);
     expect(await awaitingReviewGauge(worker)).toBe(0);
   });
 

@@ -129,7 +129,8 @@ export class CreateResearchRequestDto {
       '/api/v1/research/{id}` answers it, and `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` ' +
       "keyed by the tenant's webhook secret. http or https only; an address that is private, loopback, link-local " +
       '(cloud metadata) or otherwise not public is refused unless listed in `WEBHOOK_ALLOWED_HOSTS`. A failed ' +
-      'delivery is retried with exponential backoff for `WEBHOOK_RETRY_SECONDS`. See docs/webhooks.md.',
+      'delivery is retried with exponential backoff for `WEBHOOK_RETRY_SECONDS`. With `review_plan`, it also ' +
+      'receives `plan.awaiting_review` when the plan waits for review. See docs/webhooks.md.',
     maxLength: CALLBACK_URL_MAX_LENGTH,
     example: 'https://hooks.example.com/research',
   })

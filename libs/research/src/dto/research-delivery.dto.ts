@@ -31,7 +31,10 @@ export class ResearchDeliveryDto {
   })
   delivery_id: string;
 
-  @ApiProperty({ enum: ['research.completed', 'research.failed', 'research.cancelled'] })
+  @ApiProperty({
+    enum: ['research.completed', 'research.failed', 'research.cancelled', 'plan.awaiting_review'],
+    description: 'The terminal event, or `plan.awaiting_review` for a research waiting for its plan review.',
+  })
   event: string;
 
   @ApiProperty({ enum: ['terminal', 'redeliver'], description: 'Sent when the research ended, or asked for again.' })

@@ -272,6 +272,7 @@ export class ResearchExecutionService {
       { sub_questions: stop.plan.subQuestions.length, fallback: stop.fallback },
       'research awaiting plan review',
     );
+    await this.deliveries.dispatch(fence.tenantId, fence.researchId);
     return 'awaiting_review';
   }
 

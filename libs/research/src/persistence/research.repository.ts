@@ -77,6 +77,7 @@ export class IdempotencyConflict {
  * The webhook outbox: a delivery of the research's terminal event to its callback URL, inserted
  * by the statement that ends the research (from the CTE `ended`, which returns the research's
  * `id`, `tenant_id` and `params`), so that an ended research with a callback URL always has one.
+ * A research that stops for its plan review has one too: its caller must act before the timeout.
  */
 const DELIVERY_OUTBOX = (ended: string, event: string, when = 'true') => `delivery AS (
          INSERT INTO research_deliveries (id, tenant_id, research_id, event, trigger, url, next_attempt_at)
@@ -605,7 +606,7 @@ export class ResearchRepository {
                                 ELSE COALESCE(progress, $11::jsonb) || $12::jsonb END
           WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $3
          RETURNING id, tenant_id, event_seq, params
-       ), ${DELIVERY_OUTBOX('finished', '$8', '$7::boolean')}
+       ), ${DELIVERY_OUTBOX('finished', '$8', "($7::boolean OR $4 = 'awaiting_review')")}
        INSERT INTO research_events (research_id, seq, tenant_id, type, data)
        SELECT id, event_seq, tenant_id, $8, $9::jsonb FROM finished
        RETURNING seq`,
