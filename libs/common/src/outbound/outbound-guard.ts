@@ -61,8 +61,9 @@ export class OutboundGuard {
     if (url.username || url.password) return { reason: 'bad_url', message: 'URLs with credentials are not allowed' };
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && !this.policy.allowsHost(host)) {
+      // The refusal names the address already.
       const why = this.policy.refusal(host);
-      if (why) return { reason: 'blocked_address', message: `${url.host}: ${why}` };
+      if (why) return { reason: 'blocked_address', message: why };
     }
     return url;
   }
