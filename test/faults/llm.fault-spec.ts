@@ -138,7 +138,10 @@ describe('fault: the LLM fails a share of its calls', () => {
       const outage = llm.inject({ status: 500 }, { times: Infinity });
       const outageStarted = Date.now();
       await load.finished();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20000 - (Date.now() - outageStarted))));
+      // A timer may fire a millisecond before Date.now() says its time has come: wait until it has.
+      while (Date.now() - outageStarted < 20000) {
+        await new Promise((resolve) => setTimeout(resolve, 20000 - (Date.now() - outageStarted) + 1));
+      }
       const probes = llm.calls.filter((call) => call.schemaName === undefined).length;
       const failedCalls = outage.hits;
       const heldFor = Date.now() - outageStarted;
