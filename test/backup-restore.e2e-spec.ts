@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { TestStack } from '@app/testing';
-import { REPO_ROOT } from './support/monitoring-files';
+import { TestStack, runToCompletion } from '@app/testing';
 
 /**
  * The backup scripts of scripts/backup against the local PostgreSQL, as an operator runs them:
@@ -26,21 +25,8 @@ if (clients.length > 0) {
   const restoredName = () => `${stack.database.name}_restored`;
   const restoredUrl = () => stack.database.url.replace(/\/[^/]+$/, `/${restoredName()}`);
 
-  function sh(script: string, args: string[], env: Record<string, string> = {}) {
-    return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('sh', [`scripts/backup/${script}`, ...args], {
-        cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const sh = (script: string, args: string[], env: Record<string, string> = {}) =>
+    runToCompletion('sh', [`scripts/backup/${script}`, ...args], env);
 
   async function onRestored<T>(work: (client: Client) => Promise<T>): Promise<T> {
     const client = new Client({ connectionString: restoredUrl() });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
-import { ConfigError, loadConfig } from '@app/config';
+import { ConfigError, loadConfig, variablesRead } from '@app/config';
 import { TestStack, freePort } from '@app/testing';
 import { REPO_ROOT } from './support/monitoring-files';
 
@@ -43,23 +43,6 @@ function interpolateAll(node: unknown, env: Record<string, string>): unknown {
   if (node && typeof node === 'object')
     return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateAll(value, env)]));
   return node;
-}
-
-/** Every variable name the configuration schema reads, as the .env.example unit test collects them. */
-function namesReadByLoadConfig(): Set<string> {
-  const names = new Set<string>();
-  loadConfig(
-    new Proxy<Record<string, string | undefined>>(
-      {},
-      {
-        get: (_, name) => {
-          names.add(String(name));
-          return undefined;
-        },
-      },
-    ),
-  );
-  return names;
 }
 
 function appEnvironment(name: string, env: Record<string, string> = COMPOSE_ENV): Record<string, string> {
@@ -151,7 +134,7 @@ describe('linters of the deployment files', () => {
 });
 
 describe('docker-compose.yml against the configuration schema (libs/config)', () => {
-  const READ = namesReadByLoadConfig();
+  const READ = variablesRead();
 
   it('sets on the apps only variables the configuration reads', () => {
     for (const name of APP_SERVICES) {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as monitoringV1 from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import * as kedaV1alpha1 from '@kubernetes-models/keda/keda.sh/v1alpha1';
-import { AppConfig, loadConfig } from '@app/config';
+import { AppConfig, loadConfig, variablesRead } from '@app/config';
 import { HealthModule } from '@app/observability';
 import { RESEARCH_QUEUE, WEBHOOK_QUEUE } from '@app/research';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -170,23 +170,6 @@ function isPinned(image: string): boolean {
   return /^[\w][\w.-]{0,127}$/.test(tag) && tag !== 'latest';
 }
 
-/** Every variable name loadConfig reads, as load-config.spec.ts collects them for .env.example. */
-function variablesTheConfigurationReads(): Set<string> {
-  const names = new Set<string>();
-  loadConfig(
-    new Proxy<Record<string, string | undefined>>(
-      {},
-      {
-        get: (_, name) => {
-          names.add(String(name));
-          return undefined;
-        },
-      },
-    ),
-  );
-  return names;
-}
-
 const SECRET_EXAMPLE = parse(read(`${BASE}/secret.example.yaml`)) as Yaml;
 const SECRET_KEYS = Object.keys(SECRET_EXAMPLE.stringData as Record<string, string>);
 
@@ -268,7 +251,7 @@ describe('the probe paths the manifests use', () => {
 });
 
 describeWithKubectl('Kubernetes manifests', () => {
-  const READ = variablesTheConfigurationReads();
+  const READ = variablesRead();
   const DEFAULTS = loadConfig({});
   const renders: Record<string, Yaml[]> = {
     [BASE]: kustomize(BASE),

@@ -18,5 +18,5 @@ export type {
 } from './app-config';
 export { appConfig } from './app-config.provider';
 export { ConfigModule } from './config.module';
-export { ConfigError, DEFAULT_USER_AGENT, SEARCH_PROVIDER_NAMES, loadConfig } from './load-config';
+export { ConfigError, DEFAULT_USER_AGENT, SEARCH_PROVIDER_NAMES, loadConfig, variablesRead } from './load-config';
 export type { SettingRead } from './load-config';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, SettingRead, loadConfig } from './load-config';
+import { ConfigError, SettingRead, loadConfig, variablesRead } from './load-config';
 
 describe('loadConfig', () => {
   it('defaults to the local services and the ports of the deployment chapter', () => {
@@ -290,18 +290,7 @@ describe('web page fetching', () => {
 
 describe('.env.example', () => {
   it('explains every variable the configuration reads, with its default', () => {
-    const read = new Set<string>();
-    loadConfig(
-      new Proxy<Record<string, string | undefined>>(
-        {},
-        {
-          get: (_, name) => {
-            read.add(String(name));
-            return undefined;
-          },
-        },
-      ),
-    );
+    const read = variablesRead();
     const example = readFileSync(join(__dirname, '..', '..', '..', '.env.example'), 'utf8');
     const documented = [...example.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]] as const);
     expect(documented.map(([name]) => name).sort()).toEqual([...read].sort());
@@ -314,18 +303,7 @@ describe('.env.example', () => {
 
 describe('the reads reported to onRead (the configuration reference is generated from them)', () => {
   it('reports every variable the configuration reads, with what it accepts and its default', () => {
-    const proxied = new Set<string>();
-    loadConfig(
-      new Proxy<Record<string, string | undefined>>(
-        {},
-        {
-          get: (_, name) => {
-            proxied.add(String(name));
-            return undefined;
-          },
-        },
-      ),
-    );
+    const proxied = variablesRead();
     const reads = new Map<string, SettingRead[]>();
     loadConfig({}, (read) => reads.set(read.name, [...(reads.get(read.name) ?? []), read]));
     expect([...reads.keys()].sort()).toEqual([...proxied].sort());

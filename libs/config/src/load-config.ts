@@ -167,6 +167,26 @@ function redactUrl(value: string): string {
 }
 
 /**
+ * Every variable name the configuration looks up, found by loading it from an environment that
+ * records each lookup: what .env.example, the manifests and the Compose file are checked against.
+ */
+export function variablesRead(): Set<string> {
+  const names = new Set<string>();
+  loadConfig(
+    new Proxy<Record<string, string | undefined>>(
+      {},
+      {
+        get: (_, name) => {
+          names.add(String(name));
+          return undefined;
+        },
+      },
+    ),
+  );
+  return names;
+}
+
+/**
  * Builds the configuration from environment variables. In production the connection URLs are
  * required; elsewhere they default to the local PostgreSQL and Redis. `onRead` hears of every
  * variable read, with what it accepts.

@@ -140,8 +140,16 @@ export interface CliResult {
 
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runToCompletion(process.execPath, [entryPoint('cli'), ...args], env);
+}
+
+/**
+ * Runs a command from the repository's root to completion, with only PATH, `NODE_ENV=test` and
+ * `env` in its environment, and collects what it printed.
+ */
+export function runToCompletion(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entryPoint('cli'), ...args], {
+    const child = spawn(command, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-export { AppProcess, entryPoint, runCli } from './app-process';
+export { AppProcess, entryPoint, runCli, runToCompletion } from './app-process';
 export type { AppName, CliResult, LogLine } from './app-process';
 export { errorShapeProblem } from './error-shape';
 export { HttpClient } from './http-client';
