@@ -4,6 +4,9 @@ import { TestConfigModule, TestDatabase } from '@app/testing';
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { DatabaseModule } from './database.module';
+import { EventEmitter } from 'node:events';
+import type { PoolClient } from 'pg';
+import { pgPoolOf } from './pool-query';
 import { UnitOfWork } from './unit-of-work';
 
 /** The unit of work against a real PostgreSQL database: what is committed, when, and what is not. */
@@ -243,5 +246,104 @@ describe('UnitOfWork', () => {
     await expect(failing).rejects.toThrow('this one fails');
     await succeeding;
     expect(await committed()).toEqual([2]);
+  });
+
+  describe('round trips', () => {
+    /** ReadyForQuery messages: one per round trip, whatever a round trip carried. */
+    const roundTripsOf = async (work: () => Promise<unknown>) => {
+      let count = 0;
+      const pool = pgPoolOf(dataSource);
+      const count1 = () => (count += 1);
+      const watch = (client: PoolClient) =>
+        (client as unknown as { connection: EventEmitter }).connection.on('readyForQuery', count1);
+      pool.on('acquire', watch);
+      try {
+        await work();
+      } finally {
+        pool.removeListener('acquire', watch);
+        for (const client of (pool as unknown as { _clients: PoolClient[] })._clients)
+          (client as unknown as { connection: EventEmitter }).connection.removeListener('readyForQuery', count1);
+      }
+      return count;
+    };
+    const deferInsert = (id: number) =>
+      unitOfWork.defer('INSERT INTO items (id, label) VALUES ($1, $2)', [id, `item ${id}`], 'items-insert');
+
+    it('sends BEGIN with the first statement and a deferred write with the COMMIT: two round trips', async () => {
+      const trips = await roundTripsOf(() =>
+        unitOfWork.run(async () => {
+          await insert(1);
+          await deferInsert(2);
+          expect(await committed()).toEqual([]);
+        }),
+      );
+      expect(trips).toBe(2);
+      expect(await committed()).toEqual([1, 2]);
+    });
+
+    it('commits a unit of deferred writes alone in one round trip', async () => {
+      const trips = await roundTripsOf(() =>
+        unitOfWork.run(async () => {
+          await deferInsert(1);
+          await deferInsert(2);
+        }),
+      );
+      expect(trips).toBe(1);
+      expect(await committed()).toEqual([1, 2]);
+    });
+
+    it('sends a deferred write before the next statement, which sees it, and before TypeORM is handed the connection', async () => {
+      await unitOfWork.run(async () => {
+        await deferInsert(1);
+        expect(await unitOfWork.query('SELECT id FROM items ORDER BY id')).toEqual([{ id: 1 }]);
+        await deferInsert(2);
+        const manager = await unitOfWork.manager();
+        expect(await manager.query('SELECT id FROM items ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+      });
+      expect(await committed()).toEqual([1, 2]);
+    });
+
+    it('rolls the whole unit back when a deferred write fails at the COMMIT: the COMMIT never runs', async () => {
+      await expect(
+        unitOfWork.run(async () => {
+          await insert(1);
+          await deferInsert(1);
+        }),
+      ).rejects.toMatchObject({ code: '23505' });
+      expect(await committed()).toEqual([]);
+      await unitOfWork.run(() => insert(2));
+      expect(await committed()).toEqual([2]);
+    });
+
+    it('discards a connection whose failed batch skipped the preparing of a named statement; the next unit prepares it again', async () => {
+      const pool = pgPoolOf(dataSource);
+      const removed = jest.fn();
+      pool.on('remove', removed);
+      // The deferred insert fails; PostgreSQL then skips the named statement's Parse behind it.
+      await expect(
+        unitOfWork.run(async () => {
+          await insert(1);
+          await deferInsert(1);
+          await unitOfWork.query('SELECT count(*)::int AS n FROM items', [], 'items-count');
+        }),
+      ).rejects.toMatchObject({ code: '23505' });
+      // The pool closes the connection, then says so.
+      for (let i = 0; i < 100 && removed.mock.calls.length === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+      pool.removeListener('remove', removed);
+      expect(removed).toHaveBeenCalledTimes(1);
+      const counts = await Promise.all(
+        [1, 2, 3].map(() =>
+          unitOfWork.run(() =>
+            unitOfWork.query<{ n: number }[]>('SELECT count(*)::int AS n FROM items', [], 'items-count'),
+          ),
+        ),
+      );
+      expect(counts).toEqual([[{ n: 0 }], [{ n: 0 }], [{ n: 0 }]]);
+    });
+
+    it('runs a deferred write at once outside a unit', async () => {
+      await deferInsert(7);
+      expect(await committed()).toEqual([7]);
+    });
   });
 });

@@ -1,16 +1,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { pgPoolOf } from './pool-query';
+import { Statement, mustDiscard, runBatch } from './statement-batch';
 
 type AfterCommit = () => unknown;
+
+const BEGIN: Statement = { text: 'BEGIN' };
 
 interface Transaction {
   /** Set on the first query: a unit that never queries never takes a connection. */
   begun?: Promise<PoolClient>;
   client?: PoolClient;
+  /** Whether BEGIN is sent: it goes with the unit's first statement, in the same round trip. */
+  started: boolean;
+  /** Writes no one waits for the answer of (`defer`): sent with the next statement or the COMMIT. */
+  deferred: Statement[];
   /** Set when the connection broke while the unit held it: it is closed rather than reused. */
   connectionError?: Error;
   onConnectionError?: (error: Error) => void;
@@ -29,6 +36,9 @@ interface Transaction {
  *
  * - The transaction begins at the first query, so work before it (parsing, text processing)
  *   holds no connection.
+ * - BEGIN travels with the first statement, and the writes whose answers no one waits for
+ *   (`defer`) with the next statement or the COMMIT: one round trip each, not one per statement
+ *   (`runBatch`). A change and its audit record commit in two round trips.
  * - A unit opened inside another joins it: one transaction, committed by the outermost. When an
  *   inner unit fails, the outer one rolls back even if it catches the error, so that half of a
  *   failed change is never committed.
@@ -59,7 +69,10 @@ export class UnitOfWork {
   async manager(): Promise<EntityManager> {
     const transaction = this.open();
     if (!transaction) return this.dataSource.manager;
-    const client = await (transaction.begun ??= this.begin(transaction));
+    const client = await (transaction.begun ??= this.connect(transaction));
+    // TypeORM writes to the connection itself: the transaction must be open, and what was
+    // deferred written before its statements.
+    if (!transaction.started || transaction.deferred.length > 0) await this.send(transaction, client, []);
     transaction.manager ??= this.managerOn(client);
     return transaction.manager;
   }
@@ -74,9 +87,24 @@ export class UnitOfWork {
   async query<T = unknown>(sql: string, parameters?: unknown[], name?: string): Promise<T> {
     const transaction = this.open();
     if (!transaction) return this.dataSource.query(sql, parameters) as Promise<T>;
-    const client = await (transaction.begun ??= this.begin(transaction));
-    return (await client.query(name ? { name, text: sql, values: parameters } : { text: sql, values: parameters }))
-      .rows as T;
+    const client = await (transaction.begun ??= this.connect(transaction));
+    const results = await this.send(transaction, client, [{ text: sql, values: parameters, name }]);
+    return results[results.length - 1]!.rows as T;
+  }
+
+  /**
+   * A write whose answer no one waits for, such as the audit record of a change: in an open unit
+   * it is sent with the unit's next statement or with its COMMIT, in the same round trip, and if
+   * it fails, the unit fails and rolls back. Outside a unit it is run at once. Statements that
+   * TypeORM's manager sends may go before it; nothing in the unit reads what it writes.
+   */
+  async defer(sql: string, parameters: unknown[], name?: string): Promise<void> {
+    const transaction = this.open();
+    if (!transaction) {
+      await this.dataSource.query(sql, parameters);
+      return;
+    }
+    transaction.deferred.push({ text: sql, values: parameters, name });
   }
 
   /** Runs `work` in a transaction, or in the open one. */
@@ -90,14 +118,16 @@ export class UnitOfWork {
         throw error;
       }
     }
-    const transaction: Transaction = { afterCommit: [], finished: false };
+    const transaction: Transaction = { afterCommit: [], finished: false, started: false, deferred: [] };
     let result: T;
     try {
       result = await this.current.run(transaction, work);
       if (transaction.failure) throw transaction.failure.error;
-      if (transaction.begun) {
-        const client = await transaction.begun;
-        await client.query('COMMIT');
+      if (transaction.begun || transaction.deferred.length > 0) {
+        const client = await (transaction.begun ??= this.connect(transaction));
+        const results = await this.send(transaction, client, [{ text: 'COMMIT' }]);
+        // PostgreSQL answers the COMMIT of a failed transaction with ROLLBACK, and no error.
+        if (results[results.length - 1]!.command !== 'COMMIT') throw new Error('the transaction was rolled back');
       }
     } catch (error) {
       transaction.finished = true;
@@ -132,14 +162,30 @@ export class UnitOfWork {
     return transaction && !transaction.finished ? transaction : undefined;
   }
 
-  private async begin(transaction: Transaction): Promise<PoolClient> {
+  private async connect(transaction: Transaction): Promise<PoolClient> {
     const client = await pgPoolOf(this.dataSource).connect();
     transaction.client = client;
     // A connection that breaks while it is checked out emits 'error', which would otherwise end
     // the process; the statement waiting on it fails on its own.
     client.on('error', (transaction.onConnectionError = (error: Error) => (transaction.connectionError = error)));
-    await client.query('BEGIN');
     return client;
+  }
+
+  /**
+   * Sends `statements` in one round trip, behind BEGIN when the transaction is not begun yet and
+   * behind the deferred writes; answers the results of all of them, in order.
+   */
+  private async send(transaction: Transaction, client: PoolClient, statements: Statement[]): Promise<QueryResult[]> {
+    const batch = [...(transaction.started ? [] : [BEGIN]), ...transaction.deferred, ...statements];
+    transaction.started = true;
+    transaction.deferred = [];
+    if (batch.length === 1) {
+      const [{ text, values, name }] = batch as [Statement];
+      return [
+        await client.query(name ? { name, text, values: values as unknown[] } : { text, values: values as unknown[] }),
+      ];
+    }
+    return runBatch(client, batch);
   }
 
   private release(transaction: Transaction, error?: Error): void {
@@ -147,7 +193,8 @@ export class UnitOfWork {
     if (!client) return;
     client.removeListener('error', transaction.onConnectionError!);
     // Released with an error, the pool closes the connection instead of reusing it.
-    client.release(error ?? transaction.connectionError);
+    const unfit = mustDiscard(client) ? new Error('a failed batch left its prepared statements unknown') : undefined;
+    client.release(error ?? transaction.connectionError ?? unfit);
   }
 
   /** TypeORM's manager on the transaction's connection, which it must neither begin, commit nor release. */
@@ -166,7 +213,8 @@ export class UnitOfWork {
     const client = transaction.client;
     if (!client) return;
     try {
-      await client.query('ROLLBACK');
+      // Nothing sent, nothing to undo.
+      if (transaction.started) await client.query('ROLLBACK');
       this.release(transaction);
     } catch (error) {
       this.logger.warn(`rollback failed: ${(error as Error).message}; the connection is discarded`);

@@ -120,7 +120,8 @@ export class AuditRepository {
    * that changes do not wait for each other's chain. `takeFromOutbox` moves it into its chain.
    */
   async enqueue(entry: AuditEntry): Promise<void> {
-    await this.unitOfWork.query(
+    // Sent with the change's COMMIT, in its round trip; if it fails, the change rolls back with it.
+    await this.unitOfWork.defer(
       `INSERT INTO audit_outbox (id, tenant_id, occurred_at, actor, action, resource_type, resource_id, outcome,
                                  status_code, request_id, client_ip, user_agent)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
