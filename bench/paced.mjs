@@ -7,6 +7,7 @@
 // `stalls`: the moments (wall-clock ISO times) when answers took longer than `slowMs`, requests
 // less than 100 ms apart grouped into one, each with how many and the worst latency: to set
 // against PostgreSQL's log (checkpoints, autovacuum) and the api's GC.
+// `latencies` holds every answer's latency in ms, sorted, to pool rounds (bench/post-research.mjs).
 import { request, Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,6 +59,7 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
     errors,
     latency: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(latencies.at(-1) ?? NaN) },
     stalls: stallsOf(slow),
+    latencies,
   };
 }
 

@@ -9,7 +9,8 @@
 // with another one each round, so that the machine's other load falls on all alike. Prints
 // requests/s and latency percentiles for each load, the CPU time the server spent per request,
 // and the ratio of each round. Then it loads each server at the same fixed rate (BENCH_RATE, by
-// default half the lowest throughput of an api), in rounds as well, and compares their p99 latency.
+// default half the lowest throughput of an api), in rounds as well, and compares their p99 latency,
+// each round's and that of all rounds' answers together.
 //
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
 // loads that api too, on port 8103: two revisions compared in the same run.
@@ -159,6 +160,9 @@ const rate = Number(process.env.BENCH_RATE ?? Math.round(0.5 * Math.min(...throu
 // In rounds too, each starting with another server: PostgreSQL's own work after a load (vacuum,
 // checkpoints) would otherwise fall on whichever server comes first.
 const latencyRatios = servers.slice(1).map(() => []);
+// Every paced answer of every round, by server: one p99 over all rounds moves far less with the
+// machine's hiccups than each round's own.
+const pooled = servers.map(() => []);
 for (let round = 1; round <= rounds; round += 1) {
   const p99s = [];
   for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
@@ -175,13 +179,26 @@ for (let round = 1; round <= rounds; round += 1) {
       }),
     );
     p99s[index] = result.latency.p99;
+    pooled[index].push(...result.latencies);
     report(`round ${round} at ${rate} req/s: ${name}`, result);
   }
   p99s.slice(1).forEach((p99, i) => latencyRatios[i].push((p99 / p99s[0]).toFixed(2)));
 }
+const quantile = (latencies, q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+const pooledP99 = pooled.map((latencies) =>
+  quantile(
+    latencies.sort((a, b) => a - b),
+    0.99,
+  ),
+);
+servers.forEach(({ name }, i) => {
+  const [p50, p90, p99] = [0.5, 0.9, 0.99].map((q) => quantile(pooled[i], q).toFixed(1));
+  console.log(`${name}, all ${rounds} paced rounds together: p50 ${p50} ms   p90 ${p90} ms   p99 ${p99} ms`);
+});
 servers.slice(1).forEach(({ name }, i) => {
   console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
   console.log(`${name} p99 at ${rate} req/s / bare's: ${latencyRatios[i].map((ratio) => `${ratio}×`).join(', ')}`);
+  console.log(`${name} p99 of all paced rounds / bare's: ${(pooledP99[i + 1] / pooledP99[0]).toFixed(2)}×`);
 });
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
