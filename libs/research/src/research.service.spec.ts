@@ -24,10 +24,23 @@ import { WebhookSender } from './delivery/webhook-sender';
 class RecordingProducer {
   readonly enqueued: { job: RunResearchJob; statusSeenByOthers: string | null }[] = [];
   readonly removed: string[] = [];
+  private readonly adding: Promise<void>[] = [];
+  /** While set, adds wait for it, as adds wait for a slow Redis. */
+  gate?: Promise<void>;
 
   constructor(private readonly database: () => TestDatabase) {}
 
+  enqueueSoon(job: RunResearchJob, settled: (enqueued: boolean) => void): void {
+    this.adding.push(this.enqueue(job).then(settled));
+  }
+
+  /** Once every add started by `enqueueSoon` has settled. */
+  async settled(): Promise<void> {
+    await Promise.all(this.adding);
+  }
+
   async enqueue(job: RunResearchJob): Promise<boolean> {
+    await this.gate;
     const rows = await this.database().query<{ status: string }>('SELECT status FROM researches WHERE id = $1', [
       job.researchId,
     ]);
@@ -98,7 +111,8 @@ describe('ResearchService in units of work', () => {
     await database?.drop();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    await producer.settled();
     producer.enqueued.length = 0;
     producer.removed.length = 0;
     webhooks.added.length = 0;
@@ -116,12 +130,29 @@ describe('ResearchService in units of work', () => {
 
   it('queues a new research only once it is committed, so a worker can read it', async () => {
     const { research } = await service.create(command('committed first'));
+    await producer.settled();
     expect(producer.enqueued).toEqual([
       {
         job: { researchId: research.id, tenantId: DEFAULT_TENANT_ID, requestId: null },
         statusSeenByOthers: 'pending',
       },
     ]);
+  });
+
+  it('answers once the research is stored, without waiting for its job to be added', async () => {
+    let open!: () => void;
+    producer.gate = new Promise((resolve) => (open = resolve));
+    try {
+      const { research } = await service.create(command('answered before queued'));
+      expect(await stored('answered before queued')).toEqual([{ id: research.id, status: 'pending' }]);
+      expect(producer.enqueued).toEqual([]);
+      open();
+      await producer.settled();
+      expect(producer.enqueued.map((entry) => entry.job.researchId)).toEqual([research.id]);
+    } finally {
+      open();
+      producer.gate = undefined;
+    }
   });
 
   it('joins the caller’s unit: when that unit fails after the insert, nothing is stored and nothing queued', async () => {
@@ -200,6 +231,7 @@ describe('ResearchService in units of work', () => {
     expect(a.replayed).toBe(false);
     expect(b).toEqual({ research: expect.objectContaining({ id: a.research.id }), replayed: true });
     expect(await stored('same key')).toHaveLength(1);
+    await producer.settled();
     expect(producer.enqueued.map((entry) => entry.job.researchId)).toEqual([a.research.id]);
   });
 
@@ -229,6 +261,7 @@ describe('ResearchService in units of work', () => {
           [research.id, DEFAULT_TENANT_ID, JSON.stringify(plan)],
         );
       }
+      await producer.settled();
       producer.enqueued.length = 0;
       return research.id;
     }
@@ -302,6 +335,7 @@ describe('ResearchService in units of work', () => {
 
     it('refuses a plan for a research that is not awaiting review, and queues nothing', async () => {
       const { research } = await service.create(command('not awaiting review'));
+      await producer.settled();
       producer.enqueued.length = 0;
       const refused = await service.reviewPlan(DEFAULT_TENANT_ID, research.id, null).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(DomainError);

@@ -88,8 +88,9 @@ export class ResearchService {
   /**
    * Stores the research, then queues it once the transaction that stored it has committed (the
    * caller's, when it opened one): a worker never gets a job whose research it cannot read yet,
-   * and a research rolled back is never queued. Once stored it is never lost, even if Redis is
-   * down: the reconciler queues it later.
+   * and a research rolled back is never queued. It resolves once the research is stored, without
+   * waiting for the job to be added: once stored it is never lost, even if Redis is down, since
+   * the reconciler queues it later.
    */
   async create(command: CreateResearchCommand): Promise<CreateResearchOutcome> {
     const params: ResearchParams = {
@@ -121,14 +122,14 @@ export class ResearchService {
       });
       if (inserted instanceof IdempotencyConflict) return this.replayed(inserted.existing, idempotencyHash);
 
-      this.unitOfWork.afterCommit(async () => {
-        const enqueued = await this.producer.enqueue({
-          researchId: inserted.id,
-          tenantId: inserted.tenantId,
-          requestId: command.requestId,
-        });
-        this.submitted.inc({ outcome: enqueued ? 'accepted' : 'enqueue_deferred' });
+      this.unitOfWork.afterCommit(() => {
+        // Stored with its record: the caller is answered now, without waiting for Redis, and
+        // the job follows (or the reconciler adds it).
         this.logger.log({ research_id: inserted.id }, 'research accepted');
+        this.producer.enqueueSoon(
+          { researchId: inserted.id, tenantId: inserted.tenantId, requestId: command.requestId },
+          (enqueued) => this.submitted.inc({ outcome: enqueued ? 'accepted' : 'enqueue_deferred' }),
+        );
       });
       return { research: inserted, replayed: false };
     });

@@ -1,16 +1,18 @@
 import { TIMED_OUT, withinMs } from '@app/common';
 import { AppConfig } from '@app/config';
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Queue } from 'bull';
 import { RESEARCH_QUEUE, ResearchJobName, ResearchJobState, RunResearchJob } from './research-queue';
 
-/** How long a request waits for Redis before leaving the enqueue to the reconciler. */
+/** How long an add waits for Redis before leaving the job to the reconciler. */
 const ENQUEUE_TIMEOUT_MS = 2000;
 
 @Injectable()
-export class ResearchQueueProducer implements OnModuleInit {
+export class ResearchQueueProducer implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(ResearchQueueProducer.name);
+  /** Adds started by `enqueueSoon` and not settled yet. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     @InjectQueue(RESEARCH_QUEUE) private readonly queue: Queue<RunResearchJob>,
@@ -48,6 +50,21 @@ export class ResearchQueueProducer implements OnModuleInit {
       );
       return false;
     }
+  }
+
+  /**
+   * Adds the job without making the caller wait for Redis: for a research that is already
+   * stored, whose job the reconciler adds anyway if this add fails. `settled` hears whether it was
+   * added. The process waits for such adds before it closes the queue at shutdown.
+   */
+  enqueueSoon(job: RunResearchJob, settled: (enqueued: boolean) => void): void {
+    const adding = this.enqueue(job).then(settled);
+    this.pending.add(adding);
+    void adding.finally(() => this.pending.delete(adding));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
   }
 
   async jobState(researchId: string): Promise<ResearchJobState> {
