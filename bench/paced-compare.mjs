@@ -1,0 +1,114 @@
+// Several servers loaded in turn with POST /api/v1/research at one steady rate (bench/paced.mjs),
+// in many short rounds, each round starting with another server, and nothing loaded at full speed
+// before: each server's percentiles over all its rounds' answers together. On a shared machine one
+// round's p99 follows its hiccups; the pooled one moves much less.
+//
+//   npm run build && node bench/paced-compare.mjs <rate> <seconds> <rounds> <server> [<server> ...]
+//
+// A server is `name=ENV=value;ENV2=value|entry|node options`, where the entry is `bare`
+// (bench/bare-server.mjs), empty (this build's api) or the path of another build's
+// dist/apps/api/src/main.js (bench/build-revision.mjs). For example:
+//
+//   node bench/paced-compare.mjs 165 5 10 'bare=|bare' 'api=|' \
+//     'before=|/tmp/build-8ec767f/dist/apps/api/src/main.js' 'semi32=||--max-semi-space-size=32'
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
+import { measured } from './cpu.mjs';
+import { paced } from './paced.mjs';
+import { admin, server } from './postgres.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [rate, seconds, rounds] = process.argv.slice(2, 5).map(Number);
+const specs = process.argv.slice(5);
+if (!rate || !seconds || !rounds || specs.length === 0) {
+  throw new Error('usage: node bench/paced-compare.mjs <rate> <seconds> <rounds> <server> [<server> ...]');
+}
+const env = {
+  PATH: process.env.PATH,
+  NODE_ENV: 'production',
+  DATABASE_URL: `${server}/research_bench_compare`,
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  QUEUE_PREFIX: 'bench-compare',
+  LOG_LEVEL: 'warn',
+  HOST: '127.0.0.1',
+  ...UNREACHED_RATE_LIMITS,
+};
+await admin('DROP DATABASE IF EXISTS research_bench_compare WITH (FORCE)');
+await admin('CREATE DATABASE research_bench_compare');
+spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
+const apiKey = createApiKey(env);
+const body = JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' });
+
+const servers = specs.map((spec, i) => {
+  const name = spec.slice(0, spec.indexOf('='));
+  const [settings, entry, nodeOptions = ''] = spec.slice(spec.indexOf('=') + 1).split('|');
+  const extra = Object.fromEntries(
+    settings
+      .split(';')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  const port = 8110 + i;
+  const script =
+    entry === 'bare'
+      ? [join(root, 'bench/bare-server.mjs'), String(port)]
+      : [entry || join(root, 'dist/apps/api/src/main.js')];
+  const child = spawn(process.execPath, [...nodeOptions.split(' ').filter(Boolean), ...script], {
+    env: { ...env, ...extra, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { name, port, child, latencies: [], p99s: [] };
+});
+process.on('exit', () => servers.forEach(({ child }) => child.kill()));
+
+const load = (port, forSeconds) =>
+  paced({
+    url: `http://127.0.0.1:${port}/api/v1/research`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body,
+    rate,
+    seconds: forSeconds,
+  });
+for (const { port } of servers) {
+  for (let i = 0; i < 100; i += 1) {
+    if (
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    await sleep(100);
+  }
+  // Warm up at the same rate.
+  await load(port, 5);
+}
+for (let round = 1; round <= rounds; round += 1) {
+  for (const index of servers.map((_, i) => (i + round - 1) % servers.length)) {
+    const target = servers[index];
+    await sleep(1000);
+    const result = await measured(target.child.pid, () => load(target.port, seconds));
+    target.latencies.push(...result.latencies);
+    target.p99s.push(result.latency.p99);
+    console.log(
+      `round ${round} ${target.name.padEnd(12)} p50 ${result.latency.p50} ms   p90 ${result.latency.p90} ms   ` +
+        `p99 ${result.latency.p99} ms   CPU ${result.cpuPerRequestUs.toFixed(0)} µs/request   ` +
+        `PostgreSQL ${result.databaseCpuPerRequestUs.toFixed(0)} µs   non-2xx ${result.non2xx}`,
+    );
+  }
+}
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+for (const { name, latencies, p99s } of servers) {
+  const sorted = latencies.sort((a, b) => a - b);
+  console.log(
+    `${name}: p99 by round ${p99s.join(', ')} ms; all rounds together p50 ${quantile(sorted, 0.5)} ms   ` +
+      `p90 ${quantile(sorted, 0.9)} ms   p99 ${quantile(sorted, 0.99)} ms   p99.9 ${quantile(sorted, 0.999)} ms`,
+  );
+}
+for (const { child } of servers) child.kill('SIGTERM');
+await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
+await admin('DROP DATABASE IF EXISTS research_bench_compare WITH (FORCE)');
