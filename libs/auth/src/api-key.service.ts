@@ -32,7 +32,10 @@ interface Remembered {
   /** Null: no valid key has this hash. */
   principal: Principal | null;
   keyExpiresAt: number | null;
+  /** Never used after this: a revocation elsewhere is seen within the cache time. */
   rememberedUntil: number;
+  /** From then on, a use also reads the key again in the background (see `authenticate`). */
+  refreshFrom: number;
   lastTouched: number;
 }
 
@@ -45,6 +48,10 @@ interface Remembered {
 export class ApiKeyService {
   private readonly logger = new Logger('ApiKeys');
   private readonly remembered = new Map<string, Remembered>();
+  /** Reads of a key in flight: the requests that need the same key wait for one read. */
+  private readonly reading = new Map<string, Promise<Remembered>>();
+  /** Moved by every revocation: a read begun before one does not put its key back in memory. */
+  private revocations = 0;
   readonly anonymous: Principal = {
     tenantId: DEFAULT_TENANT_ID,
     keyId: null,
@@ -110,6 +117,7 @@ export class ApiKeyService {
     const key = await this.repository.revoke(id);
     if (!key) throw new NotFoundError('api key', id);
     const tenant = await this.repository.findTenantById(key.tenantId);
+    this.revocations += 1;
     for (const [hash, entry] of this.remembered) {
       if (entry.principal?.keyId === id) this.remembered.delete(hash);
     }
@@ -124,7 +132,11 @@ export class ApiKeyService {
     const now = Date.now();
     let entry = this.remembered.get(hash);
     if (!entry || entry.rememberedUntil <= now) {
-      entry = await this.lookUp(hash, now);
+      entry = await this.read(hash);
+    } else if (entry.refreshFrom <= now && !this.reading.has(hash)) {
+      // Read again before the entry runs out, so that no request of a key in use waits for
+      // PostgreSQL; this one is answered from memory meanwhile.
+      this.read(hash).catch((error: Error) => this.logger.warn(`api key not read again: ${error.message}`));
     }
     if (!entry.principal) throw new UnauthorizedError('the API key is not valid');
     if (entry.keyExpiresAt !== null && entry.keyExpiresAt <= now) {
@@ -138,20 +150,36 @@ export class ApiKeyService {
     return entry.principal;
   }
 
-  private async lookUp(hash: string, now: number): Promise<Remembered> {
+  /** One read of a key at a time, whoever asks for it meanwhile. */
+  private read(hash: string): Promise<Remembered> {
+    let reading = this.reading.get(hash);
+    if (!reading) {
+      reading = this.lookUp(hash).finally(() => this.reading.delete(hash));
+      this.reading.set(hash, reading);
+    }
+    return reading;
+  }
+
+  private async lookUp(hash: string): Promise<Remembered> {
+    const revocations = this.revocations;
+    // Counted from before the read: what it answers may be that old.
+    const now = Date.now();
     const key = await this.repository.findByHash(hash);
+    const ttl = this.config.auth.keyCacheTtlMs;
     const valid = key !== null && key.revokedAt === null;
     const entry: Remembered = {
       principal: valid
         ? { tenantId: key.tenantId, keyId: key.id, actor: `key:${key.id}`, scopes: new Set(key.scopes) }
         : null,
       keyExpiresAt: key?.expiresAt ? key.expiresAt.getTime() : null,
-      rememberedUntil: now + this.config.auth.keyCacheTtlMs,
-      lastTouched: 0,
+      rememberedUntil: now + ttl,
+      refreshFrom: now + ttl / 2,
+      lastTouched: this.remembered.get(hash)?.lastTouched ?? 0,
     };
-    if (this.config.auth.keyCacheTtlMs > 0) {
+    if (ttl > 0 && revocations === this.revocations) {
       // A bounded memory: the oldest entry goes first.
-      if (this.remembered.size >= CACHE_LIMIT) this.remembered.delete(this.remembered.keys().next().value as string);
+      if (this.remembered.size >= CACHE_LIMIT && !this.remembered.has(hash))
+        this.remembered.delete(this.remembered.keys().next().value as string);
       this.remembered.set(hash, entry);
     }
     return entry;
