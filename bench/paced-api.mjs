@@ -12,6 +12,7 @@ import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
+import { waitForUrl } from './wait-for.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,16 +43,7 @@ const child = spawn(
   { env: { ...env, ...benchApiEnv() }, stdio: ['ignore', 'ignore', 'inherit'] },
 );
 process.on('exit', () => child.kill());
-for (let i = 0; i < 100; i += 1) {
-  if (
-    await fetch(`http://127.0.0.1:${env.PORT}/`).then(
-      () => true,
-      () => false,
-    )
-  )
-    break;
-  await sleep(100);
-}
+await waitForUrl(`http://127.0.0.1:${env.PORT}/health`);
 const load = (r, s) =>
   paced({
     url: `http://127.0.0.1:${env.PORT}/api/v1/research`,

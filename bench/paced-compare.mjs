@@ -74,16 +74,16 @@ const load = (port, forSeconds) =>
     seconds: forSeconds,
   });
 for (const { port } of servers) {
-  for (let i = 0; i < 100; i += 1) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/`).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    await sleep(100);
+  // Any answer will do: the bare handler has no health route.
+  let up = false;
+  for (let i = 0; i < 100 && !up; i += 1) {
+    up = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (!up) await sleep(100);
   }
+  if (!up) throw new Error(`nothing answers on port ${port}`);
   // Warm up at the same rate.
   await load(port, 5);
 }
