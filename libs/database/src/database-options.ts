@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { DataSourceOptions } from 'typeorm';
+import { GuardedClient } from './guarded-client';
 import { MIGRATIONS } from './migrations';
 
 /** Connection options shared by the apps, the CLI and the tests. */
@@ -18,6 +19,7 @@ export function databaseOptions(config: AppConfig): DataSourceOptions {
       statement_timeout: config.dbStatementTimeoutMs,
       connectionTimeoutMillis: 5000,
       application_name: 'deep-research',
+      Client: GuardedClient,
     },
   };
 }
