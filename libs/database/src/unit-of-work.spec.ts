@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { DatabaseModule } from './database.module';
 import { EventEmitter } from 'node:events';
 import type { PoolClient } from 'pg';
+import { GuardedClient } from './guarded-client';
 import { pgPoolOf } from './pool-query';
 import { UnitOfWork } from './unit-of-work';
 
@@ -36,6 +37,12 @@ describe('UnitOfWork', () => {
     await database.query('DELETE FROM items');
   });
 
+  const waitForCondition = async (condition: () => boolean) => {
+    for (const deadline = Date.now() + 5000; !condition();) {
+      if (Date.now() > deadline) throw new Error('the condition did not hold within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
   /** What another connection sees: committed rows only. */
   const committed = async () =>
     (await database.query<{ id: number }>('SELECT id FROM items ORDER BY id')).map((r) => r.id);
@@ -231,6 +238,33 @@ describe('UnitOfWork', () => {
       counts.push(await inTransaction());
     });
     expect(counts).toEqual([0, 1]);
+  });
+
+  it('gives back a connection that arrives after its unit failed, and sends nothing on it', async () => {
+    const pool = pgPoolOf(dataSource);
+    const late = jest.fn();
+    const attempt = unitOfWork.run(async () => {
+      // The insert waits for the unit's connection while the other half of the work fails.
+      await Promise.all([insert(1).then(late, late), Promise.reject(new Error('the other half failed'))]);
+    });
+    await expect(attempt).rejects.toThrow('the other half failed');
+    await waitForCondition(() => late.mock.calls.length > 0 && pool.idleCount === pool.totalCount);
+    expect(late.mock.calls[0]![0]).toEqual(new Error('the unit of work ended before this statement was sent'));
+    const inTransaction = await database.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(inTransaction[0]!.n).toBe(0);
+    expect(await committed()).toEqual([]);
+  });
+
+  it('takes its connections from a pool of guarded clients', async () => {
+    const client = await pgPoolOf(dataSource).connect();
+    try {
+      expect(client).toBeInstanceOf(GuardedClient);
+    } finally {
+      client.release();
+    }
   });
 
   it('keeps concurrent units apart', async () => {

@@ -69,7 +69,7 @@ export class UnitOfWork {
   async manager(): Promise<EntityManager> {
     const transaction = this.open();
     if (!transaction) return this.dataSource.manager;
-    const client = await (transaction.begun ??= this.connect(transaction));
+    const client = await this.connection(transaction);
     // TypeORM writes to the connection itself: the transaction must be open, and what was
     // deferred written before its statements.
     if (!transaction.started || transaction.deferred.length > 0) await this.send(transaction, client, []);
@@ -87,7 +87,7 @@ export class UnitOfWork {
   async query<T = unknown>(sql: string, parameters?: unknown[], name?: string): Promise<T> {
     const transaction = this.open();
     if (!transaction) return this.dataSource.query(sql, parameters) as Promise<T>;
-    const client = await (transaction.begun ??= this.connect(transaction));
+    const client = await this.connection(transaction);
     const results = await this.send(transaction, client, [{ text: sql, values: parameters, name }]);
     return results[results.length - 1]!.rows as T;
   }
@@ -162,6 +162,17 @@ export class UnitOfWork {
     return transaction && !transaction.finished ? transaction : undefined;
   }
 
+  /**
+   * The unit's connection, taken at its first statement. The unit may end while a statement waits
+   * for it (another statement of the same unit failed meanwhile): that statement is then not sent,
+   * neither on a connection back in the pool nor outside the transaction.
+   */
+  private async connection(transaction: Transaction): Promise<PoolClient> {
+    const client = await (transaction.begun ??= this.connect(transaction));
+    if (transaction.finished) throw new Error('the unit of work ended before this statement was sent');
+    return client;
+  }
+
   private async connect(transaction: Transaction): Promise<PoolClient> {
     const client = await pgPoolOf(this.dataSource).connect();
     transaction.client = client;
@@ -211,7 +222,14 @@ export class UnitOfWork {
 
   private async rollback(transaction: Transaction): Promise<void> {
     const client = transaction.client;
-    if (!client) return;
+    if (!client) {
+      // A connection still on its way carries nothing of the unit: it goes back once it arrives.
+      transaction.begun?.then(
+        () => this.release(transaction),
+        () => undefined,
+      );
+      return;
+    }
     try {
       // Nothing sent, nothing to undo.
       if (transaction.started) await client.query('ROLLBACK');
