@@ -11,6 +11,8 @@ export async function waitFor<T>(
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value;
+      // What the last try found, not an error of an earlier one.
+      lastError = undefined;
     } catch (error) {
       lastError = error;
     }
