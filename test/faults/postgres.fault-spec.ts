@@ -163,6 +163,11 @@ describe('fault: PostgreSQL restarted under load', () => {
         });
         for (const process of [api, ...workers]) expect(process.running).toBe(true);
         expect(stack.workers).toHaveLength(2);
+      } catch (error) {
+        // An app that died (an unhandled error) is the cause to name, not a readiness check that failed.
+        const exited = stack.exitedApps();
+        if (exited && error instanceof Error) error.message += `\n${exited}`;
+        throw error;
       } finally {
         // A failed expectation must not leave the load and the reader going for ever.
         await running.load?.stop();

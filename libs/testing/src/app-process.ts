@@ -98,6 +98,11 @@ export class AppProcess {
     return this.child.pid ?? -1;
   }
 
+  /** How it exited; undefined while it runs. */
+  get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.exitStatus;
+  }
+
   get running(): boolean {
     return this.exitStatus === undefined;
   }

@@ -123,6 +123,17 @@ export class TestStack {
     return this.redis.keys(`${this.env.QUEUE_PREFIX}:*`);
   }
 
+  /**
+   * The apps of the stack that exited, each with its exit status and the end of its stderr: what
+   * a scenario that failed because a process died adds to its error. Empty while all run.
+   */
+  exitedApps(): string {
+    return [...(this.api ? [this.api] : []), ...this.workers]
+      .filter((app) => !app.running)
+      .map((app) => `${app.app} (pid ${app.pid}) exited ${JSON.stringify(app.exit)}:\n${app.stderr.slice(-2000)}`)
+      .join('\n');
+  }
+
   /** Stops the processes, removes the queue keys and drops the database; once, however often called. */
   teardown(): Promise<void> {
     this.tornDown ??= this.tearDownOnce();
