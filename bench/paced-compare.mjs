@@ -11,11 +11,15 @@
 //
 //   node bench/paced-compare.mjs 165 5 10 'bare=|bare' 'api=|' \
 //     'before=|/tmp/build-8ec767f/dist/apps/api/src/main.js' 'semi32=||--max-semi-space-size=32'
-import { spawn, spawnSync } from 'node:child_process';
+//
+// BENCH_SERVER_CPUS=1 gives the servers a CPU of their own (bench/cpu-pinning.mjs).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
+import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
 import { admin, server } from './postgres.mjs';
@@ -42,6 +46,7 @@ spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate']
 const apiKey = createApiKey(env);
 const body = JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' });
 
+pinLoadAndServices();
 const servers = specs.map((spec, i) => {
   const name = spec.slice(0, spec.indexOf('='));
   const [settings, entry, nodeOptions = ''] = spec.slice(spec.indexOf('=') + 1).split('|');
@@ -56,7 +61,7 @@ const servers = specs.map((spec, i) => {
     entry === 'bare'
       ? [join(root, 'bench/bare-server.mjs'), String(port)]
       : [entry || join(root, 'dist/apps/api/src/main.js')];
-  const child = spawn(process.execPath, [...nodeOptions.split(' ').filter(Boolean), ...script], {
+  const child = spawnServer([...nodeOptions.split(' ').filter(Boolean), ...script], {
     env: { ...env, ...extra, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -102,12 +107,19 @@ for (let round = 1; round <= rounds; round += 1) {
   }
 }
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
-for (const { name, latencies, p99s } of servers) {
+/** The most memory the process has held (VmHWM, Linux), in MB. */
+const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+for (const { name, latencies, p99s, child } of servers) {
   const sorted = latencies.sort((a, b) => a - b);
   console.log(
     `${name}: p99 by round ${p99s.join(', ')} ms; all rounds together p50 ${quantile(sorted, 0.5)} ms   ` +
-      `p90 ${quantile(sorted, 0.9)} ms   p99 ${quantile(sorted, 0.99)} ms   p99.9 ${quantile(sorted, 0.999)} ms`,
+      `p90 ${quantile(sorted, 0.9)} ms   p99 ${quantile(sorted, 0.99)} ms   p99.9 ${quantile(sorted, 0.999)} ms   ` +
+      `peak RSS ${peakRssMb(child.pid).toFixed(0)} MB`,
   );
+}
+const [baseline, ...others] = servers.map(({ name, latencies }) => ({ name, p99: Number(quantile(latencies, 0.99)) }));
+for (const { name, p99 } of others) {
+  console.log(`${name}: p99 of all rounds ${(p99 / baseline.p99).toFixed(2)}× ${baseline.name}'s`);
 }
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));

@@ -15,17 +15,21 @@
 // BENCH_OTHER_API=<path of another build's dist/apps/api/src/main.js> (bench/build-revision.mjs)
 // loads that api too, on port 8103: two revisions compared in the same run.
 //
+// BENCH_SERVER_CPUS=1 gives the servers a CPU of their own, and the load generator, PostgreSQL and
+// Redis the other (bench/cpu-pinning.mjs).
+//
 // BENCH_STALLS=1 prints, after each paced load, when its answers over 40 ms came (bench/paced.mjs).
 //
 // With BENCH_CPU_PROF=<dir> the current api runs with `node --cpu-prof` and writes its profile
 // there when it stops (read it with bench/profile-top.mjs). BENCH_API_ENV: see bench/api-env.mjs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
+import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
 import { admin, server } from './postgres.mjs';
@@ -105,6 +109,7 @@ const clearQueue = async () => {
 };
 
 await clearQueue();
+pinLoadAndServices();
 const other = process.env.BENCH_OTHER_API;
 const profile = process.env.BENCH_CPU_PROF;
 const apiEnv = benchApiEnv();
@@ -119,7 +124,7 @@ const servers = [
 ].map(([name, args, port]) => ({
   name,
   port,
-  child: spawn(process.execPath, args, {
+  child: spawnServer(args, {
     env: { ...env, ...(port === 8100 ? apiEnv : {}), PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   }),
