@@ -5,10 +5,10 @@
 // spends more CPU per request meets it more often. Every server of a run is pinned alike.
 // PostgreSQL's and Redis's processes are moved back onto every CPU when the bench exits.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { pidsNamed } from './cpu.mjs';
 
-export const serverCpus = process.env.BENCH_SERVER_CPUS || undefined;
+const serverCpus = process.env.BENCH_SERVER_CPUS || undefined;
 
 /** A CPU list as taskset reads it (`0`, `0-1`, `0,2`), as CPU numbers. */
 function cpusOf(list) {
@@ -24,20 +24,7 @@ function pin(pid, cpus) {
 }
 
 /** PostgreSQL's processes (its later backends inherit the postmaster's CPUs) and Redis's. */
-function servicePids() {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name === 'postgres' || name === 'redis-server') pids.push(entry);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
+const servicePids = () => pidsNamed('postgres', 'redis-server');
 
 /** With BENCH_SERVER_CPUS, moves this process, PostgreSQL and Redis onto the other CPUs until exit. */
 export function pinLoadAndServices() {

@@ -11,17 +11,30 @@ export function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/** The pids of the processes on this machine whose command name is one of `names`. */
+export function pidsNamed(...names) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (names.includes(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))) pids.push(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
 /**
  * CPU time of every PostgreSQL process on this machine, by pid: the backends serving the servers
  * under load work on the same cores, and their share is part of what a request costs.
  */
 export function databaseCpu() {
   const byPid = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of pidsNamed('postgres')) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') byPid.set(entry, cpuSeconds(entry));
+      byPid.set(pid, cpuSeconds(pid));
     } catch {
       // Gone meanwhile.
     }
