@@ -5,7 +5,7 @@ import {
   ValidationError as DomainValidationError,
   isOptionalBody,
 } from '@app/common';
-import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
 import { MAX_FIELD_PROBLEMS, inputProblems, printable } from './input-problems';
 import { UNDECODABLE_QUERY } from './query-string';
 
@@ -28,22 +28,29 @@ const validationFailed = (problems: FieldProblem[]) =>
  * bodies, queries and parameters must be text PostgreSQL can store as sent (see `inputProblems`).
  */
 @Injectable()
-export class RequestValidationPipe extends ValidationPipe {
-  constructor() {
-    super({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      transformOptions: { enableImplicitConversion: false, exposeDefaultValues: true },
-      forbidUnknownValues: true,
-      stopAtFirstError: true,
-      validationError: { target: false, value: false },
-      exceptionFactory: (errors) => validationFailed(fieldProblems(errors)),
-    });
+export class RequestValidationPipe implements PipeTransform {
+  private readonly validation = new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false, exposeDefaultValues: true },
+    forbidUnknownValues: true,
+    stopAtFirstError: true,
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => validationFailed(fieldProblems(errors)),
+  });
+
+  /**
+   * A custom parameter decorator's value (tenant, request id) is its factory's own work and is
+   * passed through as it is, at once: Nest runs every parameter through the global pipe, and
+   * ValidationPipe would only hand it back a few promises later.
+   */
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'custom') return value;
+    return this.validateInput(value, metadata);
   }
 
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'custom') return super.transform(value, metadata);
+  private async validateInput(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && value === undefined && isOptionalBody(metadata.metatype)) value = {};
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new DomainValidationError('the request body must be a JSON object', [
@@ -57,11 +64,11 @@ export class RequestValidationPipe extends ValidationPipe {
       metadata.metatype,
       metadata.data ?? (typeof value === 'object' ? '' : metadata.type),
     );
-    if (found.length === 0) return super.transform(value, metadata);
+    if (found.length === 0) return this.validation.transform(value, metadata);
     // Still validated, so that one answer names every problem.
     let others: FieldProblem[] = [];
     try {
-      await super.transform(value, metadata);
+      await this.validation.transform(value, metadata);
     } catch (error) {
       if (!(error instanceof DomainError && error.code === ErrorCode.ValidationFailed)) throw error;
       others = (error.details ?? []) as FieldProblem[];
