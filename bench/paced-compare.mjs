@@ -13,6 +13,18 @@
 //     'before=|/tmp/build-8ec767f/dist/apps/api/src/main.js' 'semi32=||--max-semi-space-size=32'
 //
 // BENCH_SERVER_CPUS=1 gives the servers a CPU of their own (bench/cpu-pinning.mjs).
+//
+// BENCH_ROUND_WARMUP=<seconds> loads each server at the same rate for that long, unmeasured, just
+// before each of its rounds: the round then measures the steady state, not the server's return
+// from idleness. V8 collects garbage when a process goes idle (its memory reducer), and a
+// collection that idleness started runs on into the load that follows: on a heap the api's
+// size, on a CPU of its own, it stalls answers by 100 ms and more, which a steady load never
+// meets.
+//
+// BENCH_PAUSE_IDLE=1 stops (SIGSTOP) every server but the one being loaded, and resumes it a
+// second before its round: an idle server's own work (its timers, its garbage collection, which
+// V8 does most of when a process goes idle) then never falls on another server's round, which
+// matters most when the servers share one CPU.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +34,7 @@ import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
+import { p99RatioInterval } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,9 +78,16 @@ const servers = specs.map((spec, i) => {
     env: { ...env, ...extra, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  return { name, port, child, latencies: [], p99s: [] };
+  return { name, port, child, latencies: [], rounds: [], p99s: [] };
 });
-process.on('exit', () => servers.forEach(({ child }) => child.kill()));
+const pauseIdle = process.env.BENCH_PAUSE_IDLE === '1';
+const roundWarmup = Number(process.env.BENCH_ROUND_WARMUP ?? 0);
+process.on('exit', () =>
+  servers.forEach(({ child }) => {
+    child.kill('SIGCONT');
+    child.kill();
+  }),
+);
 
 const load = (port, forSeconds) =>
   paced({
@@ -92,12 +112,17 @@ for (const { port } of servers) {
   // Warm up at the same rate.
   await load(port, 5);
 }
+if (pauseIdle) servers.forEach(({ child }) => child.kill('SIGSTOP'));
 for (let round = 1; round <= rounds; round += 1) {
   for (const index of servers.map((_, i) => (i + round - 1) % servers.length)) {
     const target = servers[index];
+    if (pauseIdle) target.child.kill('SIGCONT');
     await sleep(1000);
+    if (roundWarmup > 0) await load(target.port, roundWarmup);
     const result = await measured(target.child.pid, () => load(target.port, seconds));
+    if (pauseIdle) target.child.kill('SIGSTOP');
     target.latencies.push(...result.latencies);
+    target.rounds.push(result.latencies);
     target.p99s.push(result.latency.p99);
     console.log(
       `round ${round} ${target.name.padEnd(12)} p50 ${result.latency.p50} ms   p90 ${result.latency.p90} ms   ` +
@@ -117,10 +142,22 @@ for (const { name, latencies, p99s, child } of servers) {
       `peak RSS ${peakRssMb(child.pid).toFixed(0)} MB`,
   );
 }
-const [baseline, ...others] = servers.map(({ name, latencies }) => ({ name, p99: Number(quantile(latencies, 0.99)) }));
-for (const { name, p99 } of others) {
-  console.log(`${name}: p99 of all rounds ${(p99 / baseline.p99).toFixed(2)}× ${baseline.name}'s`);
+const [baseline, ...others] = servers.map(({ name, latencies, rounds: byRound }) => ({
+  name,
+  byRound,
+  p99: Number(quantile(latencies, 0.99)),
+}));
+for (const { name, byRound, p99 } of others) {
+  // bench/round-bootstrap.mjs: the spread of this ratio over runs like this one.
+  const [low, high] = p99RatioInterval(baseline.byRound, byRound);
+  console.log(
+    `${name}: p99 of all rounds ${(p99 / baseline.p99).toFixed(2)}× ${baseline.name}'s ` +
+      `(90% interval over resampled rounds ${low.toFixed(2)}–${high.toFixed(2)}×)`,
+  );
 }
-for (const { child } of servers) child.kill('SIGTERM');
+for (const { child } of servers) {
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+}
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 await admin('DROP DATABASE IF EXISTS research_bench_compare WITH (FORCE)');

@@ -18,6 +18,10 @@
 // BENCH_SERVER_CPUS=1 gives the servers a CPU of their own, and the load generator, PostgreSQL and
 // Redis the other (bench/cpu-pinning.mjs).
 //
+// BENCH_ROUND_WARMUP=<seconds> loads each server at the paced rate for that long, unmeasured,
+// before each of its paced rounds, so that a round measures the steady state and not the return
+// from idleness (see bench/paced-compare.mjs).
+//
 // BENCH_STALLS=1 prints, after each paced load, when its answers over 40 ms came (bench/paced.mjs).
 //
 // With BENCH_CPU_PROF=<dir> the current api runs with `node --cpu-prof` and writes its profile
@@ -32,12 +36,14 @@ import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
+import { p99RatioInterval } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 32);
 const rounds = Number(process.argv[4] ?? 1);
+const roundWarmup = Number(process.env.BENCH_ROUND_WARMUP ?? 0);
 const env = {
   PATH: process.env.PATH,
   NODE_ENV: 'production',
@@ -168,23 +174,26 @@ const latencyRatios = servers.slice(1).map(() => []);
 // Every paced answer of every round, by server: one p99 over all rounds moves far less with the
 // machine's hiccups than each round's own.
 const pooled = servers.map(() => []);
+const byRound = servers.map(() => []);
 for (let round = 1; round <= rounds; round += 1) {
   const p99s = [];
   for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
     const { name, port, child } = servers[index];
     await clearQueue();
-    const result = await measured(child.pid, () =>
+    const load = (forSeconds) =>
       paced({
         url: `http://127.0.0.1:${port}/api/v1/research`,
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
         body: QUESTION,
         rate,
-        seconds,
-      }),
-    );
+        seconds: forSeconds,
+      });
+    if (roundWarmup > 0) await load(roundWarmup);
+    const result = await measured(child.pid, () => load(seconds));
     p99s[index] = result.latency.p99;
     pooled[index].push(...result.latencies);
+    byRound[index].push(result.latencies);
     report(`round ${round} at ${rate} req/s: ${name}`, result);
   }
   p99s.slice(1).forEach((p99, i) => latencyRatios[i].push((p99 / p99s[0]).toFixed(2)));
@@ -203,7 +212,12 @@ servers.forEach(({ name }, i) => {
 servers.slice(1).forEach(({ name }, i) => {
   console.log(`${name} / bare: ${ratios[i].map((ratio) => `${ratio}%`).join(', ')}`);
   console.log(`${name} p99 at ${rate} req/s / bare's: ${latencyRatios[i].map((ratio) => `${ratio}×`).join(', ')}`);
-  console.log(`${name} p99 of all paced rounds / bare's: ${(pooledP99[i + 1] / pooledP99[0]).toFixed(2)}×`);
+  // bench/round-bootstrap.mjs: the spread of this ratio over runs like this one.
+  const [low, high] = p99RatioInterval(byRound[0], byRound[i + 1]);
+  console.log(
+    `${name} p99 of all paced rounds / bare's: ${(pooledP99[i + 1] / pooledP99[0]).toFixed(2)}× ` +
+      `(90% interval over resampled rounds ${low.toFixed(2)}–${high.toFixed(2)}×)`,
+  );
 });
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
