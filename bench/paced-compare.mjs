@@ -18,13 +18,13 @@
 // before each of its rounds: the round then measures the steady state, not the server's return
 // from idleness. V8 collects garbage when a process goes idle (its memory reducer), and a
 // collection that idleness started runs on into the load that follows: on a heap the api's
-// size, on a CPU of its own, it stalls answers by 100 ms and more, which a steady load never
-// meets.
+// size, on a CPU of its own, it stalls answers by 100 ms and more, more often than a steady load
+// does.
 //
 // BENCH_PAUSE_IDLE=1 stops (SIGSTOP) every server but the one being loaded, and resumes it a
-// second before its round: an idle server's own work (its timers, its garbage collection, which
-// V8 does most of when a process goes idle) then never falls on another server's round, which
-// matters most when the servers share one CPU.
+// second before its round: an idle server's own work (its timers, and the garbage collections V8
+// starts when a process goes idle) then never falls on another server's round, which matters
+// most when the servers share one CPU.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
