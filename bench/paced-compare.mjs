@@ -34,7 +34,7 @@ import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
-import { p99RatioInterval } from './round-bootstrap.mjs';
+import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -131,7 +131,7 @@ for (let round = 1; round <= rounds; round += 1) {
     );
   }
 }
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+const quantile = (sorted, q) => quantileOf(sorted, q).toFixed(1);
 /** The most memory the process has held (VmHWM, Linux), in MB. */
 const peakRssMb = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 for (const { name, latencies, p99s, child } of servers) {

@@ -36,7 +36,7 @@ import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
-import { p99RatioInterval } from './round-bootstrap.mjs';
+import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -198,15 +198,14 @@ for (let round = 1; round <= rounds; round += 1) {
   }
   p99s.slice(1).forEach((p99, i) => latencyRatios[i].push((p99 / p99s[0]).toFixed(2)));
 }
-const quantile = (latencies, q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
 const pooledP99 = pooled.map((latencies) =>
-  quantile(
+  quantileOf(
     latencies.sort((a, b) => a - b),
     0.99,
   ),
 );
 servers.forEach(({ name }, i) => {
-  const [p50, p90, p99] = [0.5, 0.9, 0.99].map((q) => quantile(pooled[i], q).toFixed(1));
+  const [p50, p90, p99] = [0.5, 0.9, 0.99].map((q) => quantileOf(pooled[i], q).toFixed(1));
   console.log(`${name}, all ${rounds} paced rounds together: p50 ${p50} ms   p90 ${p90} ms   p99 ${p99} ms`);
 });
 servers.slice(1).forEach(({ name }, i) => {

@@ -6,7 +6,7 @@
 // interval of the ratio of one server's p99 to the baseline's, all of a sample's rounds pooled.
 
 /** The `q` quantile of sorted numbers. */
-const quantileOf = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+export const quantileOf = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /** The p99 of the answers of the rounds `picks` (round indices, repeats allowed). */
 function pooledP99(rounds, picks) {
