@@ -12,6 +12,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { DOCUMENTS_PATH } from './documents/documents.controller';
+import { applyGcSettings } from './gc-settings';
 import { pagePolicies } from './http/pages';
 import { setupOpenApi } from './openapi';
 
@@ -41,6 +42,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
 
 async function bootstrap(): Promise<void> {
   const config = appConfig();
+  applyGcSettings({ concurrentMarking: config.apiConcurrentMarking });
   const app = await createApiApp(config);
   const logger = app.get(Logger);
   const lifecycle = app.get(LifecycleState);

@@ -197,6 +197,11 @@ export class AppConfig {
   readonly textTaskTimeoutMs: number;
   readonly docsEnabled: boolean;
   readonly queueDashboardEnabled: boolean;
+  /**
+   * `API_CONCURRENT_MARKING`: whether V8 marks the api's heap on background threads while its
+   * requests run (V8's default), rather than in steps on the event loop between them.
+   */
+  readonly apiConcurrentMarking: boolean;
   readonly auth: AuthSettings;
   readonly rateLimit: RateLimitSettings;
   readonly audit: AuditSettings;

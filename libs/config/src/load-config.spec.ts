@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       httpBodyLimitBytes: 65536,
       httpBodyTimeoutMs: 30000,
       httpHeadersTimeoutMs: 10000,
+      apiConcurrentMarking: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -34,6 +35,7 @@ describe('loadConfig', () => {
       DOCS_ENABLED: 'false',
       HTTP_BODY_TIMEOUT_MS: '5000',
       HTTP_HEADERS_TIMEOUT_MS: '2000',
+      API_CONCURRENT_MARKING: 'true',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -47,6 +49,7 @@ describe('loadConfig', () => {
       docsEnabled: false,
       httpBodyTimeoutMs: 5000,
       httpHeadersTimeoutMs: 2000,
+      apiConcurrentMarking: true,
     });
   });
 

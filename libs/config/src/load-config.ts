@@ -239,6 +239,7 @@ export function loadConfig(env: Env, onRead?: (read: SettingRead) => void): AppC
     textTaskTimeoutMs: read.int('TEXT_TASK_TIMEOUT_MS', 10 * second, 10, 600 * second),
     docsEnabled: read.bool('DOCS_ENABLED', true),
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
+    apiConcurrentMarking: read.bool('API_CONCURRENT_MARKING', false),
     corsOrigins: readCorsOrigins(read, local),
     trustProxy: readTrustProxy(read),
   };
