@@ -7,7 +7,8 @@
 // `stalls`: the moments (wall-clock ISO times) when answers took longer than `slowMs`, requests
 // less than 100 ms apart grouped into one, each with how many and the worst latency: to set
 // against PostgreSQL's log (checkpoints, autovacuum) and the api's GC.
-// `latencies` holds every answer's latency in ms, sorted, to pool rounds (bench/post-research.mjs).
+// `latencies` holds every answer's latency in ms, sorted, to pool rounds (bench/post-research.mjs);
+// `answers` every answer as [when it was due (ms, wall clock), latency (ms)], in the order they came.
 import { request, Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export async function paced({ url, method = 'GET', headers = {}, body, rate, seconds, slowMs = 40 }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies = [];
+  const answers = [];
   const slow = [];
   // performance.now() is monotonic; its origin on the wall clock turns a due time into a time of day.
   const origin = Date.now() - performance.now();
@@ -28,6 +30,7 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
         res.on('end', () => {
           const latency = performance.now() - due;
           latencies.push(latency);
+          answers.push([origin + due, latency]);
           if (latency > slowMs) slow.push({ at: origin + due, ms: latency });
           if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
           else non2xx += 1;
@@ -42,14 +45,14 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
     });
   const interval = 1000 / rate;
   const start = performance.now();
-  const answers = [];
+  const sent = [];
   for (let i = 0; i < Math.round(rate * seconds); i += 1) {
     const due = start + i * interval;
     const wait = due - performance.now();
     if (wait >= 1) await sleep(wait);
-    answers.push(send(due));
+    sent.push(send(due));
   }
-  await Promise.all(answers);
+  await Promise.all(sent);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
@@ -60,6 +63,7 @@ export async function paced({ url, method = 'GET', headers = {}, body, rate, sec
     latency: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(latencies.at(-1) ?? NaN) },
     stalls: stallsOf(slow),
     latencies,
+    answers,
   };
 }
 
