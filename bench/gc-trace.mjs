@@ -15,17 +15,16 @@
 // BENCH_RATE sets the rate (165 a second by default), BENCH_SERVER_CPUS gives the server a CPU of
 // its own (bench/cpu-pinning.mjs), BENCH_API_ENV adds settings (bench/api-env.mjs). The server is
 // warmed up at the same rate for 10 s first.
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchApiEnv } from './api-env.mjs';
-import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
-import { admin, server } from './postgres.mjs';
+import { admin } from './postgres.mjs';
 import { quantileOf } from './round-bootstrap.mjs';
+import { prepareServers, untilAnswering } from './server-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [target, secondsArg, ...nodeOptions] = process.argv.slice(2);
@@ -33,20 +32,7 @@ const seconds = Number(secondsArg);
 const rate = Number(process.env.BENCH_RATE ?? 165);
 if (!target || !seconds) throw new Error('usage: node bench/gc-trace.mjs <bare|api|main.js> <seconds> [node options]');
 
-const env = {
-  PATH: process.env.PATH,
-  NODE_ENV: 'production',
-  DATABASE_URL: `${server}/research_bench_gc`,
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-  QUEUE_PREFIX: 'bench-gc',
-  LOG_LEVEL: 'warn',
-  HOST: '127.0.0.1',
-  ...UNREACHED_RATE_LIMITS,
-};
-await admin('DROP DATABASE IF EXISTS research_bench_gc WITH (FORCE)');
-await admin('CREATE DATABASE research_bench_gc');
-spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
-const apiKey = createApiKey(env);
+const { env, apiKey } = await prepareServers('research_bench_gc', 'bench-gc');
 pinLoadAndServices();
 
 const port = 8140;
@@ -68,15 +54,7 @@ child.stdout.setEncoding('utf8').on('data', (chunk) => {
   for (const line of lines) trace.push({ at: Date.now(), line });
 });
 
-let up = false;
-for (let i = 0; i < 100 && !up; i += 1) {
-  up = await fetch(`http://127.0.0.1:${port}/`).then(
-    () => true,
-    () => false,
-  );
-  if (!up) await sleep(100);
-}
-if (!up) throw new Error(`nothing answers on port ${port}`);
+await untilAnswering(port);
 const load = (forSeconds) =>
   paced({
     url: `http://127.0.0.1:${port}/api/v1/research`,

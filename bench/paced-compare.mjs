@@ -25,17 +25,16 @@
 // second before its round: an idle server's own work (its timers, and the garbage collections V8
 // starts when a process goes idle) then never falls on another server's round, which matters
 // most when the servers share one CPU.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
 import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
-import { admin, server } from './postgres.mjs';
+import { admin } from './postgres.mjs';
+import { prepareServers, untilAnswering } from './server-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [rate, seconds, rounds] = process.argv.slice(2, 5).map(Number);
@@ -43,20 +42,7 @@ const specs = process.argv.slice(5);
 if (!rate || !seconds || !rounds || specs.length === 0) {
   throw new Error('usage: node bench/paced-compare.mjs <rate> <seconds> <rounds> <server> [<server> ...]');
 }
-const env = {
-  PATH: process.env.PATH,
-  NODE_ENV: 'production',
-  DATABASE_URL: `${server}/research_bench_compare`,
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-  QUEUE_PREFIX: 'bench-compare',
-  LOG_LEVEL: 'warn',
-  HOST: '127.0.0.1',
-  ...UNREACHED_RATE_LIMITS,
-};
-await admin('DROP DATABASE IF EXISTS research_bench_compare WITH (FORCE)');
-await admin('CREATE DATABASE research_bench_compare');
-spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
-const apiKey = createApiKey(env);
+const { env, apiKey } = await prepareServers('research_bench_compare', 'bench-compare');
 const body = JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' });
 
 pinLoadAndServices();
@@ -99,16 +85,7 @@ const load = (port, forSeconds) =>
     seconds: forSeconds,
   });
 for (const { port } of servers) {
-  // Any answer will do: the bare handler has no health route.
-  let up = false;
-  for (let i = 0; i < 100 && !up; i += 1) {
-    up = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
-    if (!up) await sleep(100);
-  }
-  if (!up) throw new Error(`nothing answers on port ${port}`);
+  await untilAnswering(port);
   // Warm up at the same rate.
   await load(port, 5);
 }
