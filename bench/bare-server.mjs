@@ -43,8 +43,25 @@ const AUDIT = `INSERT INTO bench_audit_outbox (id, tenant_id, occurred_at, actor
   status_code, request_id, client_ip, user_agent)
   VALUES ($1, $2, $3, $4, 'research.create', 'research', $5, 'success', 202, $6, $7, $8)`;
 
-const SELECT = `SELECT id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at
-  FROM researches WHERE tenant_id = $1 AND id = $2`;
+const SELECT = `SELECT id, question, params, status, result, error, attempts, created_at, updated_at, started_at, finished_at,
+  progress FROM researches WHERE tenant_id = $1 AND id = $2`;
+const QUEUED = { stage: 'queued', round: 0, sources_found: 0, sources_read: 0, findings: 0, claims: 0, percent: 0 };
+
+/** The stored progress, or what the api shows for a research that stored none. */
+function progressOf(row) {
+  if (row.progress) return row.progress;
+  if (row.status !== 'completed' || !row.result) return QUEUED;
+  const { stats, claims, findings } = row.result;
+  return {
+    ...QUEUED,
+    stage: 'done',
+    percent: 100,
+    sources_found: stats.sources ?? 0,
+    sources_read: stats.sources_read ?? 0,
+    findings: findings.length,
+    claims: claims.length,
+  };
+}
 
 function submit(req, res) {
   let body = '';
@@ -135,7 +152,7 @@ async function read(id, res) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }
-    const { maxSources, verify, language, budget, sources = ['corpus'] } = row.params;
+    const { maxSources, verify, language, depth, reviewPlan, callbackUrl, budget, sources = ['corpus'] } = row.params;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         research_id: row.id,
@@ -147,8 +164,12 @@ async function read(id, res) {
         max_sources: maxSources,
         verify,
         language,
+        depth: depth ?? 1,
+        review_plan: reviewPlan ?? false,
+        progress: progressOf(row),
         sources,
         attempts: row.attempts,
+        callback_url: callbackUrl ?? null,
         budget: budget
           ? {
               max_tokens: budget.tokens,
