@@ -24,7 +24,7 @@ import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
 import { admin } from './postgres.mjs';
 import { quantileOf } from './round-bootstrap.mjs';
-import { prepareServers, untilAnswering } from './server-setup.mjs';
+import { clearQueue, prepareServers, untilAnswering } from './server-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [target, secondsArg, ...nodeOptions] = process.argv.slice(2);
@@ -125,3 +125,4 @@ console.log(
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
 await admin('DROP DATABASE IF EXISTS research_bench_gc WITH (FORCE)');
+await clearQueue(env);

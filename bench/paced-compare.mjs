@@ -34,7 +34,7 @@ import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
 import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin } from './postgres.mjs';
-import { prepareServers, untilAnswering } from './server-setup.mjs';
+import { clearQueue, prepareServers, untilAnswering } from './server-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [rate, seconds, rounds] = process.argv.slice(2, 5).map(Number);
@@ -138,3 +138,4 @@ for (const { child } of servers) {
 }
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 await admin('DROP DATABASE IF EXISTS research_bench_compare WITH (FORCE)');
+await clearQueue(env);

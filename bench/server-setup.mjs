@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { admin, server } from './postgres.mjs';
 
@@ -21,6 +22,8 @@ export async function prepareServers(database, queuePrefix) {
     HOST: '127.0.0.1',
     ...UNREACHED_RATE_LIMITS,
   };
+  // What an interrupted run left on the queue (jobs no worker of a bench ever takes).
+  await clearQueue(env);
   await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await admin(`CREATE DATABASE ${database}`);
   spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
@@ -38,4 +41,18 @@ export async function untilAnswering(port) {
     await sleep(100);
   }
   throw new Error(`nothing answers on port ${port}`);
+}
+
+/**
+ * Removes the bench's queue from Redis: every job its servers added stays there otherwise, as no
+ * worker runs in a bench (hundreds of thousands of keys after a few long runs).
+ */
+export async function clearQueue(env) {
+  const redis = new Redis(env.REDIS_URL);
+  try {
+    const stream = redis.scanStream({ match: `${env.QUEUE_PREFIX}:*`, count: 1000 });
+    for await (const keys of stream) if (keys.length > 0) await redis.unlink(...keys);
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -32,9 +32,11 @@ describe('fault: Redis loses the queue under load', () => {
     await addFaultCorpus(stack);
     await stack.startWorker();
     await stack.startWorker();
+    // Enough submissions that a backlog forms even while the api is still warming up (its first
+    // answers, with the database pool still connecting, come slower than the workers run jobs).
     const load = SubmissionLoad.start({
       targets: () => [stack.http],
-      count: 40,
+      count: 80,
       intervalMs: 0,
       clients: 2,
       question: faultQuestion,
