@@ -26,8 +26,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
-import Redis from 'ioredis';
 import { measured } from './cpu.mjs';
+import { clearQueue } from './server-setup.mjs';
 import { admin, server } from './postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -105,12 +105,7 @@ spawnSync(process.execPath, [cli, 'migrate'], { env, stdio: 'ignore' });
 spawnSync(process.execPath, [cli, 'ingest', join(root, 'examples/corpus')], { env, stdio: 'ignore' });
 // The bare server ignores it; the api authenticates every request with it.
 const apiKey = createApiKey(env);
-const redis = new Redis(env.REDIS_URL);
-const clearQueue = async () => {
-  const keys = await redis.keys(`${env.QUEUE_PREFIX}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-};
-await clearQueue();
+await clearQueue(env);
 
 const profile = process.env.BENCH_CPU_PROF;
 const api = start(
@@ -181,6 +176,5 @@ for (let round = 1; round <= rounds; round += 1) {
 for (const [key, values] of ratios) console.log(`${key}: ${values.map((r) => `${r}%`).join(', ')}`);
 
 await Promise.all([stop(api), stop(bare), ...(other ? [stop(other)] : [])]);
-await clearQueue();
-redis.disconnect();
+await clearQueue(env);
 await admin('DROP DATABASE IF EXISTS research_bench_get WITH (FORCE)');

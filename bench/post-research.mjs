@@ -30,12 +30,12 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
 import { paced } from './paced.mjs';
+import { clearQueue } from './server-setup.mjs';
 import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
 
@@ -108,13 +108,8 @@ await admin('CREATE DATABASE research_bench');
 spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'inherit' });
 // The bare server ignores it; the api authenticates every request with it.
 const apiKey = createApiKey(env);
-const redis = new Redis(env.REDIS_URL);
-const clearQueue = async () => {
-  const keys = await redis.keys('bench:*');
-  if (keys.length > 0) await redis.del(...keys);
-};
 
-await clearQueue();
+await clearQueue(env);
 pinLoadAndServices();
 const other = process.env.BENCH_OTHER_API;
 const profile = process.env.BENCH_CPU_PROF;
@@ -157,7 +152,7 @@ for (let round = 1; round <= rounds; round += 1) {
   const figures = [];
   for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
     const { name, port, child } = servers[index];
-    await clearQueue();
+    await clearQueue(env);
     const result = await measured(child.pid, () => load(`http://127.0.0.1:${port}/api/v1/research`));
     figures[index] = report(`round ${round}: ${name}`, result);
     if (index > 0) throughputs.push([index, figures[index]]);
@@ -179,7 +174,7 @@ for (let round = 1; round <= rounds; round += 1) {
   const p99s = [];
   for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
     const { name, port, child } = servers[index];
-    await clearQueue();
+    await clearQueue(env);
     const load = (forSeconds) =>
       paced({
         url: `http://127.0.0.1:${port}/api/v1/research`,
@@ -221,6 +216,5 @@ servers.slice(1).forEach(({ name }, i) => {
 for (const { child } of servers) child.kill('SIGTERM');
 await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
 
-await clearQueue();
-redis.disconnect();
+await clearQueue(env);
 await admin('DROP DATABASE IF EXISTS research_bench WITH (FORCE)');
