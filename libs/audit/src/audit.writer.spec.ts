@@ -79,12 +79,12 @@ describe('AuditWriter', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('writes records together, within the flush delay rather than one by one', async () => {
-    const audit = writer();
+    const audit = writer({ AUDIT_FLUSH_MS: '200' });
     const entries = [entry(), entry()];
     entries.forEach((e) => audit.add(e));
     await sleep(5);
     expect(repository.batches).toEqual([]);
-    await sleep(60);
+    await waitFor('the batch written', () => repository.written.length === 2, 2000, 5);
     expect(repository.batches).toEqual([entries.map((e) => e.id)]);
   });
 
@@ -109,7 +109,7 @@ describe('AuditWriter', () => {
     expect(repository.written).toEqual([]);
     expect(audit.pending).toBe(5);
     repository.down = false;
-    await sleep(700);
+    await waitFor('the records written once PostgreSQL is back', () => repository.written.length === 5, 5000, 5);
     expect(repository.written).toEqual(entries.map((e) => e.id));
     expect(audit.pending).toBe(0);
     expect(dropped).toEqual([]);
@@ -138,12 +138,12 @@ describe('AuditWriter', () => {
   });
 
   it('chains the records that committed changes left in the outbox, a batch at a time, within the flush delay', async () => {
-    const audit = writer();
+    const audit = writer({ AUDIT_FLUSH_MS: '200' });
     repository.outbox.push('change-1', 'change-2', 'change-3', 'change-4');
     audit.chainOutboxSoon();
     await sleep(5);
     expect(repository.batches).toEqual([]);
-    await sleep(60);
+    await waitFor('the outbox chained', () => repository.written.length === 4, 2000, 5);
     expect(repository.batches).toEqual([['change-1', 'change-2', 'change-3'], ['change-4']]);
   });
 
@@ -173,7 +173,12 @@ describe('AuditWriter', () => {
     await sleep(150);
     expect(repository.outbox).toEqual(['change-1']);
     repository.down = false;
-    await sleep(700);
+    await waitFor(
+      'the outbox and the read written once PostgreSQL is back',
+      () => repository.written.length >= 2,
+      5000,
+      5,
+    );
     expect(repository.written[0]).toBe('change-1');
     expect(repository.written).toHaveLength(2);
   });
@@ -184,7 +189,7 @@ describe('AuditWriter', () => {
     refusals.forEach((e) => audit.add(e));
     const read = entry();
     audit.add(read);
-    await sleep(60);
+    await waitFor('the first refusal and the read written', () => repository.written.length >= 2, 2000, 5);
     expect(repository.written).toEqual([refusals[0]!.id, read.id]);
     await audit.onApplicationShutdown();
     expect(repository.written).toEqual([refusals[0]!.id, read.id, refusals[1]!.id]);
