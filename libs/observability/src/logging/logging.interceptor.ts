@@ -1,19 +1,18 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PinoLogger } from 'nestjs-pino';
 import { storage } from 'nestjs-pino/storage';
 import { Observable } from 'rxjs';
-import { LoggedRequest, REQUEST_LOGGER, logRequestCompleted } from './request-log';
+import { LoggedRequest, REQUEST_LOGGER, RequestLogContext, logRequestCompleted } from './request-log';
 
 /**
  * Writes the "request completed" line of every request that reaches a handler, once its reply is
  * finished: only then are the status (the exception filter answers after the interceptors have
  * seen an error) and the duration final. See MetricsInterceptor.
  *
- * `intercept` keeps the request's logger, bound to its request id, on the request: the line is
- * written with it whatever the order in which the onResponse hooks run, and the one that ends
- * the request's log context may run first.
+ * `intercept` keeps the request's log context on the request: the line is written with its
+ * logger, bound to the request id, whatever the order in which the onResponse hooks run, and the
+ * one that ends the request's log context may run first.
  */
 @Injectable()
 export class LoggingInterceptor implements NestInterceptor, OnModuleInit {
@@ -22,7 +21,8 @@ export class LoggingInterceptor implements NestInterceptor, OnModuleInit {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
       const request = context.switchToHttp().getRequest<LoggedRequest>();
-      request[REQUEST_LOGGER] = storage.getStore()?.logger ?? PinoLogger.root.child({ request_id: request.id });
+      const store = storage.getStore();
+      request[REQUEST_LOGGER] = store instanceof RequestLogContext ? store : new RequestLogContext(String(request.id));
     }
     return next.handle();
   }
@@ -30,8 +30,8 @@ export class LoggingInterceptor implements NestInterceptor, OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      const logger = (request as LoggedRequest)[REQUEST_LOGGER];
-      if (logger) logRequestCompleted(logger, request, reply);
+      const context = (request as LoggedRequest)[REQUEST_LOGGER];
+      if (context) logRequestCompleted(context, request, reply);
       done();
     });
   }

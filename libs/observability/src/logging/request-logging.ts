@@ -1,8 +1,7 @@
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PinoLogger } from 'nestjs-pino';
-import { Store, storage } from 'nestjs-pino/storage';
+import { storage } from 'nestjs-pino/storage';
 import { endLogContext } from './log-context';
-import { LoggedRequest, REQUEST_LOGGER, logRequestCompleted } from './request-log';
+import { LoggedRequest, REQUEST_LOGGER, RequestLogContext, logRequestCompleted } from './request-log';
 
 /**
  * The part of request logging that needs Fastify's own hooks. Every log line written while a
@@ -14,14 +13,14 @@ import { LoggedRequest, REQUEST_LOGGER, logRequestCompleted } from './request-lo
 export function installRequestLogging(fastify: FastifyInstance): void {
   fastify.decorateRequest(REQUEST_LOGGER, null);
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    storage.run(new Store(PinoLogger.root.child({ request_id: request.id })), done);
+    storage.run(new RequestLogContext(String(request.id)), done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const store = storage.getStore();
     if ((request as LoggedRequest)[REQUEST_LOGGER] === null) {
-      // No store when a hook before ours refused the request (an HTTP/1.1 request without Host).
-      if (store) logRequestCompleted(store.logger, request, reply);
-      else logRequestCompleted(PinoLogger.root, request, reply, String(request.id));
+      // No context when a hook before ours refused the request (an HTTP/1.1 request without Host).
+      const context = store instanceof RequestLogContext ? store : undefined;
+      logRequestCompleted(context, request, reply, context ? undefined : String(request.id));
     }
     endLogContext(store);
     done();
