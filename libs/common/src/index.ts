@@ -14,3 +14,4 @@ export { EarliestTimer } from './earliest-timer';
 export { AddressPolicy } from './outbound/address-policy';
 export { BlockedAddressError, OutboundGuard, systemResolve } from './outbound/outbound-guard';
 export type { Resolve, UrlRefusal } from './outbound/outbound-guard';
+export { undici } from './outbound/undici';

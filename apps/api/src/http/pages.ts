@@ -1,6 +1,6 @@
 import { AppConfig } from '@app/config';
 import { PagePolicy } from '@app/http';
-import { QUEUE_DASHBOARD_PATH } from '../admin/queue-dashboard.module';
+import { QUEUE_DASHBOARD_PATH } from '../admin/queue-dashboard.constants';
 import { DOCS_PATH } from '../openapi';
 
 /** The HTML pages the api serves, each with what its Content-Security-Policy must allow. */

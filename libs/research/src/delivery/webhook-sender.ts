@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { BlockedAddressError, OutboundGuard } from '@app/common';
+import { BlockedAddressError, OutboundGuard, undici } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 
 /** How one attempt ended: `delivered` (a 2xx), or why not. A value of the attempts metric's `outcome` label. */
 export type AttemptOutcome = 'delivered' | 'http_status' | 'timeout' | 'network' | 'blocked_address' | 'bad_url';
@@ -25,15 +25,19 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 @Injectable()
 export class WebhookSender implements OnModuleDestroy {
   readonly guard: OutboundGuard;
-  private readonly dispatcher: Agent;
+  /** Made on the first send (see `undici`): the api checks callback URLs but sends nothing. */
+  private agent?: Agent;
 
   constructor(private readonly config: AppConfig) {
     this.guard = new OutboundGuard(config.webhooks.allowedHosts);
-    this.dispatcher = new Agent({
-      connect: { timeout: config.webhooks.timeoutMs, lookup: this.guard.lookup },
-      headersTimeout: config.webhooks.timeoutMs,
-      bodyTimeout: config.webhooks.timeoutMs,
-    });
+  }
+
+  private get dispatcher(): Agent {
+    return (this.agent ??= new (undici().Agent)({
+      connect: { timeout: this.config.webhooks.timeoutMs, lookup: this.guard.lookup },
+      headersTimeout: this.config.webhooks.timeoutMs,
+      bodyTimeout: this.config.webhooks.timeoutMs,
+    }));
   }
 
   async send(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult> {
@@ -44,7 +48,7 @@ export class WebhookSender implements OnModuleDestroy {
       return { outcome: target.reason, statusCode: null, durationMs: 0, error: target.message };
     const signal = AbortSignal.timeout(this.config.webhooks.timeoutMs);
     try {
-      const response = await request(target, {
+      const response = await undici().request(target, {
         method: 'POST',
         dispatcher: this.dispatcher,
         headers: { 'content-type': 'application/json', 'user-agent': this.config.fetch.userAgent, ...headers },
@@ -78,7 +82,7 @@ export class WebhookSender implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.dispatcher.close();
+    await this.agent?.close();
   }
 }
 

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import { BlockedAddressError, OutboundGuard, Resolve, systemResolve } from '@app/common';
+import { BlockedAddressError, OutboundGuard, Resolve, systemResolve, undici } from '@app/common';
 import { FetchSettings } from '@app/config';
 import robotsParser from 'robots-parser';
-import { Agent, Dispatcher, errors as undiciErrors, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { FetchError, FetchRefusalReason } from './fetch-errors';
 
 export type PageFormat = 'html' | 'text' | 'markdown' | 'pdf';
@@ -90,7 +90,8 @@ type TimedSignal = AbortSignal & { timeout: AbortSignal };
  */
 export class SafeFetcher {
   private readonly guard: OutboundGuard;
-  private readonly dispatcher: Dispatcher;
+  /** Made on the first request (see `undici`). */
+  private agent?: Dispatcher;
   private readonly robotsToken: string;
   private readonly robots = new Map<string, { rules: Robots | 'allow' | 'disallow'; until: number }>();
   private readonly robotsReads = new Map<string, Promise<Robots | 'allow' | 'disallow'>>();
@@ -103,12 +104,15 @@ export class SafeFetcher {
   ) {
     this.guard = new OutboundGuard(settings.allowedHosts, resolve);
     this.robotsToken = settings.userAgent.split('/')[0]!.trim();
-    this.dispatcher = new Agent({
-      connect: { timeout: settings.connectTimeoutMs, lookup: this.guard.lookup },
-      headersTimeout: settings.timeoutMs,
-      bodyTimeout: settings.timeoutMs,
-      maxResponseSize: settings.maxBytes,
-    });
+  }
+
+  private get dispatcher(): Dispatcher {
+    return (this.agent ??= new (undici().Agent)({
+      connect: { timeout: this.settings.connectTimeoutMs, lookup: this.guard.lookup },
+      headersTimeout: this.settings.timeoutMs,
+      bodyTimeout: this.settings.timeoutMs,
+      maxResponseSize: this.settings.maxBytes,
+    }));
   }
 
   async fetch(url: string, options: FetchOptions = {}): Promise<FetchedPage> {
@@ -188,7 +192,7 @@ export class SafeFetcher {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.agent?.close();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -218,7 +222,7 @@ export class SafeFetcher {
     if (validators?.etag) headers['if-none-match'] = validators.etag;
     if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
     try {
-      return await request(url, { dispatcher: this.dispatcher, method: 'GET', signal, headers });
+      return await undici().request(url, { dispatcher: this.dispatcher, method: 'GET', signal, headers });
     } catch (error) {
       throw this.failure(error, url, original, signal);
     }
@@ -327,14 +331,14 @@ export class SafeFetcher {
     const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError) as
       BlockedAddressError | undefined;
     if (blocked) return new FetchError('blocked_address', blocked.message, original);
-    if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
+    if (error instanceof undici().errors.ResponseExceededMaxSizeError) {
       return new FetchError('too_large', `${url.href} is over ${this.settings.maxBytes} bytes`, original);
     }
     if (
       signal.aborted ||
-      error instanceof undiciErrors.ConnectTimeoutError ||
-      error instanceof undiciErrors.HeadersTimeoutError ||
-      error instanceof undiciErrors.BodyTimeoutError
+      error instanceof undici().errors.ConnectTimeoutError ||
+      error instanceof undici().errors.HeadersTimeoutError ||
+      error instanceof undici().errors.BodyTimeoutError
     ) {
       const why =
         signal.aborted && !signal.timeout.aborted

@@ -1,7 +1,5 @@
-import { Readability } from '@mozilla/readability';
-import { convert } from 'html-to-text';
-import { parseHTML } from 'linkedom';
 import { FetchedPage } from '../fetch/safe-fetcher';
+import { htmlLibraries } from './html-libraries';
 
 /** What a research reads of a page: its title and its text, which quotes are taken from. */
 export interface ReadablePage {
@@ -55,8 +53,9 @@ export function readPage(page: FetchedPage): ReadablePage {
 }
 
 /** The readable text of an HTML document (a fetched page, an uploaded file); `fallbackTitle` when it names none. */
-export function readHtml(html: string, fallbackTitle: string): ReadablePage {
-  const { document } = parseHTML(html);
+export function readHtml(source: string, fallbackTitle: string): ReadablePage {
+  const { parseHTML, Readability } = htmlLibraries();
+  const { document } = parseHTML(source);
   const language = document.documentElement?.getAttribute('lang')?.trim() || null;
   const pageTitle = document.querySelector('title')?.textContent?.trim() ?? '';
   // Readability changes the document it reads: the fallback reads the body from a fresh parse.
@@ -70,12 +69,12 @@ export function readHtml(html: string, fallbackTitle: string): ReadablePage {
       article: true,
     };
   }
-  const body = parseHTML(html).document.body;
+  const body = parseHTML(source).document.body;
   return { title: pageTitle || fallbackTitle, text: toText(body?.innerHTML ?? ''), language, article: false };
 }
 
-function toText(html: string): string {
-  return normalise(convert(html, TEXT_OPTIONS));
+function toText(markup: string): string {
+  return normalise(htmlLibraries().convert(markup, TEXT_OPTIONS));
 }
 
 /** One form of line breaks, no trailing spaces, at most one empty line between paragraphs. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Dispatcher, errors as undiciErrors, request } from 'undici';
+import { undici } from '@app/common';
+import type { Dispatcher } from 'undici';
 
 /** Why a search provider gave no results. Each is a value of the provider metrics' `outcome`. */
 export type ProviderFailure =
@@ -81,7 +82,7 @@ export class ProviderHttp {
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(call.url, {
+      response = await undici().request(call.url, {
         method: call.method,
         dispatcher: this.dispatcher,
         signal,
@@ -94,7 +95,7 @@ export class ProviderHttp {
       });
     } catch (error) {
       if (call.signal?.aborted) throw error;
-      const timedOut = timeout.aborted || error instanceof undiciErrors.HeadersTimeoutError;
+      const timedOut = timeout.aborted || error instanceof undici().errors.HeadersTimeoutError;
       return {
         retry: true,
         error: new SearchProviderError(

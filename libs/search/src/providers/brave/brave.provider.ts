@@ -1,4 +1,4 @@
-import { convert } from 'html-to-text';
+import { htmlLibraries } from '../../pages/html-libraries';
 import { ProviderHttp, ProviderHttpSettings, SearchProviderError } from '../provider-http';
 import { WebQuery, WebResult, WebSearchProvider, dateOrNull, keepResults } from '../web-search-provider';
 
@@ -72,5 +72,5 @@ export class BraveSearchProvider extends WebSearchProvider {
 }
 
 function plain(html: string): string {
-  return convert(html, { wordwrap: false }).replace(/\s+/g, ' ').trim();
+  return htmlLibraries().convert(html, { wordwrap: false }).replace(/\s+/g, ' ').trim();
 }
