@@ -15,8 +15,9 @@ import { DocumentsController } from './documents/documents.controller';
 import { ResearchController } from './research/research.controller';
 
 /**
- * The queue dashboard's module, loaded only when it is enabled: Bull Board is about 5 MB of heap
- * that an api without the dashboard would otherwise hold and mark at every full collection.
+ * The queue dashboard's module, loaded only when it is enabled: Bull Board is about 5 MB of heap,
+ * loaded on its own, that an api without the dashboard would otherwise hold and mark at every
+ * full collection.
  */
 function queueDashboardModule(): Type {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when enabled, see above

@@ -331,14 +331,15 @@ export class SafeFetcher {
     const blocked = findCause(error, (cause) => cause instanceof BlockedAddressError) as
       BlockedAddressError | undefined;
     if (blocked) return new FetchError('blocked_address', blocked.message, original);
-    if (error instanceof undici().errors.ResponseExceededMaxSizeError) {
+    const { errors } = undici();
+    if (error instanceof errors.ResponseExceededMaxSizeError) {
       return new FetchError('too_large', `${url.href} is over ${this.settings.maxBytes} bytes`, original);
     }
     if (
       signal.aborted ||
-      error instanceof undici().errors.ConnectTimeoutError ||
-      error instanceof undici().errors.HeadersTimeoutError ||
-      error instanceof undici().errors.BodyTimeoutError
+      error instanceof errors.ConnectTimeoutError ||
+      error instanceof errors.HeadersTimeoutError ||
+      error instanceof errors.BodyTimeoutError
     ) {
       const why =
         signal.aborted && !signal.timeout.aborted
