@@ -56,7 +56,8 @@ describe('the LLM response cache', () => {
 
   afterAll(async () => {
     for (const module of modules) await module.close();
-    const keys = await redis.keys(`${prefix}:*`);
+    // Every prefix the tests use starts with `prefix`.
+    const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
     await llm.stop();
