@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { benchApiEnv } from './api-env.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
-import { paced } from './paced.mjs';
+import { pacedSubmissions } from './paced.mjs';
 import { admin } from './postgres.mjs';
 import { quantileOf } from './round-bootstrap.mjs';
 import { clearQueue, prepareServers, untilAnswering } from './server-setup.mjs';
@@ -55,15 +55,7 @@ child.stdout.setEncoding('utf8').on('data', (chunk) => {
 });
 
 await untilAnswering(port);
-const load = (forSeconds) =>
-  paced({
-    url: `http://127.0.0.1:${port}/api/v1/research`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' }),
-    rate,
-    seconds: forSeconds,
-  });
+const load = (forSeconds) => pacedSubmissions({ port, apiKey, rate, seconds: forSeconds });
 await load(10);
 const from = Date.now();
 const result = await measured(child.pid, () => load(seconds));
@@ -77,7 +69,7 @@ const collections = trace
 const scavenges = collections.filter(({ kind }) => kind === 'scavenge');
 const markCompacts = collections.filter(({ kind }) => kind === 'mark-compact');
 const sum = (values) => values.reduce((a, b) => a + b, 0);
-const mean = (values) => (values.length ? sum(values) / values.length : NaN);
+const mean = (values) => (values.length ? sum(values) / values.length : 0);
 const pauses = (list) => list.map(({ line }) => field(line, 'pause'));
 // Marking tasks V8 started on its background threads while JavaScript still ran: those that started
 // before a mark-compact's pause began (V8 also marks on them during the pause, with the main thread).

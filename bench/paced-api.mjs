@@ -11,9 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { measured } from './cpu.mjs';
-import { paced } from './paced.mjs';
+import { pacedSubmissions } from './paced.mjs';
 import { waitForUrl } from './wait-for.mjs';
 import { admin, server } from './postgres.mjs';
+import { clearQueue } from './server-setup.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rate = Number(process.argv[2] ?? 165);
@@ -30,12 +31,12 @@ const env = {
   PORT: '8104',
   ...UNREACHED_RATE_LIMITS,
 };
-const body = JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' });
 
 await admin('DROP DATABASE IF EXISTS research_bench_paced WITH (FORCE)');
 await admin('CREATE DATABASE research_bench_paced');
 spawnSync(process.execPath, [join(root, 'dist/apps/cli/src/main.js'), 'migrate'], { env, stdio: 'ignore' });
 const apiKey = createApiKey(env);
+await clearQueue(env);
 const profile = process.env.BENCH_CPU_PROF;
 const child = spawn(
   process.execPath,
@@ -44,15 +45,7 @@ const child = spawn(
 );
 process.on('exit', () => child.kill());
 await waitForUrl(`http://127.0.0.1:${env.PORT}/health`);
-const load = (r, s) =>
-  paced({
-    url: `http://127.0.0.1:${env.PORT}/api/v1/research`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body,
-    rate: r,
-    seconds: s,
-  });
+const load = (r, s) => pacedSubmissions({ port: env.PORT, apiKey, rate: r, seconds: s });
 await load(rate, 3);
 for (let round = 1; round <= rounds; round += 1) {
   await sleep(2000);
@@ -67,4 +60,5 @@ for (let round = 1; round <= rounds; round += 1) {
 }
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
+await clearQueue(env);
 await admin('DROP DATABASE IF EXISTS research_bench_paced WITH (FORCE)');

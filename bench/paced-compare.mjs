@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
-import { paced } from './paced.mjs';
+import { pacedSubmissions } from './paced.mjs';
 import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin } from './postgres.mjs';
 import { clearQueue, prepareServers, untilAnswering } from './server-setup.mjs';
@@ -43,7 +43,6 @@ if (!rate || !seconds || !rounds || specs.length === 0) {
   throw new Error('usage: node bench/paced-compare.mjs <rate> <seconds> <rounds> <server> [<server> ...]');
 }
 const { env, apiKey } = await prepareServers('research_bench_compare', 'bench-compare');
-const body = JSON.stringify({ question: '2024年全球AI晶片市場分析', max_sources: 10, verify: true, language: 'zh-TW' });
 
 pinLoadAndServices();
 const servers = specs.map((spec, i) => {
@@ -75,15 +74,7 @@ process.on('exit', () =>
   }),
 );
 
-const load = (port, forSeconds) =>
-  paced({
-    url: `http://127.0.0.1:${port}/api/v1/research`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body,
-    rate,
-    seconds: forSeconds,
-  });
+const load = (port, forSeconds) => pacedSubmissions({ port, apiKey, rate, seconds: forSeconds });
 for (const { port } of servers) {
   await untilAnswering(port);
   // Warm up at the same rate.

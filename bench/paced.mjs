@@ -85,3 +85,23 @@ function stallsOf(slow) {
     worst: Math.round(worst),
   }));
 }
+
+/** The chapter's research request, as the POST benches submit it. */
+export const SEED_RESEARCH = JSON.stringify({
+  question: '2024年全球AI晶片市場分析',
+  max_sources: 10,
+  verify: true,
+  language: 'zh-TW',
+});
+
+/** POST /api/v1/research of SEED_RESEARCH to the server on `port`, paced, with the key `apiKey`. */
+export function pacedSubmissions({ port, apiKey, rate, seconds }) {
+  return paced({
+    url: `http://127.0.0.1:${port}/api/v1/research`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: SEED_RESEARCH,
+    rate,
+    seconds,
+  });
+}

@@ -34,7 +34,7 @@ import { benchApiEnv } from './api-env.mjs';
 import { UNREACHED_RATE_LIMITS, createApiKey } from './api-key.mjs';
 import { pinLoadAndServices, spawnServer } from './cpu-pinning.mjs';
 import { measured } from './cpu.mjs';
-import { paced } from './paced.mjs';
+import { SEED_RESEARCH, pacedSubmissions } from './paced.mjs';
 import { clearQueue } from './server-setup.mjs';
 import { p99RatioInterval, quantileOf } from './round-bootstrap.mjs';
 import { admin, server } from './postgres.mjs';
@@ -70,13 +70,6 @@ async function waitForPort(port) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-const QUESTION = JSON.stringify({
-  question: '2024年全球AI晶片市場分析',
-  max_sources: 10,
-  verify: true,
-  language: 'zh-TW',
-});
-
 function load(url) {
   return autocannon({
     url,
@@ -84,7 +77,7 @@ function load(url) {
     connections,
     duration: seconds,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: QUESTION,
+    body: SEED_RESEARCH,
   });
 }
 
@@ -175,15 +168,7 @@ for (let round = 1; round <= rounds; round += 1) {
   for (const index of Array.from(servers.keys(), (i) => (i + round - 1) % servers.length)) {
     const { name, port, child } = servers[index];
     await clearQueue(env);
-    const load = (forSeconds) =>
-      paced({
-        url: `http://127.0.0.1:${port}/api/v1/research`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-        body: QUESTION,
-        rate,
-        seconds: forSeconds,
-      });
+    const load = (forSeconds) => pacedSubmissions({ port, apiKey, rate, seconds: forSeconds });
     if (roundWarmup > 0) await load(roundWarmup);
     const result = await measured(child.pid, () => load(seconds));
     p99s[index] = result.latency.p99;
