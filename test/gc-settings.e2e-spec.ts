@@ -17,10 +17,11 @@ interface MarkCompact {
  * the pause too, with the main thread (parallel marking); only tasks that started before the
  * pause ran beside JavaScript.
  */
+const settings = join(dirname(entryPoint('api')), 'gc-settings.js');
+
 function markCompacts(concurrentMarking: boolean): MarkCompact[] {
-  const settings = join(dirname(entryPoint('api')), 'gc-settings.js');
   const script = `
-    require(${JSON.stringify(settings)}).applyGcSettings({ concurrentMarking: ${concurrentMarking} });
+    require(${JSON.stringify(settings)}).applyGcSettings({ concurrentMarking: ${concurrentMarking}, pretenuring: false });
     const kept = [];
     for (let i = 0; i < 600; i += 1) {
       kept.push(Array.from({ length: 20000 }, (_, j) => ({ i, j })));
@@ -60,4 +61,38 @@ describe('the api’s garbage collection settings', () => {
     expect(collections.length).toBeGreaterThanOrEqual(3);
     expect(collections.some(({ tasksWhileRunning }) => tasksWhileRunning > 0)).toBe(true);
   });
+
+  it('with API_PRETENURING=false (the default), V8 weighs no allocation site and sends none to the old generation, however long its objects live', () => {
+    expect(pretenuringDecisions(false)).toEqual({ weighed: 0, toOld: 0 });
+  });
+
+  it('with API_PRETENURING=true, V8 weighs the sites whose objects survive and sends them to the old generation, as by default', () => {
+    const decisions = pretenuringDecisions(true);
+    expect(decisions.weighed).toBeGreaterThan(0);
+    expect(decisions.toOld).toBeGreaterThan(0);
+  });
 });
+
+/**
+ * Runs the built setting in a process that keeps every object one allocation site makes, and
+ * reads V8's trace of its pretenuring: how many times it weighed a site, and how many of those
+ * ended with the site's objects allocated in the old generation (`=> tenure`, or `=> maybe
+ * tenure` on the way there).
+ */
+function pretenuringDecisions(pretenuring: boolean): { weighed: number; toOld: number } {
+  const script = `
+    require(${JSON.stringify(settings)}).applyGcSettings({ concurrentMarking: true, pretenuring: ${pretenuring} });
+    const kept = [];
+    function make(i) { return { i, pair: [i, i + 1] }; }
+    for (let i = 0; i < 3000000; i += 1) {
+      kept.push(make(i));
+      if (kept.length > 200000) kept.length = 0;
+    }`;
+  const result = spawnSync(process.execPath, ['--trace-pretenuring-statistics', '-e', script], { encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  const sites = result.stdout.split('\n').filter((line) => /pretenuring: AllocationSite/.test(line));
+  return {
+    weighed: sites.length,
+    toOld: sites.filter((line) => /=> (maybe )?tenure$/.test(line)).length,
+  };
+}

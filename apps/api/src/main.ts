@@ -42,7 +42,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
 
 async function bootstrap(): Promise<void> {
   const config = appConfig();
-  applyGcSettings({ concurrentMarking: config.apiConcurrentMarking });
+  applyGcSettings({ concurrentMarking: config.apiConcurrentMarking, pretenuring: config.apiPretenuring });
   const app = await createApiApp(config);
   const logger = app.get(Logger);
   const lifecycle = app.get(LifecycleState);

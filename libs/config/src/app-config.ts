@@ -202,6 +202,12 @@ export class AppConfig {
    * requests run (V8's default), rather than in steps on the event loop between them.
    */
   readonly apiConcurrentMarking: boolean;
+  /**
+   * `API_PRETENURING`: whether V8 may allocate the objects of an allocation site it has seen
+   * survive straight into the api's old generation (V8's default), rather than always in the
+   * young generation.
+   */
+  readonly apiPretenuring: boolean;
   readonly auth: AuthSettings;
   readonly rateLimit: RateLimitSettings;
   readonly audit: AuditSettings;

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       httpBodyTimeoutMs: 30000,
       httpHeadersTimeoutMs: 10000,
       apiConcurrentMarking: false,
+      apiPretenuring: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -36,6 +37,7 @@ describe('loadConfig', () => {
       HTTP_BODY_TIMEOUT_MS: '5000',
       HTTP_HEADERS_TIMEOUT_MS: '2000',
       API_CONCURRENT_MARKING: 'true',
+      API_PRETENURING: 'true',
     });
     expect(config).toMatchObject({
       nodeEnv: 'production',
@@ -50,6 +52,7 @@ describe('loadConfig', () => {
       httpBodyTimeoutMs: 5000,
       httpHeadersTimeoutMs: 2000,
       apiConcurrentMarking: true,
+      apiPretenuring: true,
     });
   });
 

@@ -240,6 +240,7 @@ export function loadConfig(env: Env, onRead?: (read: SettingRead) => void): AppC
     docsEnabled: read.bool('DOCS_ENABLED', true),
     queueDashboardEnabled: read.bool('QUEUE_DASHBOARD_ENABLED', false),
     apiConcurrentMarking: read.bool('API_CONCURRENT_MARKING', false),
+    apiPretenuring: read.bool('API_PRETENURING', false),
     corsOrigins: readCorsOrigins(read, local),
     trustProxy: readTrustProxy(read),
   };
