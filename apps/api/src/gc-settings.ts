@@ -24,10 +24,10 @@ export interface GcSettings {
  * everything survives, can be judged so; when such a site also runs for each request, each
  * request leaves an object in the old generation that points at the rest of the request. The
  * scavenger keeps whatever an old object points at, dead or not, so every request's objects were
- * copied and then promoted, and only a mark-compact freed them: 3.2 MB promoted a second at 165
- * POSTs a second, and a mark-compact every 4 s, against 0.39 MB/s and none in a minute without
- * it (docs/benchmarks.md, "Pretenuring: what kept every request in the old generation"). A
- * request's objects live for milliseconds; none is worth allocating old.
+ * copied and then promoted, and only a mark-compact freed them. At a steady 165 POSTs a second,
+ * on one CPU: 1.6 MB promoted a second and 12 mark-compacts in 90 s with it, 0.37 MB/s and none
+ * without it (docs/benchmarks.md, "Pretenuring: what kept every request in the old generation").
+ * A request's objects live for milliseconds; none is worth allocating old.
  *
  * Applied once, in bootstrap before the server listens. V8 reads both flags while the process
  * runs: set then, each had the effect it has on the command line (test/gc-settings.e2e-spec.ts).
