@@ -9,8 +9,8 @@ let loaded: HtmlLibraries | undefined;
 /**
  * linkedom, Readability and html-to-text, loaded when the first HTML document is read: every
  * process that imports this library holds them otherwise, the api too (3.5 MB of heap loaded on
- * their own, marked at every full collection), although only the text worker threads read pages and only the
- * worker's search providers turn snippets into text.
+ * their own, marked at every full collection), although only the text worker threads read pages
+ * and only the worker's search providers turn snippets into text.
  */
 export function htmlLibraries(): HtmlLibraries {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
